@@ -1,0 +1,57 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+
+from ledger.db.migrations import MigrationError, pending_migrations
+
+
+class Health(msgspec.Struct):
+    """The process is up and serving HTTP."""
+
+    status: str = "ok"
+
+
+class Readiness(msgspec.Struct):
+    """Whether this process can serve traffic, and why not."""
+
+    status: str
+    """``ready`` or ``not_ready``."""
+    database: str
+    """``ok`` or ``unreachable``."""
+    migrations: str
+    """``applied``, ``pending`` or ``invalid``."""
+
+
+class HealthController(Controller):
+    """Operational probes; no authentication, no personal data."""
+
+    path = "/"
+    include_in_schema = True
+    tags = ["operations"]
+
+    @get("/health", operation_id="health", exclude_from_auth=True, sync_to_thread=False)
+    def health(self) -> Health:
+        """Liveness: answers as long as the process runs."""
+        return Health()
+
+    @get("/ready", operation_id="ready", exclude_from_auth=True)
+    async def ready(self, state: State) -> Response[Readiness]:
+        """Readiness: database reachable and every migration applied (else ``503``)."""
+        pool: asyncpg.Pool = state.pool
+        database, migrations = "ok", "applied"
+        try:
+            async with pool.acquire(timeout=2) as conn:
+                if await pending_migrations(conn):
+                    migrations = "pending"
+        except MigrationError:
+            migrations = "invalid"
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            database, migrations = "unreachable", "unknown"
+        ok = database == "ok" and migrations == "applied"
+        body = Readiness("ready" if ok else "not_ready", database, migrations)
+        return Response(body, status_code=200 if ok else 503)

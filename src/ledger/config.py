@@ -1,0 +1,93 @@
+"""Settings read from the environment into one typed object.
+
+Every variable is named ``LEDGER_*``. A bad value stops start-up with a message that
+names the variable and says what it expected, so an operator never has to guess.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(ValueError):
+    """A configuration variable is missing or malformed."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Runtime configuration of a Ledger process."""
+
+    database_url: str | None = None
+    """PostgreSQL URL; None means: run the embedded PostgreSQL in ``data_dir``."""
+    data_dir: Path = Path(".ledger")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    pool_min_size: int = 2
+    pool_max_size: int = 20
+    snapshot_interval: int = 100
+    secret_key: str | None = None
+    """Server secret used to hash API keys; generated into ``data_dir`` when unset."""
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value}")
+    return value
+
+
+def _database_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = _text(env, name)
+    if raw is not None and not raw.startswith(("postgresql://", "postgres://")):
+        # Never echo the value: it may hold a password.
+        raise ConfigError(f"{name} must be a URL starting with postgresql:// or postgres://")
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings from ``env`` (default: the process environment); ``overrides`` win."""
+    env = os.environ if env is None else env
+    log_level = (_text(env, "LEDGER_LOG_LEVEL") or "info").lower()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LEDGER_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    pool_min = _integer(env, "LEDGER_POOL_MIN_SIZE", 2, 1, 1000)
+    pool_max = _integer(env, "LEDGER_POOL_MAX_SIZE", 20, 1, 1000)
+    if pool_max < pool_min:
+        raise ConfigError("LEDGER_POOL_MAX_SIZE must be at least LEDGER_POOL_MIN_SIZE")
+    values: dict[str, Any] = {
+        "database_url": _database_url(env, "LEDGER_DATABASE_URL"),
+        "data_dir": Path(_text(env, "LEDGER_DATA_DIR") or ".ledger"),
+        "host": _text(env, "LEDGER_HOST") or "127.0.0.1",
+        "port": _integer(env, "LEDGER_PORT", 8000, 0, 65535),
+        "log_level": log_level,
+        "pool_min_size": pool_min,
+        "pool_max_size": pool_max,
+        "snapshot_interval": _integer(env, "LEDGER_SNAPSHOT_INTERVAL", 100, 2, 1_000_000),
+        "secret_key": _text(env, "LEDGER_SECRET_KEY"),
+    }
+    values.update(overrides)
+    return Settings(**values)
