@@ -1,0 +1,105 @@
+"""The global event feed: keyset pages below the transaction horizon, and subscriptions.
+
+Rows are ordered by (transaction_id, notification_id) and a page only includes rows whose
+transaction_id is below ``pg_snapshot_xmin(pg_current_snapshot())``: every transaction that
+could still commit has an id at or above that horizon, so nothing can later appear behind a
+cursor. Paging by notification_id alone would skip ids taken by transactions that commit late.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
+
+from ledger.eventstore.notify import Wakeup
+from ledger.eventstore.records import Cursor, StoredEventRow
+from ledger.eventstore.sql import EVENT_COLUMNS
+
+_HORIZON = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+_TOPICS = "($4::text[] IS NULL OR topic = ANY($4::text[]))"
+FEED_SQL = f"""
+    SELECT {EVENT_COLUMNS} FROM stored_events
+    WHERE (transaction_id, notification_id) > ($1::xid8, $2::bigint) AND {_HORIZON} AND {_TOPICS}
+    ORDER BY transaction_id, notification_id LIMIT $3
+"""
+TENANT_FEED_SQL = f"""
+    SELECT {EVENT_COLUMNS} FROM stored_events
+    WHERE tenant_id = $5 AND (transaction_id, notification_id) > ($1::xid8, $2::bigint)
+      AND {_HORIZON} AND {_TOPICS}
+    ORDER BY transaction_id, notification_id LIMIT $3
+"""
+HEAD_SQL = f"""
+    SELECT transaction_id, notification_id FROM stored_events WHERE {_HORIZON}
+    ORDER BY transaction_id DESC, notification_id DESC LIMIT 1
+"""
+TENANT_HEAD_SQL = f"""
+    SELECT transaction_id, notification_id FROM stored_events WHERE tenant_id = $1 AND {_HORIZON}
+    ORDER BY transaction_id DESC, notification_id DESC LIMIT 1
+"""
+
+
+class FeedReader:
+    """Reads the feed through a pool; wakes on the store's ``Wakeup`` and polls as a fallback."""
+
+    def __init__(self, pool: asyncpg.Pool, wakeup: Wakeup) -> None:
+        self._pool = pool
+        self._wakeup = wakeup
+
+    async def read(self, after: Cursor | None = None, limit: int = 1000, *,
+                   tenant_id: str | None = None,
+                   topics: Sequence[str] | None = None) -> list[StoredEventRow]:
+        """Up to ``limit`` visible rows after ``after`` (None: from the start), oldest first.
+
+        Resume from the last row's ``cursor``. With ``topics`` only those topics are returned.
+        """
+        position = after or Cursor.START
+        arguments: list[object] = [position.transaction_id, position.notification_id, limit,
+                                   None if topics is None else list(topics)]
+        sql = FEED_SQL
+        if tenant_id is not None:
+            sql = TENANT_FEED_SQL
+            arguments.append(tenant_id)
+        records = await self._pool.fetch(sql, *arguments)
+        return [StoredEventRow(*r) for r in records]
+
+    async def read_waiting(self, after: Cursor | None = None, limit: int = 1000, *,
+                           wait: float = 0.0, tenant_id: str | None = None,
+                           topics: Sequence[str] | None = None,
+                           poll_interval: float = 0.2) -> list[StoredEventRow]:
+        """Like ``read``, but an empty page waits up to ``wait`` seconds for events (long poll)."""
+        deadline = time.monotonic() + wait
+        while True:
+            generation = self._wakeup.current()
+            rows = await self.read(after, limit, tenant_id=tenant_id, topics=topics)
+            remaining = deadline - time.monotonic()
+            if rows or remaining <= 0:
+                return rows
+            await self._wakeup.wait(generation, min(poll_interval, remaining))
+
+    async def head(self, *, tenant_id: str | None = None) -> Cursor | None:
+        """Position of the newest visible event (for lag metrics), None when the feed is empty."""
+        if tenant_id is None:
+            row = await self._pool.fetchrow(HEAD_SQL)
+        else:
+            row = await self._pool.fetchrow(TENANT_HEAD_SQL, tenant_id)
+        return None if row is None else Cursor(row[0], row[1])
+
+    async def subscribe(self, after: Cursor | None = None, *, tenant_id: str | None = None,
+                        topics: Sequence[str] | None = None, page_size: int = 1000,
+                        poll_interval: float = 0.2) -> AsyncIterator[StoredEventRow]:
+        """Yield every committed event after ``after`` exactly once, in feed order, forever.
+
+        Wakes right after appends made through this process's store, else within
+        ``poll_interval`` seconds (other processes, lost notifications, late commits).
+        """
+        position = after or Cursor.START
+        while True:
+            generation = self._wakeup.current()
+            rows = await self.read(position, page_size, tenant_id=tenant_id, topics=topics)
+            for row in rows:
+                position = row.cursor
+                yield row
+            if len(rows) < page_size:
+                await self._wakeup.wait(generation, poll_interval)

@@ -1,0 +1,126 @@
+"""Load and save eventsourcing aggregates through the event store.
+
+The repository remembers, for every aggregate object it loaded or saved, the version and chain
+hash of the newest stored event, so a save hashes its new events against the right head in one
+round trip. The append statement re-checks that head in the database, so a stale object can
+never fork a chain: the whole append fails with ``ConcurrencyConflict`` instead.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from ledger.eventstore.codec import EventCodec
+from ledger.eventstore.errors import AggregateNotFound
+from ledger.eventstore.records import IdempotencyRecord, StoredEventRow
+from ledger.eventstore.snapshot_codec import decode_snapshot
+from ledger.eventstore.snapshots import LOAD_MANY_SQL, LOAD_SQL, write_snapshot
+from ledger.eventstore.store import ChainHead, EventStore
+
+_MAX_VERSION = 2**63 - 1
+
+
+class Repository:
+    """Aggregates by id, with snapshots every ``snapshot_interval`` events (None: never)."""
+
+    def __init__(self, store: EventStore, codec: EventCodec | None = None, *,
+                 snapshot_interval: int | None = 100) -> None:
+        self.store = store
+        self.codec = codec or EventCodec()
+        self.snapshot_interval = snapshot_interval
+        self._heads: dict[int, tuple[weakref.ref[Any], ChainHead]] = {}
+
+    def _remember(self, aggregate: Any, head: ChainHead) -> None:
+        key = id(aggregate)
+        self._heads[key] = (weakref.ref(aggregate, lambda _: self._heads.pop(key, None)), head)
+
+    def known_head(self, aggregate: Any) -> ChainHead | None:
+        """The stored head this object was loaded or last saved at, if remembered."""
+        entry = self._heads.get(id(aggregate))
+        if entry is None or entry[0]() is not aggregate:
+            return None
+        return entry[1]
+
+    def _replay(self, rows: Sequence[Any], until_recorded_at: datetime | None) -> Any:
+        aggregate: Any = None
+        head: ChainHead | None = None
+        for is_snapshot, originator_id, version, topic, state, chain_hash, recorded_at in rows:
+            if is_snapshot:
+                aggregate = decode_snapshot(originator_id, version, state).mutate(None)
+            else:
+                if until_recorded_at is not None and recorded_at > until_recorded_at:
+                    break  # only the prefix recorded within the bound counts
+                if aggregate is not None and version != aggregate.version + 1:
+                    break
+                event = self.codec.decode(originator_id, version, topic, state)
+                aggregate = event.mutate(aggregate)
+            head = ChainHead(version, chain_hash)
+        if aggregate is not None and head is not None:
+            self._remember(aggregate, head)
+        return aggregate
+
+    async def load(self, aggregate_id: UUID, *, tenant_id: str | None = None,
+                   until_version: int | None = None,
+                   until_recorded_at: datetime | None = None) -> Any:
+        """The aggregate, optionally as of a version and/or as known at a record time.
+
+        With ``tenant_id`` another tenant's aggregate is not found. Raises ``AggregateNotFound``.
+        """
+        bound = _MAX_VERSION if until_version is None else until_version
+        rows = await self.store.pool.fetch(LOAD_SQL, aggregate_id, bound, until_recorded_at,
+                                           tenant_id)
+        aggregate = self._replay(rows, until_recorded_at)
+        if aggregate is None:
+            raise AggregateNotFound(str(aggregate_id))
+        return aggregate
+
+    async def load_many(self, aggregate_ids: Iterable[UUID], *,
+                        tenant_id: str | None = None) -> dict[UUID, Any]:
+        """Current state of many aggregates in one round trip; unknown ids are absent."""
+        rows = await self.store.pool.fetch(LOAD_MANY_SQL, list(aggregate_ids), tenant_id)
+        loaded: dict[UUID, Any] = {}
+        start = 0
+        for index in range(1, len(rows) + 1):
+            if index == len(rows) or rows[index][1] != rows[start][1]:
+                aggregate = self._replay(rows[start:index], None)
+                if aggregate is not None:
+                    loaded[rows[start][1]] = aggregate
+                start = index
+        return loaded
+
+    async def save(self, *aggregates: Any, tenant_id: str, actor: str | None = None,
+                   correlation_id: UUID | None = None, causation_id: UUID | None = None,
+                   idempotency: IdempotencyRecord | None = None) -> list[StoredEventRow]:
+        """Append the pending events of ``aggregates`` atomically; return the stored rows.
+
+        Raises ``ConcurrencyConflict`` (reload and retry) or ``IdempotencyKeyConflict``; on
+        either the pending events stay on the aggregates. Snapshots are written afterwards.
+        """
+        pending = [(aggregate, list(aggregate.pending_events)) for aggregate in aggregates]
+        new_events = [self.codec.encode(e) for _, events in pending for e in events]
+        if not new_events:
+            return []
+        heads = {}
+        for aggregate, events in pending:
+            head = self.known_head(aggregate)
+            if events and head is not None and head.originator_version == events[0].originator_version - 1:
+                heads[aggregate.id] = head
+        rows = await self.store.append(
+            new_events, tenant_id=tenant_id, actor=actor, correlation_id=correlation_id,
+            causation_id=causation_id, heads=heads, idempotency=idempotency)
+        last_rows = {row.originator_id: row for row in rows}
+        for aggregate, events in pending:
+            if not events:
+                continue
+            aggregate.collect_events()
+            last = last_rows[aggregate.id]
+            self._remember(aggregate, ChainHead(last.originator_version, last.chain_hash))
+            interval = self.snapshot_interval
+            if interval and last.originator_version // interval > (
+                    events[0].originator_version - 1) // interval:
+                await write_snapshot(self.store.pool, aggregate, last)
+        return rows
