@@ -56,10 +56,10 @@ def local_instant(day: date, wall: time, tz: str) -> datetime:
     """
     tzinfo = zone(tz)
     wanted = datetime.combine(day, wall)
-    first = datetime.combine(day, wall, tzinfo, fold=0).astimezone(UTC)
+    first = datetime.combine(day, wall, tzinfo).replace(fold=0).astimezone(UTC)
     if first.astimezone(tzinfo).replace(tzinfo=None) == wanted:
         return first
-    low = datetime.combine(day, wall, tzinfo, fold=1).astimezone(UTC)
+    low = datetime.combine(day, wall, tzinfo).replace(fold=1).astimezone(UTC)
     low, high = min(low, first), max(low, first)
     while high - low > timedelta(seconds=1):
         middle = low + (high - low) / 2

@@ -1,0 +1,480 @@
+"""The ``Case`` aggregate: one delinquent account placed with us for collection.
+
+How collections work, in the order things usually happen:
+
+1. A bank *places* an account (``Case.place``): who owes what (principal, interest, fees,
+   in one currency), how late it already is (days past due, past-due amount) and where the
+   debtor lives (time zone and jurisdiction, which pick the compliance rules).
+2. Collectors *contact* the debtor (``record_contact``). Before dialling they ask
+   ``ledger.domain.compliance.permission``; a contact that happened anyway is recorded with
+   the rules it broke.
+3. The debtor may *promise* to pay an amount by a date (``make_promise``), or agree an
+   *arrangement*: instalments, or a settlement for less than the balance (``agree_arrangement``).
+4. The bank posts *payments* (``receive_payment``), allocated fees → interest → principal,
+   and sometimes *reverses* them (a bounced cheque). Payments decide whether promises are kept
+   and arrangements met; a scheduler calls ``mark_overdue`` to record those that were not.
+5. Protective facts stop collection: a *dispute*, a request to *cease* contact, a *hold*
+   (hardship, breathing space, bankruptcy, death).
+6. The case ends *closed* (paid, settled, written off, recalled, ...) and may be *reopened*.
+
+Every public method validates and either raises a ``DomainError`` (nothing recorded) or
+triggers events. The ``@event`` methods only change state because they run again on every
+replay. Each event's ``timestamp`` is the business time passed to the command; the event
+store adds the recording time. Events are nested here, so topics read
+``ledger.domain.case:Case.Placed``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+import msgspec
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.case_commands import CaseCommands, Overdue, PaymentReceipt
+from ledger.domain.case_handling import CaseHandling
+from ledger.domain.delinquency import bucket_for
+from ledger.domain.money import Allocation
+from ledger.domain.records import (
+    ArrangementRecord,
+    DisputeRecord,
+    HoldRecord,
+    PaymentRecord,
+    PromiseRecord,
+)
+from ledger.domain.view import CaseView, case_days_past_due, case_view, status_at
+from ledger.domain.values import (
+    AdjustmentKind,
+    ArrangementKind,
+    CaseStatus,
+    ArrangementStatus,
+    Breach,
+    CallRecord,
+    Channel,
+    CloseReason,
+    Debtor,
+    Direction,
+    DisputeOutcome,
+    HoldKind,
+    Instalment,
+    Outcome,
+    PaymentMethod,
+    PromiseStatus,
+)
+
+CALL_HISTORY_DAYS = 10
+"""Phone contacts kept in state: enough for every rule's window (7 days) plus slack."""
+
+replace = msgspec.structs.replace
+
+
+class Case(CaseCommands, CaseHandling, Aggregate):
+    """A placed account; see the module docstring for the life of a case."""
+
+    # ---- events -------------------------------------------------------------------
+
+    class Placed(Aggregate.Created):
+        tenant_id: str
+        external_ref: str
+        portfolio: str
+        product: str
+        currency: str
+        principal: int
+        interest: int
+        fees: int
+        past_due_amount: int
+        days_past_due: int
+        debtor: Debtor
+        timezone: str
+        jurisdiction: str
+
+    class ContactRecorded(Aggregate.Event):
+        channel: Channel
+        direction: Direction
+        outcome: Outcome
+        agent_id: str | None
+        note: str | None
+        duration_seconds: int | None
+        breaches: tuple[Breach, ...]
+
+    class PromiseMade(Aggregate.Event):
+        promise_id: UUID
+        amount: int
+        due_date: date
+        deadline: datetime
+        agent_id: str | None
+
+    class PromiseKept(Aggregate.Event):
+        promise_id: UUID
+
+    class PromiseBroken(Aggregate.Event):
+        promise_id: UUID
+
+    class PromiseReinstated(Aggregate.Event):
+        """A reversal undid the payment that kept a promise whose deadline is still ahead."""
+
+        promise_id: UUID
+
+    class PaymentReceived(Aggregate.Event):
+        external_id: str
+        amount: int
+        currency: str
+        method: PaymentMethod
+        allocation: Allocation
+
+    class PaymentReversed(Aggregate.Event):
+        external_id: str
+        reason: str
+        allocation: Allocation
+
+    class ArrangementAgreed(Aggregate.Event):
+        arrangement_id: UUID
+        kind: ArrangementKind
+        instalments: tuple[Instalment, ...]
+        deadlines: tuple[datetime, ...]
+        waive_interest: bool
+        grace_days: int
+
+    class ArrangementCompleted(Aggregate.Event):
+        arrangement_id: UUID
+
+    class ArrangementDefaulted(Aggregate.Event):
+        arrangement_id: UUID
+        missed_instalment: int
+
+    class DisputeOpened(Aggregate.Event):
+        dispute_id: UUID
+        reason: str
+
+    class DisputeResolved(Aggregate.Event):
+        dispute_id: UUID
+        outcome: DisputeOutcome
+        adjustment: int | None
+
+    class CommunicationCeased(Aggregate.Event):
+        all_channels: bool
+        channels: tuple[Channel, ...]
+
+    class HoldPlaced(Aggregate.Event):
+        hold_id: UUID
+        kind: HoldKind
+        starts_at: datetime
+        until: datetime | None
+
+    class HoldReleased(Aggregate.Event):
+        hold_id: UUID
+
+    class Assigned(Aggregate.Event):
+        agent_id: str | None
+        agency: str | None
+
+    class Escalated(Aggregate.Event):
+        reason: str
+
+    class BalanceAdjusted(Aggregate.Event):
+        """Interest or fee added (``allocation`` holds the increase) or a waiver (the decrease)."""
+
+        kind: AdjustmentKind
+        amount: int
+        reason: str
+        allocation: Allocation
+
+    class NoteAdded(Aggregate.Event):
+        text: str
+        author: str | None
+
+    class Closed(Aggregate.Event):
+        reason: CloseReason
+
+    class Reopened(Aggregate.Event):
+        reason: str
+
+    class PersonalDataErased(Aggregate.Event):
+        reason: str
+
+    # ---- state --------------------------------------------------------------------
+
+    def __init__(
+        self,
+        tenant_id: str,
+        external_ref: str,
+        portfolio: str,
+        product: str,
+        currency: str,
+        principal: int,
+        interest: int,
+        fees: int,
+        past_due_amount: int,
+        days_past_due: int,
+        debtor: Debtor,
+        timezone: str,
+        jurisdiction: str,
+    ) -> None:
+        self.tenant_id, self.external_ref = tenant_id, external_ref
+        self.portfolio, self.product, self.currency = portfolio, product, currency
+        self.debtor: Debtor | None = debtor
+        self.personal_data_erased = False
+        self.timezone, self.jurisdiction = timezone, jurisdiction
+        self.placed_principal, self.placed_interest, self.placed_fees = principal, interest, fees
+        self.past_due_amount, self.placed_days_past_due = past_due_amount, days_past_due
+        self.principal, self.interest, self.fees, self.credit = principal, interest, fees, 0
+        self.payments_total = self.reversals_total = self.waived_total = 0
+        self.interest_added = self.fees_added = 0
+        self.payments: dict[str, PaymentRecord] = {}
+        self.promises: list[PromiseRecord] = []
+        self.arrangements: list[ArrangementRecord] = []
+        self.disputes: dict[UUID, DisputeRecord] = {}
+        self.holds: dict[UUID, HoldRecord] = {}
+        self.ceased_all = False
+        self.ceased_channels: tuple[Channel, ...] = ()
+        self.assigned_to: str | None = None
+        self.assigned_agency: str | None = None
+        self.legal = False
+        self.escalated_at: datetime | None = None
+        self.notes_count = 0
+        self.last_contact_at: datetime | None = None
+        self.last_conversation_at: datetime | None = None
+        self.recent_calls: tuple[CallRecord, ...] = ()
+        self.closed_at: datetime | None = None
+        self.close_reason: CloseReason | None = None
+
+    @property
+    def placed_at(self) -> datetime:
+        return self.created_on
+
+    @property
+    def placed_balance(self) -> int:
+        return self.placed_principal + self.placed_interest + self.placed_fees
+
+    @property
+    def owed(self) -> int:
+        """Outstanding components, ignoring any credit (what a waiver can forgive)."""
+        return self.principal + self.interest + self.fees
+
+    @property
+    def balance(self) -> int:
+        """placed − payments + reversals − waivers + interest/fee adjustments.
+
+        Negative only when an overpayment is held as credit.
+        """
+        return self.owed - self.credit
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+    @property
+    def arrangement(self) -> ArrangementRecord | None:
+        return self.arrangements[-1] if self.arrangements else None
+
+    # ---- event application (runs on every replay: state changes only) -------------
+
+    @event(ContactRecorded)
+    def _contact_recorded(
+        self, timestamp: datetime, channel: Channel, direction: Direction, outcome: Outcome,
+        agent_id: str | None, note: str | None, duration_seconds: int | None,
+        breaches: tuple[Breach, ...],
+    ) -> None:
+        self.last_contact_at = max(self.last_contact_at or timestamp, timestamp)
+        if channel is not Channel.PHONE:
+            return
+        if outcome is Outcome.RIGHT_PARTY:
+            self.last_conversation_at = max(self.last_conversation_at or timestamp, timestamp)
+        calls = sorted(
+            (*self.recent_calls, CallRecord(timestamp, channel, direction, outcome)),
+            key=lambda call: call.at,
+        )
+        horizon = calls[-1].at - timedelta(days=CALL_HISTORY_DAYS)
+        self.recent_calls = tuple(call for call in calls if call.at >= horizon)
+
+    @event(PromiseMade)
+    def _promise_made(
+        self, timestamp: datetime, promise_id: UUID, amount: int, due_date: date,
+        deadline: datetime, agent_id: str | None,
+    ) -> None:
+        self.promises.append(
+            PromiseRecord(promise_id, amount, due_date, timestamp, deadline, agent_id)
+        )
+
+    def _set_promise_status(self, promise_id: UUID, status: PromiseStatus) -> None:
+        self.promises = [
+            replace(p, status=status) if p.promise_id == promise_id else p for p in self.promises
+        ]
+
+    @event(PromiseKept)
+    def _promise_kept(self, timestamp: datetime, promise_id: UUID) -> None:
+        self._set_promise_status(promise_id, PromiseStatus.KEPT)
+
+    @event(PromiseBroken)
+    def _promise_broken(self, timestamp: datetime, promise_id: UUID) -> None:
+        self._set_promise_status(promise_id, PromiseStatus.BROKEN)
+
+    @event(PromiseReinstated)
+    def _promise_reinstated(self, timestamp: datetime, promise_id: UUID) -> None:
+        self._set_promise_status(promise_id, PromiseStatus.PENDING)
+
+    @event(PaymentReceived)
+    def _payment_received(
+        self, timestamp: datetime, external_id: str, amount: int, currency: str,
+        method: PaymentMethod, allocation: Allocation,
+    ) -> None:
+        self.payments[external_id] = PaymentRecord(
+            external_id, amount, currency, timestamp, method, allocation
+        )
+        self.payments_total += amount
+        self.fees -= allocation.fees
+        self.interest -= allocation.interest
+        self.principal -= allocation.principal
+        self.credit += allocation.credit
+
+    @event(PaymentReversed)
+    def _payment_reversed(
+        self, timestamp: datetime, external_id: str, reason: str, allocation: Allocation
+    ) -> None:
+        payment = self.payments[external_id]
+        self.payments[external_id] = replace(
+            payment, reversed=True, reversed_at=timestamp, reversal_reason=reason
+        )
+        self.reversals_total += payment.amount
+        self.fees += allocation.fees
+        self.interest += allocation.interest
+        self.principal += allocation.principal
+        self.credit -= allocation.credit
+
+    @event(ArrangementAgreed)
+    def _arrangement_agreed(
+        self, timestamp: datetime, arrangement_id: UUID, kind: ArrangementKind,
+        instalments: tuple[Instalment, ...], deadlines: tuple[datetime, ...],
+        waive_interest: bool, grace_days: int,
+    ) -> None:
+        self.arrangements.append(
+            ArrangementRecord(
+                arrangement_id, kind, tuple(instalments), tuple(deadlines), waive_interest,
+                timestamp, grace_days,
+            )
+        )
+
+    def _set_arrangement(self, arrangement_id: UUID, **changes: Any) -> None:
+        self.arrangements = [
+            replace(a, **changes) if a.arrangement_id == arrangement_id else a
+            for a in self.arrangements
+        ]
+
+    @event(ArrangementCompleted)
+    def _arrangement_completed(self, timestamp: datetime, arrangement_id: UUID) -> None:
+        self._set_arrangement(arrangement_id, status=ArrangementStatus.COMPLETED)
+
+    @event(ArrangementDefaulted)
+    def _arrangement_defaulted(
+        self, timestamp: datetime, arrangement_id: UUID, missed_instalment: int
+    ) -> None:
+        self._set_arrangement(
+            arrangement_id, status=ArrangementStatus.DEFAULTED,
+            missed_instalment=missed_instalment,
+        )
+
+    @event(DisputeOpened)
+    def _dispute_opened(self, timestamp: datetime, dispute_id: UUID, reason: str) -> None:
+        self.disputes[dispute_id] = DisputeRecord(dispute_id, reason, timestamp)
+
+    @event(DisputeResolved)
+    def _dispute_resolved(
+        self, timestamp: datetime, dispute_id: UUID, outcome: DisputeOutcome,
+        adjustment: int | None,
+    ) -> None:
+        self.disputes[dispute_id] = replace(
+            self.disputes[dispute_id], resolved_at=timestamp, outcome=outcome,
+            adjustment=adjustment,
+        )
+
+    @event(CommunicationCeased)
+    def _communication_ceased(
+        self, timestamp: datetime, all_channels: bool, channels: tuple[Channel, ...]
+    ) -> None:
+        self.ceased_all = self.ceased_all or all_channels
+        merged = set(self.ceased_channels) | set(channels)
+        self.ceased_channels = tuple(c for c in Channel if c in merged)
+
+    @event(HoldPlaced)
+    def _hold_placed(
+        self, timestamp: datetime, hold_id: UUID, kind: HoldKind, starts_at: datetime,
+        until: datetime | None,
+    ) -> None:
+        self.holds[hold_id] = HoldRecord(hold_id, kind, starts_at, until)
+
+    @event(HoldReleased)
+    def _hold_released(self, timestamp: datetime, hold_id: UUID) -> None:
+        self.holds[hold_id] = replace(self.holds[hold_id], released_at=timestamp)
+
+    @event(Assigned)
+    def _assigned(self, timestamp: datetime, agent_id: str | None, agency: str | None) -> None:
+        self.assigned_to, self.assigned_agency = agent_id or agency, agency
+
+    @event(Escalated)
+    def _escalated(self, timestamp: datetime, reason: str) -> None:
+        self.legal, self.escalated_at = True, timestamp
+
+    @event(BalanceAdjusted)
+    def _balance_adjusted(
+        self, timestamp: datetime, kind: AdjustmentKind, amount: int, reason: str,
+        allocation: Allocation,
+    ) -> None:
+        if kind is AdjustmentKind.WAIVER:
+            self.waived_total += amount
+            self.fees -= allocation.fees
+            self.interest -= allocation.interest
+            self.principal -= allocation.principal
+        else:
+            self.interest_added += allocation.interest
+            self.fees_added += allocation.fees
+            self.interest += allocation.interest
+            self.fees += allocation.fees
+
+    @event(NoteAdded)
+    def _note_added(self, timestamp: datetime, text: str, author: str | None) -> None:
+        self.notes_count += 1
+
+    @event(Closed)
+    def _closed(self, timestamp: datetime, reason: CloseReason) -> None:
+        self.closed_at, self.close_reason = timestamp, reason
+
+    @event(Reopened)
+    def _reopened(self, timestamp: datetime, reason: str) -> None:
+        self.closed_at = self.close_reason = None
+        self.legal, self.escalated_at = False, None
+
+    @event(PersonalDataErased)
+    def _personal_data_erased(self, timestamp: datetime, reason: str) -> None:
+        self.debtor, self.personal_data_erased = None, True
+
+    # ---- helpers shared by the commands -------------------------------------------
+
+    def _next_id(self, kind: str) -> UUID:
+        """Deterministic id for a new promise/dispute/hold: replays and retries agree."""
+        return uuid5(self.id, f"{kind}:{self.version + 1}")
+
+
+    # ---- reading ----------------------------------------------------------------------
+
+    def view(self, at: datetime) -> CaseView:
+        """The read-only view the API renders (``at`` drives ageing and hold status)."""
+        return case_view(self, at)
+
+    def status(self, at: datetime) -> CaseStatus:
+        return status_at(self, at)
+
+    def days_past_due(self, at: datetime) -> int:
+        return case_days_past_due(self, at)
+
+    def dpd_bucket(self, at: datetime) -> str | None:
+        return bucket_for(case_days_past_due(self, at))
+
+
+def due_for_breaking(case: Case, now: datetime) -> list[Overdue]:
+    """For the scheduler: promises/instalments ``case.mark_overdue(now)`` would record."""
+    return case.due_for_breaking(now)
+
+
+__all__ = ["Case", "Overdue", "PaymentReceipt", "due_for_breaking"]

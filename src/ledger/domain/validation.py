@@ -1,0 +1,19 @@
+"""Small validators for free-text fields; refusals name the field."""
+
+from __future__ import annotations
+
+from ledger.domain.errors import InvalidRequest
+
+MAX_NOTE_LENGTH = 4000
+
+
+def required_text(value: object, field: str, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(field, "must be a non-empty string")
+    if len(value) > max_length:
+        raise InvalidRequest(field, f"must be at most {max_length} characters")
+    return value
+
+
+def optional_text(value: object, field: str, max_length: int) -> str | None:
+    return None if value is None else required_text(value, field, max_length)
