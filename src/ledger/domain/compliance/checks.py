@@ -50,7 +50,7 @@ def _context(case: ComplianceContext | HasComplianceContext) -> ComplianceContex
 
 
 def _outbound_calls(calls: Iterable[CallRecord]) -> list[CallRecord]:
-    return [c for c in calls if c.channel is Channel.PHONE and c.direction is Direction.OUTBOUND]
+    return [c for c in calls if c.channel == Channel.PHONE and c.direction == Direction.OUTBOUND]
 
 
 def _hours(ctx: ComplianceContext, rules: ContactRules, at: datetime) -> Blocker | None:
@@ -106,7 +106,7 @@ def _daily_count(ctx: ComplianceContext, at: datetime, outcomes: frozenset[Outco
     return sum(
         1
         for c in _outbound_calls(ctx.recent_calls)
-        if c.outcome in outcomes and local_date(c.at, ctx.timezone) == today
+        if c.outcome in outcomes and local_date(c.at, ctx.timezone)== today
     )
 
 
@@ -147,7 +147,7 @@ def _blockers(
     blockers = _standing_blocks(ctx, channel, at)
     if channel in rules.hours_channels and (found := _hours(ctx, rules, at)):
         blockers.append(found)
-    if channel is Channel.PHONE:
+    if channel == Channel.PHONE:
         for check in (_call_frequency, _recent_conversation):
             if found := check(ctx, rules, at):
                 blockers.append(found)
@@ -191,11 +191,11 @@ def breaches(
     """
     ctx = _context(case_state)
     rules = rules or rules_for(ctx.jurisdiction)
-    if contact.direction is Direction.INBOUND:
+    if contact.direction == Direction.INBOUND:
         return []
     earlier = tuple(c for c in ctx.recent_calls if c.at < contact.at)
     talked = [
-        c.at for c in earlier if c.outcome is Outcome.RIGHT_PARTY and c.channel is Channel.PHONE
+        c.at for c in earlier if c.outcome == Outcome.RIGHT_PARTY and c.channel == Channel.PHONE
     ]
     if ctx.last_conversation_at is not None and ctx.last_conversation_at < contact.at:
         talked.append(ctx.last_conversation_at)
@@ -207,7 +207,7 @@ def breaches(
     )
     blockers = _blockers(before, contact.channel, contact.at, rules)
     found = [Breach(reason.rule, reason.detail) for reason, _ in blockers]
-    if rules.debtor_only and contact.outcome is Outcome.THIRD_PARTY:
+    if rules.debtor_only and contact.outcome == Outcome.THIRD_PARTY:
         found.append(Breach("third_party", "contact reached a third party"))
     return _only_counted_outcomes(found, contact)
 
