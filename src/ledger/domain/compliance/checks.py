@@ -106,7 +106,7 @@ def _daily_count(ctx: ComplianceContext, at: datetime, outcomes: frozenset[Outco
     return sum(
         1
         for c in _outbound_calls(ctx.recent_calls)
-        if c.outcome in outcomes and local_date(c.at, ctx.timezone)== today
+        if c.outcome in outcomes and local_date(c.at, ctx.timezone) == today
     )
 
 
