@@ -1,47 +1,149 @@
-"""The litestar application: wiring of controllers, the pool and OpenAPI."""
+"""The litestar application: wiring of controllers, auth, errors, the pool and OpenAPI."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+import asyncpg
+from litestar import Litestar, Router
+from litestar.exceptions import HTTPException
+from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from ledger import __version__
+from ledger.api import problems
+from ledger.api.auth import ApiKeyMiddleware, KeyCache
+from ledger.api.commands import add_request_id
+from ledger.api.controllers.cases import CaseController
+from ledger.api.controllers.compliance import ContactPermissionController
+from ledger.api.controllers.engagement import (
+    ArrangementController,
+    ContactController,
+    NoteController,
+    PromiseController,
+)
+from ledger.api.controllers.feed import EventFeedController
+from ledger.api.controllers.keys import KeyController
+from ledger.api.controllers.lifecycle import (
+    AssignmentController,
+    ClosureController,
+    EscalationController,
+    ReopeningController,
+)
+from ledger.api.controllers.money import AdjustmentController, PaymentController
+from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.health import HealthController
+from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
+from ledger.api.problems import ProblemError
 from ledger.config import Settings
 from ledger.db.pool import create_pool
+from ledger.domain.errors import DomainError
+from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
+from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
+from ledger.services.secret import resolve_secret
 
 DESCRIPTION = (
     "Event-sourced backend for collecting delinquent consumer debt: placements, contacts, "
-    "promises, payments, arrangements, compliance checks, metrics and audit."
+    "promises, payments, arrangements, compliance checks, metrics and audit.\n\n"
+    "Authenticate with `Authorization: Bearer <API key>`. Errors are "
+    "`application/problem+json` with a stable `code`. Every POST accepts `Idempotency-Key`; "
+    "writes to a case accept `If-Match: \"<version>\"`."
 )
+MAX_BODY = 1024 * 1024
+PURGE_EVERY_SECONDS = 600
+V1_CONTROLLERS = [
+    CaseController, PaymentController, AdjustmentController, ContactController,
+    PromiseController, ArrangementController, NoteController, DisputeController,
+    CeaseController, HoldController, AssignmentController, EscalationController,
+    ClosureController, ReopeningController, ContactPermissionController,
+    EventFeedController, KeyController,
+]
+log = logging.getLogger("ledger.api")
+
+EXCEPTION_HANDLERS = {
+    ProblemError: problems.handle_problem,
+    HTTPException: problems.handle_http_exception,
+    DomainError: problems.handle_domain_error,
+    CaseNotFound: lambda _, __: problems.problem_response(404, "not_found", "no such case"),
+    VersionMismatch: lambda _, exc: problems.problem_response(
+        412, "version_mismatch", f"the case is at version {exc.current}"),
+    RetriesExhausted: lambda _, __: problems.problem_response(
+        409, "concurrency_conflict", "the case kept changing; retry the request",
+        headers={"Retry-After": "1"}),
+    ConcurrencyConflict: lambda _, __: problems.problem_response(
+        409, "concurrency_conflict", "the case changed concurrently; retry the request",
+        headers={"Retry-After": "1"}),
+    OSError: problems.handle_database_down,
+    asyncpg.exceptions.CannotConnectNowError: problems.handle_database_down,
+    asyncpg.exceptions.TooManyConnectionsError: problems.handle_database_down,
+    asyncpg.exceptions.ConnectionDoesNotExistError: problems.handle_database_down,
+    asyncpg.exceptions.AdminShutdownError: problems.handle_database_down,
+    asyncpg.exceptions.InterfaceError: problems.handle_database_down,
+    TimeoutError: problems.handle_database_down,
+    Exception: problems.handle_unexpected,
+}
+
+
+async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
+    while True:
+        await asyncio.sleep(PURGE_EVERY_SECONDS)
+        try:
+            await pool.execute(PURGE_SQL, RETENTION_HOURS)
+        except (OSError, asyncpg.PostgresError) as error:
+            log.warning("idempotency purge failed: %s", type(error).__name__)
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
     """Build the app; the pool opens on start-up and closes on shutdown."""
+    key_cache = KeyCache(resolve_secret(settings))
 
     @asynccontextmanager
-    async def database_pool(app: Litestar) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        pool = await create_pool(
             database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
+        store = EventStore(pool)
+        repository = Repository(store, snapshot_interval=settings.snapshot_interval)
+        app.state.update(
+            pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
+            key_cache=key_cache,
+        )
+        purge = asyncio.create_task(_purge_idempotency_records(pool))
         try:
             yield
         finally:
-            await app.state.pool.close()
+            purge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purge
+            await store.close()
+            await pool.close()
 
+    v1 = Router(
+        path="/", route_handlers=V1_CONTROLLERS, security=[{"BearerToken": []}],
+        middleware=[DefineMiddleware(ApiKeyMiddleware)],
+    )
     return Litestar(
-        route_handlers=[HealthController],
-        lifespan=[database_pool],
+        route_handlers=[HealthController, v1],
+        lifespan=[database],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_send=[add_request_id],
+        request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
             title="Ledger",
             version=__version__,
             description=DESCRIPTION,
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer",
+                                              description="An API key: `lk_<id>_<secret>`."),
+            }),
         ),
         debug=False,
     )

@@ -1,0 +1,124 @@
+"""Cases: placement, NDJSON import, and strongly consistent reads of one case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import Body, FromPath
+
+from ledger.api import auth
+from ledger.api.commands import context, etag
+from ledger.api.docs import responses
+from ledger.api.idempotency import idempotency_of, run_idempotent
+from ledger.api.placement import MAX_IMPORT_LINES, import_lines, new_case, same_placement
+from ledger.api.problems import ProblemError
+from ledger.api.schemas.cases import PLACE_EXAMPLE, CaseView, ImportResult, PlaceCase
+from ledger.api.views import case_view, encode
+from ledger.domain.case import Case
+from ledger.services.cases import CaseService, Idempotency, Reply, case_id_for
+
+IMPORT_MAX_BODY = 96 * 1024 * 1024  # 100,000 placements of up to ~1 kB each
+NDJSON = "application/x-ndjson"
+
+
+@dataclass
+class _NdjsonImport(Operation):
+    """Documents the raw NDJSON body litestar cannot infer from a ``bytes`` read."""
+
+    def __post_init__(self) -> None:
+        line = encode(PLACE_EXAMPLE).decode()
+        self.request_body = RequestBody(
+            required=True,
+            description=f"One placement (the body of POST /v1/cases) per line, ≤ {MAX_IMPORT_LINES:,} lines.",
+            content={NDJSON: OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING),
+                examples={"two": Example(value=line + "\n" + line.replace("000123", "000124") + "\n")},
+            )},
+        )
+
+
+class CaseController(Controller):
+    """Place accounts and read single cases (every role may read its own tenant's cases)."""
+
+    path = "/v1/cases"
+    tags = ["cases"]
+
+    @post(
+        "/", operation_id="placeCase", guards=[auth.allow(*auth.PLACEMENT)], status_code=201,
+        responses=responses(200, 409, 422, ok=CaseView, ok_description="Identical placement: the existing case"),
+    )
+    async def place(
+        self, request: Request, data: Annotated[PlaceCase, Body(examples=[Example(value=PLACE_EXAMPLE)])]
+    ) -> CaseView:
+        """Place a delinquent account: ``201`` with the case; the same ``external_ref`` and body
+        again is ``200`` with the existing case; a different body is ``409 duplicate_external_ref``."""
+        service: CaseService = request.app.state.cases
+        ctx = context(request)
+        now = service.clock()
+        case = new_case(ctx.tenant_id, data, now)
+
+        def render_new(new: Case, _: object) -> tuple[int, bytes]:
+            return 201, encode(case_view(new, now))
+
+        def render_existing(existing: Case, new: Case) -> tuple[int, bytes]:
+            if not same_placement(existing, new):
+                raise ProblemError(409, "duplicate_external_ref",
+                                   "external_ref already placed with different details")
+            return 200, encode(case_view(existing, service.clock()))
+
+        async def action(idempotency: Idempotency | None) -> Reply:
+            return await service.place(ctx, case, render_new, render_existing, idempotency=idempotency)
+
+        return await run_idempotent(  # type: ignore[return-value]
+            request.app.state.store, ctx.tenant_id, await idempotency_of(request), action
+        )
+
+    @post(
+        "/import", operation_id="importCases", guards=[auth.allow(*auth.PLACEMENT)], status_code=200,
+        request_max_body_size=IMPORT_MAX_BODY, operation_class=_NdjsonImport,
+        responses=responses(413, 422),
+    )
+    async def import_cases(self, request: Request) -> ImportResult:
+        """Place up to 100,000 accounts from an NDJSON body; per-line results, good lines stored."""
+        body = await request.body()
+        if body.count(b"\n") > MAX_IMPORT_LINES or (
+            body.count(b"\n") == MAX_IMPORT_LINES and not body.endswith(b"\n")
+        ):
+            raise ProblemError(413, "payload_too_large", f"at most {MAX_IMPORT_LINES} lines per import")
+        service: CaseService = request.app.state.cases
+        ctx = context(request)
+
+        async def action(_: Idempotency | None) -> Reply:
+            return Reply(200, encode(await import_lines(service, ctx, body)))
+
+        return await run_idempotent(  # type: ignore[return-value]
+            request.app.state.store, ctx.tenant_id, await idempotency_of(request), action
+        )
+
+    @get(
+        "/{case_id:uuid}", operation_id="getCase", guards=[auth.allow(*auth.EVERYONE)],
+        responses=responses(404), response_headers=[],
+    )
+    async def get_case(self, request: Request, case_id: FromPath[UUID]) -> Response[CaseView]:
+        """The case now, from its snapshot and events (reads your own writes); ``ETag`` = version."""
+        return await _read(request, case_id)
+
+    @get(
+        "/by-ref/{external_ref:str}", operation_id="getCaseByRef",
+        guards=[auth.allow(*auth.EVERYONE)], responses=responses(404),
+    )
+    async def get_case_by_ref(self, request: Request, external_ref: FromPath[str]) -> Response[CaseView]:
+        """The case placed with ``external_ref`` (same view and ``ETag`` as by id)."""
+        return await _read(request, case_id_for(request.user.tenant_id, external_ref))
+
+
+async def _read(request: Request, case_id: FromPath[UUID]) -> Response[CaseView]:
+    service: CaseService = request.app.state.cases
+    case = await service.load(request.user.tenant_id, case_id)
+    return Response(case_view(case, service.clock()), headers={"ETag": etag(case.version)})
+

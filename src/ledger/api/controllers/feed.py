@@ -1,0 +1,77 @@
+"""``GET /v1/events``: the tenant's gap-free event feed, with long polling."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from ledger.api import auth
+from ledger.api.docs import responses
+from ledger.api.problems import invalid
+from ledger.api.schemas.feed import FeedItem, FeedPage
+from ledger.domain.case import Case
+from ledger.eventstore import Cursor, EventCodec, EventStore, InvalidCursor, StoredEventRow
+
+MAX_WAIT = 30.0
+TOPICS: dict[str, str] = {
+    name: get_topic(value)
+    for name, value in vars(Case).items()
+    if isinstance(value, type) and issubclass(value, Aggregate.Event)
+}
+TYPES = {topic: name for name, topic in TOPICS.items()}
+_HIDDEN = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+def _item(codec: EventCodec, row: StoredEventRow) -> FeedItem:
+    event = codec.decode(row.originator_id, row.originator_version, row.topic, row.state)
+    data: dict[str, Any] = msgspec.to_builtins(
+        {k: v for k, v in vars(event).items() if k not in _HIDDEN}
+    )
+    return FeedItem(
+        position=row.notification_id, cursor=str(row.cursor), case_id=row.originator_id,
+        version=row.originator_version, type=TYPES.get(row.topic, row.topic.rsplit(".", 1)[-1]),
+        occurred_at=event.timestamp, recorded_at=row.recorded_at, actor=row.actor, data=data,
+        chain_hash=row.chain_hash.hex(),
+    )
+
+
+class EventFeedController(Controller):
+    """Every event of the key's tenant, in commit order, resumable by cursor."""
+
+    path = "/v1/events"
+    tags = ["feed"]
+
+    @get("/", operation_id="readEvents", guards=[auth.allow(*auth.FEED)], responses=responses())
+    async def read(
+        self,
+        request: Request,
+        after: Annotated[str | None, Parameter(description="`next_cursor` of a previous page")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        types: Annotated[str | None, Parameter(description="Comma-separated event types")] = None,
+        wait: Annotated[float, Parameter(ge=0, le=MAX_WAIT, description="Seconds to wait on an empty page")] = 0,
+    ) -> FeedPage:
+        """A page of the feed after ``after``; with ``wait``, an empty page waits up to that
+        many seconds (≤ 30) for new events. ``next_cursor`` is always returned."""
+        try:
+            cursor = Cursor.START if after is None else Cursor.parse(after)
+        except InvalidCursor:
+            raise invalid("after", "not a cursor this server produced") from None
+        topics = None
+        if types:
+            names = [t.strip() for t in types.split(",") if t.strip()]
+            unknown = [t for t in names if t not in TOPICS]
+            if unknown or not names:
+                raise invalid("types", "unknown event type; known: " + ", ".join(sorted(TOPICS)))
+            topics = [TOPICS[t] for t in names]
+        store: EventStore = request.app.state.store
+        rows = await store.feed.read_waiting(
+            cursor, limit, wait=wait, tenant_id=request.user.tenant_id, topics=topics
+        )
+        codec: EventCodec = request.app.state.codec
+        items = [_item(codec, row) for row in rows]
+        return FeedPage(items, items[-1].cursor if items else str(cursor))

@@ -1,0 +1,94 @@
+"""API key management for a tenant's admin (the CLI manages keys of any tenant)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar.params import FromPath, JSONBody
+from litestar import Controller, Request, get, post
+
+from ledger.api import auth
+from ledger.api.auth import KeyCache
+from ledger.api.docs import responses
+from ledger.api.problems import ProblemError
+from ledger.api.schemas.common import Label, Request as Body
+from ledger.services.keys import ApiKey, Role, create_key, list_keys, revoke_key
+
+
+class CreateKey(Body):
+    """A new key for the caller's tenant."""
+
+    role: Role
+    label: Label | None = None
+    rate_limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
+    """Requests per second; the server default when omitted."""
+
+
+class KeyView(msgspec.Struct, frozen=True):
+    """A key without its secret."""
+
+    key_id: str
+    tenant_id: str
+    role: str
+    label: str | None
+    rate_limit: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewKey(msgspec.Struct, frozen=True):
+    """The key itself is shown this once; only a keyed hash of it is stored."""
+
+    key: str
+    key_id: str
+    tenant_id: str
+    role: str
+
+
+class KeyList(msgspec.Struct, frozen=True):
+    items: list[KeyView]
+    next_cursor: str | None = None
+
+
+def _view(key: ApiKey) -> KeyView:
+    return KeyView(key.key_id, key.tenant_id, str(key.role), key.label, key.rate_limit,
+                   key.created_at, key.revoked_at)
+
+
+class KeyController(Controller):
+    """Create, list and revoke the tenant's API keys (admin only)."""
+
+    path = "/v1/keys"
+    tags = ["keys"]
+    guards = [auth.allow(*auth.KEY_MANAGEMENT)]
+
+    @post("/", operation_id="createKey", status_code=201, responses=responses())
+    async def create(self, request: Request, data: JSONBody[CreateKey]) -> NewKey:
+        """Create a key for this tenant; the response is the only time the key is shown."""
+        state = request.app.state
+        cache: KeyCache = state.key_cache
+        key, secret = await create_key(
+            state.pool, cache.secret, tenant_id=request.user.tenant_id, role=data.role,
+            label=data.label, rate_limit=data.rate_limit,
+        )
+        return NewKey(secret, key.key_id, key.tenant_id, str(key.role))
+
+    @get("/", operation_id="listKeys", responses=responses())
+    async def list(self, request: Request) -> KeyList:
+        """Every key of this tenant, revoked ones included (never their secrets)."""
+        keys = await list_keys(request.app.state.pool, request.user.tenant_id)
+        return KeyList([_view(k) for k in keys])
+
+    @post("/{key_id:str}/revocation", operation_id="revokeKey", status_code=200,
+          responses=responses(404))
+    async def revoke(self, request: Request, key_id: FromPath[str]) -> KeyView:
+        """Revoke a key of this tenant at once (idempotent)."""
+        state = request.app.state
+        key = await revoke_key(state.pool, key_id, request.user.tenant_id)
+        if key is None:
+            raise ProblemError(404, "not_found", "no such key in this tenant")
+        cache: KeyCache = state.key_cache
+        cache.forget(key_id)
+        return _view(key)

@@ -1,0 +1,182 @@
+"""RFC 9457 problem documents: the one shape of every failed response.
+
+Handlers raise :class:`ProblemError` (or a domain/store error, mapped here); litestar's own
+failures (validation, unknown route, wrong method, oversized or non-JSON body) are rewritten
+into the same shape. Details never contain stack traces or request values, which may be
+debtor data: only field names and fixed messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from ledger.domain.errors import DomainError, InvalidRequest
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://ledger.dev/problems/"
+
+log = logging.getLogger("ledger.api")
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One invalid field of a request."""
+
+    field: str
+    """Dotted path of the field (``debtor.timezone``), ``body`` for the whole body."""
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An error response (``application/problem+json``, RFC 9457) with a stable ``code``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    """Machine-readable reason, e.g. ``case_closed``, ``invalid_request``, ``not_found``."""
+    errors: list[FieldError] | None = None
+    """Every invalid field, for ``invalid_request``."""
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or code)
+        self.status = status
+        self.code = code
+        self.detail = detail or code.replace("_", " ")
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def invalid(field: str, message: str, code: str = "invalid_request") -> ProblemError:
+    """A 422 naming one field."""
+    return ProblemError(422, code, f"{field}: {message}", errors=[FieldError(field, message)])
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body = Problem(TYPE_BASE + code, title, status, detail, code, errors)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def handle_problem(_: Request, exc: ProblemError) -> Response[Problem]:
+    return problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers)
+
+
+# msgspec names the culprit inside its message; litestar only knows the parameter name.
+_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+_PATH_IN_MESSAGE = re.compile(r" - at `\$\.?([^`]*)`")
+_STATUS_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    401: "unauthorized",
+    403: "forbidden",
+}
+
+
+def _field_errors(exc: ValidationException) -> list[FieldError]:
+    found: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        key = str(item.get("key") or "body")
+        path = _PATH_IN_MESSAGE.search(message)
+        named = _FIELD_IN_MESSAGE.search(message)
+        if path:
+            key, message = path[1] or "body", message[: path.start()]
+        elif named:
+            key = named[1]
+        elif key == "data":
+            key = "body"
+        found.append(FieldError(key.replace("[", ".").replace("]", ""), message))
+    return found or [FieldError("body", "invalid request")]
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if isinstance(exc, ValidationException) or status == 400:
+        if isinstance(exc, ValidationException) and exc.extra:
+            errors = _field_errors(exc)
+            where = "query or path parameters" if _from_parameters(exc) else "request body"
+            return problem_response(422, "invalid_request", f"invalid {where}", errors, headers)
+        # litestar's "JSON is malformed" and friends: the body is not what the route takes.
+        return problem_response(
+            422, "invalid_request", "the request body is not valid JSON for this route",
+            [FieldError("body", "not valid JSON")], headers,
+        )
+    code = _STATUS_CODES.get(status, "http_error")
+    detail = {
+        404: "no such resource",
+        405: f"{request.method} is not allowed on this path",
+        413: "the request body is larger than this route accepts",
+    }.get(status, str(exc.detail) if status < 500 else "internal error")
+    return problem_response(status, code, detail, None, headers)
+
+
+def _from_parameters(exc: ValidationException) -> bool:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return any(isinstance(i, dict) and i.get("source") in ("query", "path", "header") for i in extra)
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
+    # Log the type and where, not the message: messages of library errors can quote data.
+    log.error(
+        "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
+        exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
+    )
+    return problem_response(500, "internal_error", "internal error; the request id identifies it")
+
+
+def unavailable(retry_after: int = 2) -> Response[Problem]:
+    return problem_response(
+        503, "unavailable", "the database is unreachable; retry later",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def encode_problem(status: int, code: str, detail: str) -> bytes:
+    """A problem document as bytes, for ASGI-level middleware that cannot raise."""
+    title = HTTPStatus(status).phrase
+    return msgspec.json.encode(Problem(TYPE_BASE + code, title, status, detail, code))
+
+
+def handle_domain_error(_: Request, exc: DomainError) -> Response[Problem]:
+    """A refused command: 409 with the rule's code; field validation: 422."""
+    if isinstance(exc, InvalidRequest):
+        return problem_response(
+            exc.http_status, exc.code, exc.detail, [FieldError(exc.field, exc.message)]
+        )
+    return problem_response(exc.http_status, exc.code, exc.detail)
+
+
+def handle_database_down(request: Request, exc: Exception) -> Response[Problem]:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return unavailable()

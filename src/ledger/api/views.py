@@ -1,0 +1,91 @@
+"""Turn a loaded ``Case`` into the API's response Structs (never the aggregate itself)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from ledger.api.schemas.cases import (
+    ArrangementView,
+    CaseView,
+    DebtorView,
+    DisputeView,
+    HoldView,
+    InstalmentView,
+    PromiseView,
+)
+from ledger.api.schemas.facts import BreachView, FactRecorded
+from ledger.domain.case import Case
+from ledger.domain.compliance import permission
+from ledger.domain.values import Channel
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def _debtor(case: Case) -> DebtorView:
+    debtor = case.debtor
+    if debtor is None or case.personal_data_erased:
+        return DebtorView(None, None, None, None, case.timezone, case.jurisdiction, erased=True)
+    return DebtorView(
+        debtor.name, list(debtor.phones), list(debtor.emails), debtor.address,
+        case.timezone, case.jurisdiction,
+    )
+
+
+def case_view(case: Case, now: datetime) -> CaseView:
+    """The case as API.md shows it, aged and judged at ``now``."""
+    view = case.view(now)
+    open_dispute = next((d for d in case.disputes.values() if d.is_open), None)
+    arrangement = view.arrangement
+    promise = view.active_promise
+    return CaseView(
+        case_id=view.case_id, version=view.version, external_ref=view.external_ref,
+        portfolio=view.portfolio, product=view.product, status=str(view.status),
+        currency=view.currency, placed_balance=view.placed_balance, balance=view.balance,
+        principal=view.principal, interest=view.interest, fees=view.fees,
+        paid_total=view.paid_total, days_past_due=view.days_past_due,
+        dpd_bucket=view.dpd_bucket, assigned_to=view.assigned_to,
+        holds=[
+            HoldView(h.hold_id, str(h.kind), h.starts_at, h.until)
+            for h in view.holds if h.until is None or h.until > now
+        ],
+        ceased_channels=list(view.ceased_channels),
+        open_dispute=(
+            DisputeView(open_dispute.dispute_id, open_dispute.reason, open_dispute.opened_at)
+            if open_dispute else None
+        ),
+        active_promise=(
+            PromiseView(promise.promise_id, promise.amount, promise.due_date, str(promise.status))
+            if promise else None
+        ),
+        arrangement=(
+            ArrangementView(
+                arrangement.arrangement_id, str(arrangement.kind), str(arrangement.status),
+                [InstalmentView(i.due_date, i.amount, str(i.status)) for i in arrangement.installments],
+                arrangement.waive_interest, arrangement.agreed_at,
+            )
+            if arrangement else None
+        ),
+        last_contact_at=view.last_contact_at,
+        next_contact_allowed_at=permission(case, Channel.PHONE, now).next_allowed_at,
+        placed_at=view.placed_at, closed_at=view.closed_at,
+        close_reason=None if view.close_reason is None else str(view.close_reason),
+        debtor=_debtor(case),
+    )
+
+
+def fact_recorded(case: Case, now: datetime, **extra: Any) -> FactRecorded:
+    """The common ``201`` body of a recorded fact."""
+    breaches = extra.pop("breaches", None)
+    return FactRecorded(
+        case_id=case.id, version=case.version, status=str(case.status(now)),
+        balance=case.balance,
+        breaches=None if breaches is None else [BreachView(b.rule, b.detail) for b in breaches],
+        **extra,
+    )

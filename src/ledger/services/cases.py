@@ -1,0 +1,210 @@
+"""Run commands against cases: load → domain command → append, retrying on conflicts.
+
+Writers to one case in this process take turns on an in-process lock, so they do not make
+each other retry; writers in other processes are caught by the store's version check
+(``ConcurrencyConflict``), after which the command runs again on the reloaded case. Either
+way no update is lost. ``now`` is read here, never in the domain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import weakref
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid5
+
+import msgspec
+
+from ledger.domain.case import Case
+from ledger.eventstore import (
+    AggregateNotFound,
+    ConcurrencyConflict,
+    IdempotencyRecord,
+    Repository,
+)
+
+R = TypeVar("R")
+
+# Fixed forever: case ids of every existing tenant are derived from it.
+CASE_NAMESPACE = UUID("6f1d0c52-3c1e-4f0b-9a57-0b6c4ad1e7c3")
+MAX_ATTEMPTS = 64
+RETRY_BUDGET_SECONDS = 10.0
+
+
+def case_id_for(tenant_id: str, external_ref: str) -> UUID:
+    """The case id of ``external_ref`` in ``tenant_id`` (so a re-placement collides)."""
+    return uuid5(CASE_NAMESPACE, f"{tenant_id}\x00{external_ref}")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CaseNotFound(Exception):
+    """No such case in this tenant (another tenant's case is not found either)."""
+
+
+class VersionMismatch(Exception):
+    """``If-Match`` named a version that is not the case's current one."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"case is at version {current}")
+        self.current = current
+
+
+class RetriesExhausted(Exception):
+    """The case kept changing under us for the whole retry budget."""
+
+
+class Context(msgspec.Struct, frozen=True):
+    """Who is acting and for which request; recorded on every event."""
+
+    tenant_id: str
+    actor: str
+    correlation_id: UUID
+
+
+class Idempotency(msgspec.Struct, frozen=True):
+    key: str
+    request_hash: bytes
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """A rendered response; ``recorded`` means its idempotency record was stored with it."""
+
+    status: int
+    body: bytes
+    recorded: bool = False
+
+
+Render = Callable[[Case, Any], tuple[int, bytes]]
+
+
+class CaseService:
+    """Commands and strongly consistent reads of single cases."""
+
+    def __init__(self, repository: Repository, clock: Callable[[], datetime] = utc_now) -> None:
+        self.repository = repository
+        self.clock = clock
+        self._locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, case_id: UUID) -> asyncio.Lock:
+        lock = self._locks.get(case_id)
+        if lock is None:
+            lock = self._locks[case_id] = asyncio.Lock()
+        return lock
+
+    async def load(self, tenant_id: str, case_id: UUID) -> Case:
+        try:
+            case = await self.repository.load(case_id, tenant_id=tenant_id)
+        except AggregateNotFound:
+            raise CaseNotFound(str(case_id)) from None
+        if case.tenant_id != tenant_id:  # the store filters too; never trust one check
+            raise CaseNotFound(str(case_id))
+        return case
+
+    async def load_many(self, tenant_id: str, case_ids: list[UUID]) -> dict[UUID, Case]:
+        """Many cases in one round trip; other tenants' and unknown ids are absent."""
+        found = await self.repository.load_many(case_ids, tenant_id=tenant_id)
+        return {i: c for i, c in found.items() if c.tenant_id == tenant_id}
+
+    async def execute(
+        self,
+        ctx: Context,
+        case_id: UUID,
+        command: Callable[[Case, datetime], R],
+        render: Render,
+        *,
+        idempotency: Idempotency | None = None,
+        expected_version: int | None = None,
+    ) -> Reply:
+        """Run ``command(case, now)`` and append what it triggered; return ``render``'s reply.
+
+        The reply is rendered before the append so that it can be stored atomically with
+        the events as the idempotency record. Domain errors propagate unchanged.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RETRY_BUDGET_SECONDS
+        async with self._lock(case_id):
+            for attempt in range(MAX_ATTEMPTS):
+                case = await self.load(ctx.tenant_id, case_id)
+                if expected_version is not None and case.version != expected_version:
+                    raise VersionMismatch(case.version)
+                result = command(case, self.clock())
+                status, body = render(case, result)
+                if not case.pending_events:
+                    return Reply(status, body)
+                record = None
+                if idempotency is not None:
+                    record = IdempotencyRecord(idempotency.key, idempotency.request_hash, status, body)
+                try:
+                    await self.repository.save(
+                        case, tenant_id=ctx.tenant_id, actor=ctx.actor,
+                        correlation_id=ctx.correlation_id, idempotency=record,
+                    )
+                except ConcurrencyConflict:
+                    if expected_version is not None:
+                        # The version the client saw was current, but another writer won.
+                        raise VersionMismatch(expected_version + 1) from None
+                    if loop.time() > deadline:
+                        break
+                    await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
+                    continue
+                return Reply(status, body, recorded=record is not None)
+        raise RetriesExhausted(str(case_id))
+
+    async def place(
+        self,
+        ctx: Context,
+        case: Case,
+        render_new: Render,
+        render_existing: Callable[[Case, Case], tuple[int, bytes]],
+        *,
+        idempotency: Idempotency | None = None,
+    ) -> Reply:
+        """Store a new case; if its id exists, ``render_existing(existing, new)`` decides."""
+        status, body = render_new(case, None)
+        record = None
+        if idempotency is not None:
+            record = IdempotencyRecord(idempotency.key, idempotency.request_hash, status, body)
+        try:
+            await self.repository.save(
+                case, tenant_id=ctx.tenant_id, actor=ctx.actor,
+                correlation_id=ctx.correlation_id, idempotency=record,
+            )
+        except ConcurrencyConflict:
+            existing = await self.load(ctx.tenant_id, case.id)
+            return Reply(*render_existing(existing, case))
+        return Reply(status, body, recorded=record is not None)
+
+    async def place_many(self, ctx: Context, cases: list[Case]) -> tuple[list[Case], dict[UUID, Case]]:
+        """Store new cases in one append; returns (stored, existing cases by id).
+
+        Cases whose id already exists are not stored: the caller compares them with the
+        existing ones (duplicate or conflict). If another writer places one of them meanwhile,
+        the batch falls back to one append per case so the others still get stored.
+        """
+        existing = await self.load_many(ctx.tenant_id, [c.id for c in cases])
+        fresh = [c for c in cases if c.id not in existing]
+        if not fresh:
+            return [], existing
+        try:
+            await self.repository.save(
+                *fresh, tenant_id=ctx.tenant_id, actor=ctx.actor, correlation_id=ctx.correlation_id
+            )
+            return fresh, existing
+        except ConcurrencyConflict:
+            pass
+        stored = []
+        for case in fresh:
+            try:
+                await self.repository.save(
+                    case, tenant_id=ctx.tenant_id, actor=ctx.actor, correlation_id=ctx.correlation_id
+                )
+                stored.append(case)
+            except ConcurrencyConflict:
+                existing[case.id] = await self.load(ctx.tenant_id, case.id)
+        return stored, existing
