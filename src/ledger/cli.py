@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from ledger.config import ConfigError, Settings, load_settings
 from ledger.db.embedded import EmbeddedPostgresError
 from ledger.db.migrations import MigrationError, migrate
+from ledger.db.pool import connect
 from ledger.db.runtime import database_url, describe, ensure_database_exists
+from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
+from ledger.services.secret import resolve_secret
+
+BOOTSTRAP_TENANT = "default"
 
 
 async def _prepare_database(settings: Settings, url: str) -> list[str]:
@@ -29,10 +34,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.port
     with database_url(settings) as url:
         applied = asyncio.run(_prepare_database(settings, url))
+        secret = resolve_secret(settings)
+        first_key = asyncio.run(_bootstrap_admin_key(url, secret))
         where = "embedded PostgreSQL in " + str(settings.data_dir) if settings.uses_embedded_database else describe(url)
         print(f"Database: {where}" + (f" (applied {len(applied)} migrations)" if applied else ""))
         print(f"Ledger API:  http://{host}:{port}/v1")
         print(f"API docs:    http://{host}:{port}/schema  (OpenAPI JSON: /schema/openapi.json)")
+        if first_key is not None:
+            print(
+                f"\nFirst start: created an admin API key for tenant {BOOTSTRAP_TENANT!r}. It is shown "
+                f"only this once; store it safely:\n\n    {first_key}\n\n"
+                "Create more with `ledger keys create --tenant T --role R`."
+            )
         sys.stdout.flush()
         app = create_app(settings, url)
         # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
@@ -40,6 +53,68 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, _exit_on_signal)
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)
     return 0
+
+
+async def _bootstrap_admin_key(url: str, secret: bytes) -> str | None:
+    """On an empty key table, create the first admin key (so somebody can log in)."""
+    conn = await connect(url)
+    try:
+        # A transaction-scoped advisory lock: two servers starting at once create one key.
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", BOOTSTRAP_LOCK_ID)
+            if await count_keys(conn):
+                return None
+            _, key = await create_key(
+                conn, secret, tenant_id=BOOTSTRAP_TENANT, role=Role.ADMIN, label="bootstrap admin"
+            )
+            return key
+    finally:
+        await conn.close()
+
+
+BOOTSTRAP_LOCK_ID = 0x1ED6E5_0010
+
+
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    secret = resolve_secret(settings)
+    with database_url(settings) as url:
+        asyncio.run(_prepare_database(settings, url))
+        return asyncio.run(_keys_command(url, secret, args))
+
+
+async def _keys_command(url: str, secret: bytes, args: argparse.Namespace) -> int:
+    conn = await connect(url)
+    try:
+        if args.keys_command == "create":
+            key, plaintext = await create_key(
+                conn, secret, tenant_id=args.tenant, role=Role(args.role), label=args.label,
+                rate_limit=args.rate_limit,
+            )
+            print(f"created key {key.key_id} (tenant {key.tenant_id}, role {key.role}); "
+                  "it is shown only this once:", file=sys.stderr)
+            print(plaintext)
+            return 0
+        if args.keys_command == "list":
+            for key in await list_keys(conn, args.tenant):
+                state = "revoked " + key.revoked_at.isoformat() if key.revoked_at else "active"
+                print(f"{key.key_id}\t{key.tenant_id}\t{key.role}\t{state}\t"
+                      f"{key.created_at.isoformat()}\t{key.label or ''}")
+            return 0
+        revoked = await revoke_key(conn, args.key_id)
+        if revoked is None:
+            print(f"ledger: no key {args.key_id}", file=sys.stderr)
+            return 1
+        print(f"revoked {revoked.key_id} (tenant {revoked.tenant_id}, role {revoked.role})")
+        return 0
+    finally:
+        await conn.close()
+
+
+def _rate(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -65,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default LEDGER_PORT or 8000)")
     serve.set_defaults(handler=_serve)
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(handler=_migrate)
+    keys = commands.add_parser("keys", help="create, list and revoke API keys")
+    keys.set_defaults(handler=_keys)
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = key_commands.add_parser("create", help="create a key and print it (shown once)")
+    create.add_argument("--tenant", required=True, help="tenant (bank) the key belongs to")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--label", help="free text to recognise the key by")
+    create.add_argument("--rate-limit", type=_rate, help="requests per second (default 200)")
+    listing = key_commands.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--tenant", help="only this tenant's keys")
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id", help="the id shown by `ledger keys list`")
     return parser
 
 
