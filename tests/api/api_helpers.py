@@ -23,3 +23,24 @@ def placement(ref: str | None = None, **changes: Any) -> dict[str, Any]:
 
 def ago(**delta: float) -> str:
     return (datetime.now(UTC) - timedelta(**delta)).isoformat()
+
+
+def payment(external_id: str | None = None, amount: int = 1000, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "external_id": external_id or f"PMT-{uuid.uuid4().hex[:10]}", "amount": amount,
+        "currency": "USD", "received_at": "2026-01-01T00:00:00Z", "method": "ach",
+    }
+    body["received_at"] = ago(hours=1)
+    body.update(changes)
+    return body
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status and code, and leaks nothing."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["code"] == code, body
+    assert {"type", "title", "detail"} <= body.keys()
+    assert "Traceback" not in response.text and "Ana Li" not in response.text
+    return body
