@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+SECRET = "test-secret-0123456789abcdef"
+
 
 def placement(ref: str | None = None, **changes: Any) -> dict[str, Any]:
     """A valid placement body (a fresh external_ref unless given)."""

@@ -16,9 +16,9 @@ from ledger.api.app import create_app
 from ledger.config import Settings
 from ledger.services.keys import Role, create_key
 
-from api_helpers import placement
+from api_helpers import SECRET, placement
 
-SECRET = "test-secret-0123456789abcdef"
+
 Headers = dict[str, str]
 
 
