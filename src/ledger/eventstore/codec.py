@@ -42,24 +42,24 @@ class Cipher(Protocol):
 
 
 class _ClassDecoder:
-    """Decodes the stored state of one event class into an instance of it."""
+    """Decodes the stored state of one event class into the attribute dict of an instance."""
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.class_version: int = getattr(cls, "class_version", 1)
-        fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
         try:
             hints = typing.get_type_hints(cls)
         except Exception:  # unresolvable annotations: decode untyped rather than not at all
             _logger.warning("untyped decoding for %s: annotations do not resolve", cls)
             hints = {}
+        fields: dict[str, Any] = {}
         for field in dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ():
             if field.name not in _IDENTITY_FIELDS:
-                fields.append((field.name, hints.get(field.name, Any)))
+                fields[field.name] = hints.get(field.name, Any)
         if self.class_version > 1:
-            fields.append(("class_version", int, 1))
-        self.state_type = msgspec.defstruct(f"{cls.__qualname__}.StoredState", fields,
-                                            kw_only=True)
+            fields["class_version"] = typing.NotRequired[int]
+        # A TypedDict decodes straight into the dict that becomes the event's __dict__.
+        self.state_type: Any = typing.TypedDict(f"{cls.__name__}StoredState", fields)  # type: ignore[operator]
         self.decoder = msgspec.json.Decoder(self.state_type)
 
     def upcast(self, data: bytes) -> dict[str, Any]:
@@ -68,17 +68,15 @@ class _ClassDecoder:
         while from_version < self.class_version:
             getattr(self.cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
             from_version += 1
-        if self.class_version > 1:
-            state["class_version"] = self.class_version
-        typed = msgspec.convert(state, self.state_type)
-        return msgspec.structs.asdict(typed)
+        typed: dict[str, Any] = msgspec.convert(state, self.state_type)
+        return typed
 
     def decode(self, data: bytes) -> dict[str, Any]:
         try:
-            state = msgspec.structs.asdict(self.decoder.decode(data))
+            state: dict[str, Any] = self.decoder.decode(data)
         except msgspec.ValidationError:
             return self.upcast(data)
-        if self.class_version > 1 and state["class_version"] != self.class_version:
+        if self.class_version > 1 and state.pop("class_version", 1) != self.class_version:
             return self.upcast(data)
         return state
 
@@ -135,13 +133,14 @@ class EventCodec:
                state: bytes) -> Any:
         """The domain event stored as (id, version, topic, state)."""
         try:
-            decoder = self.class_decoder(topic)
-            attributes = decoder.decode(self._plain(state))
+            decoder = self._decoders.get(topic) or self.class_decoder(topic)
+            if self.cipher is not None or self.compressor is not None:
+                state = self._plain(state)
+            attributes = decoder.decode(state)
         except Exception as error:
             raise EventDecodingError(
                 f"cannot decode {topic} {originator_id} v{originator_version}: {error}"
             ) from error
-        attributes.pop("class_version", None)
         attributes["originator_id"] = originator_id
         attributes["originator_version"] = originator_version
         domain_event = object.__new__(decoder.cls)

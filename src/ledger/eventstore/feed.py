@@ -9,7 +9,8 @@ cursor. Paging by notification_id alone would skip ids taken by transactions tha
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -41,10 +42,11 @@ TENANT_HEAD_SQL = f"""
 
 
 class FeedReader:
-    """Reads the feed through a pool; wakes on the store's ``Wakeup`` and polls as a fallback."""
+    """Reads the feed through the store's ``fetch``; wakes on the store's ``Wakeup`` and polls as a fallback."""
 
-    def __init__(self, pool: asyncpg.Pool, wakeup: Wakeup) -> None:
-        self._pool = pool
+    def __init__(self, fetch: Callable[..., Awaitable[list[asyncpg.Record]]],
+                 wakeup: Wakeup) -> None:
+        self._fetch = fetch
         self._wakeup = wakeup
 
     async def read(self, after: Cursor | None = None, limit: int = 1000, *,
@@ -61,7 +63,7 @@ class FeedReader:
         if tenant_id is not None:
             sql = TENANT_FEED_SQL
             arguments.append(tenant_id)
-        records = await self._pool.fetch(sql, *arguments)
+        records = await self._fetch(sql, *arguments)
         return [StoredEventRow(*r) for r in records]
 
     async def read_waiting(self, after: Cursor | None = None, limit: int = 1000, *,
@@ -80,11 +82,9 @@ class FeedReader:
 
     async def head(self, *, tenant_id: str | None = None) -> Cursor | None:
         """Position of the newest visible event (for lag metrics), None when the feed is empty."""
-        if tenant_id is None:
-            row = await self._pool.fetchrow(HEAD_SQL)
-        else:
-            row = await self._pool.fetchrow(TENANT_HEAD_SQL, tenant_id)
-        return None if row is None else Cursor(row[0], row[1])
+        arguments: tuple[Any, ...] = () if tenant_id is None else (tenant_id,)
+        rows = await self._fetch(HEAD_SQL if tenant_id is None else TENANT_HEAD_SQL, *arguments)
+        return Cursor(rows[0][0], rows[0][1]) if rows else None
 
     async def subscribe(self, after: Cursor | None = None, *, tenant_id: str | None = None,
                         topics: Sequence[str] | None = None, page_size: int = 1000,

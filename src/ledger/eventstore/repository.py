@@ -71,7 +71,7 @@ class Repository:
         With ``tenant_id`` another tenant's aggregate is not found. Raises ``AggregateNotFound``.
         """
         bound = _MAX_VERSION if until_version is None else until_version
-        rows = await self.store.pool.fetch(LOAD_SQL, aggregate_id, bound, until_recorded_at,
+        rows = await self.store.fetch(LOAD_SQL, aggregate_id, bound, until_recorded_at,
                                            tenant_id)
         aggregate = self._replay(rows, until_recorded_at)
         if aggregate is None:
@@ -81,7 +81,7 @@ class Repository:
     async def load_many(self, aggregate_ids: Iterable[UUID], *,
                         tenant_id: str | None = None) -> dict[UUID, Any]:
         """Current state of many aggregates in one round trip; unknown ids are absent."""
-        rows = await self.store.pool.fetch(LOAD_MANY_SQL, list(aggregate_ids), tenant_id)
+        rows = await self.store.fetch(LOAD_MANY_SQL, list(aggregate_ids), tenant_id)
         loaded: dict[UUID, Any] = {}
         start = 0
         for index in range(1, len(rows) + 1):
@@ -122,5 +122,5 @@ class Repository:
             interval = self.snapshot_interval
             if interval and last.originator_version // interval > (
                     events[0].originator_version - 1) // interval:
-                await write_snapshot(self.store.pool, aggregate, last)
+                await write_snapshot(self.store.fetch, aggregate, last)
         return rows

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
-
-import asyncpg
 from eventsourcing.domain import Snapshot
 from eventsourcing.utils import get_topic
 
@@ -63,7 +62,8 @@ LOAD_MANY_SQL = """
 """
 
 
-async def write_snapshot(pool: asyncpg.Pool, aggregate: Any, last_row: StoredEventRow) -> bool:
+async def write_snapshot(fetch: Callable[..., Awaitable[Any]], aggregate: Any,
+                         last_row: StoredEventRow) -> bool:
     """Store a snapshot of ``aggregate`` at ``last_row``'s version; never raises.
 
     Snapshots only speed loading up, so any failure (an unencodable attribute, a lost
@@ -72,7 +72,7 @@ async def write_snapshot(pool: asyncpg.Pool, aggregate: Any, last_row: StoredEve
     try:
         snapshot = Snapshot.take(aggregate)
         state = encode_snapshot_state(snapshot)
-        await pool.execute(INSERT_SNAPSHOT_SQL, last_row.tenant_id, last_row.originator_id,
+        await fetch(INSERT_SNAPSHOT_SQL, last_row.tenant_id, last_row.originator_id,
                            last_row.originator_version, SNAPSHOT_TOPIC, state,
                            last_row.recorded_at, last_row.chain_hash)
     except Exception as error:

@@ -9,9 +9,16 @@ from uuid import UUID
 
 import asyncpg
 
+from ledger.eventstore.append_sql import (
+    APPEND_MANY_SQL,
+    APPEND_MANY_WITH_IDEMPOTENCY_SQL,
+    APPEND_ONE_SQL,
+    APPEND_ONE_WITH_IDEMPOTENCY_SQL,
+)
 from ledger.eventstore.chain import GENESIS_HASH, chain_hashes
 from ledger.eventstore.errors import ConcurrencyConflict, IdempotencyKeyConflict, InvalidAppend
 from ledger.eventstore.feed import FeedReader
+from ledger.eventstore.lane import ConnectionLane
 from ledger.eventstore.notify import PgWakeups, Wakeup
 from ledger.eventstore.records import (
     Cursor,
@@ -22,36 +29,9 @@ from ledger.eventstore.records import (
 )
 from ledger.eventstore.sql import EVENT_COLUMNS
 
-_INSERT_EVENTS = """
-    INSERT INTO stored_events (originator_id, originator_version, topic, state, recorded_at,
-                               tenant_id, actor, correlation_id, causation_id, chain_hash)
-    SELECT r.originator_id, r.originator_version, r.topic, r.state, $6, $7, $8, $9, $10, r.chain_hash
-    FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::bytea[], $5::bytea[])
-         WITH ORDINALITY AS r(originator_id, originator_version, topic, state, chain_hash, ordinal)
-    -- All or nothing: each stream continuing an existing one must follow the exact head the
-    -- caller hashed against; otherwise no row is inserted and the caller sees a conflict.
-    WHERE NOT EXISTS (
-        SELECT 1 FROM unnest($11::uuid[], $12::bigint[], $13::bytea[])
-                      AS h(originator_id, originator_version, chain_hash)
-        WHERE NOT EXISTS (
-            SELECT 1 FROM stored_events e
-            WHERE e.originator_id = h.originator_id
-              AND e.originator_version = h.originator_version
-              AND e.chain_hash = h.chain_hash))
-    ORDER BY r.ordinal
-    RETURNING originator_id, originator_version, notification_id, transaction_id
-"""
-APPEND_SQL = f"WITH inserted AS ({_INSERT_EVENTS}) SELECT * FROM inserted"
-APPEND_WITH_IDEMPOTENCY_SQL = f"""
-    WITH inserted AS ({_INSERT_EVENTS}),
-    idempotency AS (
-        INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, response)
-        SELECT $7, $14, $15, $16, $17 WHERE EXISTS (SELECT 1 FROM inserted)
-    )
-    SELECT * FROM inserted
-"""
-CHAIN_HEADS_SQL = f"""
-    SELECT DISTINCT ON (originator_id) {EVENT_COLUMNS} FROM stored_events
+CHAIN_HEADS_SQL = """
+    SELECT DISTINCT ON (originator_id) originator_id, originator_version, chain_hash
+    FROM stored_events
     WHERE originator_id = ANY($1::uuid[]) ORDER BY originator_id, originator_version DESC
 """
 READ_STREAM_SQL = f"""
@@ -111,24 +91,49 @@ class EventStore:
     heard once ``start()`` has run.
     """
 
-    def __init__(self, pool: asyncpg.Pool, *, cross_process_wakeups: bool = False,
+    def __init__(self, pool: asyncpg.Pool, *, held_connections: int = 0,
+                 cross_process_wakeups: bool = False,
                  notify_channel: str = "ledger_events") -> None:
         self.pool = pool
         self.wakeup = Wakeup()
+        self._lane = ConnectionLane(pool, held_connections) if held_connections else None
+        self._lane_started = False
         self._pg_wakeups = (
             PgWakeups(pool, self.wakeup, notify_channel) if cross_process_wakeups else None
         )
-        self.feed = FeedReader(pool, self.wakeup)
+        self.feed = FeedReader(self.fetch, self.wakeup)
 
     async def start(self) -> None:
-        """Start listening for other processes' appends (no-op without cross-process wake-ups)."""
+        """Check out ``held_connections`` and listen for other processes' appends (if enabled).
+
+        Without ``start()`` every statement borrows a pool connection (plus the pool's reset).
+        """
+        if self._lane is not None and not self._lane_started:
+            await self._lane.start()
+            self._lane_started = True
         if self._pg_wakeups is not None:
             await self._pg_wakeups.start()
 
     async def close(self) -> None:
-        """Stop background tasks; the pool belongs to the caller."""
+        """Stop background tasks and return held connections; the pool belongs to the caller."""
         if self._pg_wakeups is not None:
             await self._pg_wakeups.close()
+        if self._lane is not None and self._lane_started:
+            self._lane_started = False
+            await self._lane.close()
+
+    async def __aenter__(self) -> EventStore:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def fetch(self, sql: str, *arguments: object) -> list[asyncpg.Record]:
+        """Run one autocommit statement on a held connection, else on a pool connection."""
+        if self._lane_started:
+            return await self._lane.fetch(sql, *arguments)  # type: ignore[union-attr]
+        return await self.pool.fetch(sql, *arguments)
 
     def notify_appended(self) -> None:
         """Wake subscribers; call after committing a transaction you passed as ``connection``."""
@@ -185,17 +190,22 @@ class EventStore:
                 versions.append(e.originator_version)
                 topics.append(e.topic)
                 states.append(e.state)
-        arguments: list[object] = [ids, versions, topics, states, hashes, moment, tenant_id,
-                                   actor, correlation_id, causation_id,
-                                   check_ids, check_versions, check_hashes]
-        sql = APPEND_SQL
+        metadata = [moment, tenant_id, actor, correlation_id, causation_id]
+        arguments: list[object]
+        if len(ids) == 1:
+            arguments = [ids[0], versions[0], topics[0], states[0], hashes[0], *metadata,
+                         check_hashes[0] if check_hashes else None]
+            sql = APPEND_ONE_SQL if idempotency is None else APPEND_ONE_WITH_IDEMPOTENCY_SQL
+        else:
+            arguments = [ids, versions, topics, states, hashes, *metadata,
+                         check_ids, check_versions, check_hashes]
+            sql = APPEND_MANY_SQL if idempotency is None else APPEND_MANY_WITH_IDEMPOTENCY_SQL
         if idempotency is not None:
-            sql = APPEND_WITH_IDEMPOTENCY_SQL
             arguments += [idempotency.key, idempotency.request_hash, idempotency.status,
                           idempotency.response]
         try:
             if connection is None:
-                returned = await self.pool.fetch(sql, *arguments)
+                returned = await self.fetch(sql, *arguments)
             else:
                 returned = await connection.fetch(sql, *arguments)
         except asyncpg.UniqueViolationError as error:
@@ -219,8 +229,8 @@ class EventStore:
     async def chain_heads(self, originator_ids: Sequence[UUID], *,
                           connection: asyncpg.Connection | None = None) -> dict[UUID, ChainHead]:
         """Newest version and chain hash of each existing stream."""
-        executor = connection or self.pool
-        rows = await executor.fetch(CHAIN_HEADS_SQL, list(originator_ids))
+        fetch = connection.fetch if connection is not None else self.fetch
+        rows = await fetch(CHAIN_HEADS_SQL, list(originator_ids))
         return {r["originator_id"]: ChainHead(r["originator_version"], r["chain_hash"])
                 for r in rows}
 
@@ -233,9 +243,9 @@ class EventStore:
 
         With ``until_recorded_at`` the result is the longest prefix recorded at or before it.
         """
-        executor = connection or self.pool
+        fetch = connection.fetch if connection is not None else self.fetch
         bound = _MAX_VERSION if until_version is None else until_version
-        records = await executor.fetch(READ_STREAM_SQL, originator_id, after_version, bound)
+        records = await fetch(READ_STREAM_SQL, originator_id, after_version, bound)
         rows = [StoredEventRow(*r) for r in records]
         if until_recorded_at is not None:
             for index, row in enumerate(rows):
@@ -258,15 +268,15 @@ class EventStore:
 
     async def get_idempotency(self, tenant_id: str, key: str) -> StoredIdempotencyRecord | None:
         """The recorded response for an idempotency key, if any."""
-        row = await self.pool.fetchrow(GET_IDEMPOTENCY_SQL, tenant_id, key)
-        return None if row is None else StoredIdempotencyRecord(*row)
+        rows = await self.fetch(GET_IDEMPOTENCY_SQL, tenant_id, key)
+        return StoredIdempotencyRecord(*rows[0]) if rows else None
 
     async def put_idempotency(self, tenant_id: str, record: IdempotencyRecord, *,
                               connection: asyncpg.Connection | None = None) -> None:
         """Record a response that produced no events (e.g. a refusal); duplicate keys raise."""
-        executor = connection or self.pool
+        fetch = connection.fetch if connection is not None else self.fetch
         try:
-            await executor.execute(PUT_IDEMPOTENCY_SQL, tenant_id, record.key,
+            await fetch(PUT_IDEMPOTENCY_SQL, tenant_id, record.key,
                                    record.request_hash, record.status, record.response)
         except asyncpg.UniqueViolationError as error:
             raise IdempotencyKeyConflict(tenant_id, record.key) from error
