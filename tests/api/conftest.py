@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
+import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
+import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -33,6 +35,28 @@ def app(database_url: str) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app, timeout=60) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+async def live_server(database_url: str) -> AsyncIterator[str]:
+    """Base URL of the app under uvicorn on a loopback port.
+
+    The test client serves one request at a time; tests of concurrency and long polling
+    need a real server.
+    """
+    settings = Settings(database_url=database_url, secret_key=SECRET, pool_max_size=40)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, database_url), log_level="warning"))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
 
 
 @pytest.fixture(scope="session")
