@@ -130,3 +130,15 @@ async def test_a_duplicate_idempotency_key_is_a_typed_error_and_stores_no_events
     assert await store.read_stream(second) == []
     with pytest.raises(IdempotencyKeyConflict):
         await store.put_idempotency(tenant, record)
+
+
+async def test_held_connections_keep_working_after_conflicts(pool: asyncpg.Pool,
+                                                             tenant: str) -> None:
+    async with EventStore(pool, held_connections=2) as store:
+        stream = uuid4()
+        await store.append(events(stream, 1), tenant_id=tenant)
+        for _ in range(4):
+            with pytest.raises(ConcurrencyConflict):
+                await store.append(events(stream, 1), tenant_id=tenant)
+        await store.append(events(stream, 2), tenant_id=tenant)
+        assert [r.originator_version for r in await store.read_stream(stream)] == [1, 2]

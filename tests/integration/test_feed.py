@@ -64,8 +64,11 @@ async def test_a_late_committing_older_transaction_is_not_skipped(
     assert rows[0].notification_id < rows[1].notification_id
 
 
+@pytest.mark.parametrize("held_connections", [0, 8], ids=["pool per statement", "held"])
 async def test_a_subscriber_sees_every_event_of_concurrent_writers_exactly_once(
-        store: EventStore, pool: asyncpg.Pool, tenant: str) -> None:
+        pool: asyncpg.Pool, tenant: str, held_connections: int) -> None:
+    store = EventStore(pool, held_connections=held_connections)
+    await store.start()
     writers, per_writer = 8, 150
     expected: set[tuple[UUID, int]] = set()
     naive_seen: set[tuple[UUID, int]] = set()
@@ -98,6 +101,7 @@ async def test_a_subscriber_sees_every_event_of_concurrent_writers_exactly_once(
     assert [r.cursor for r in seen] == sorted(r.cursor for r in seen)
     # Not asserted (timing-dependent): how many the notification_id-only reader missed.
     print(f"naive reader missed {len(expected - naive_seen)} of {len(expected)}")
+    await store.close()
 
 
 async def test_a_rolled_back_append_leaves_no_trace_and_no_stuck_subscriber(

@@ -8,6 +8,7 @@ cursor. Paging by notification_id alone would skip ids taken by transactions tha
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -39,6 +40,11 @@ TENANT_HEAD_SQL = f"""
     SELECT transaction_id, notification_id FROM stored_events WHERE tenant_id = $1 AND {_HORIZON}
     ORDER BY transaction_id DESC, notification_id DESC LIMIT 1
 """
+
+
+def _drop_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class FeedReader:
@@ -86,6 +92,43 @@ class FeedReader:
         rows = await self._fetch(HEAD_SQL if tenant_id is None else TENANT_HEAD_SQL, *arguments)
         return Cursor(rows[0][0], rows[0][1]) if rows else None
 
+    async def pages(self, after: Cursor | None = None, *, tenant_id: str | None = None,
+                    topics: Sequence[str] | None = None, page_size: int = 1000,
+                    follow: bool = False,
+                    poll_interval: float = 0.2) -> AsyncIterator[list[StoredEventRow]]:
+        """Consecutive non-empty pages after ``after``; the next full page is fetched while the
+        caller works on the current one. Without ``follow`` it stops at the end of the feed;
+        with it, it waits for new events (woken by appends, else every ``poll_interval``).
+        """
+        position = after or Cursor.START
+        generation = self._wakeup.current()
+        pending = asyncio.ensure_future(
+            self.read(position, page_size, tenant_id=tenant_id, topics=topics))
+        try:
+            while True:
+                rows = await pending
+                if rows:
+                    position = rows[-1].cursor
+                if len(rows) == page_size:
+                    generation = self._wakeup.current()
+                    pending = asyncio.ensure_future(
+                        self.read(position, page_size, tenant_id=tenant_id, topics=topics))
+                    yield rows
+                    continue
+                if rows:
+                    yield rows
+                if not follow:
+                    return
+                # Caught up: wait for an append signalled since that read began, or the poll.
+                await self._wakeup.wait(generation, poll_interval)
+                generation = self._wakeup.current()
+                pending = asyncio.ensure_future(
+                    self.read(position, page_size, tenant_id=tenant_id, topics=topics))
+        finally:
+            # A prefetch still running is left to finish (cancelling it mid-query could leave
+            # a held connection busy); its result is dropped.
+            pending.add_done_callback(_drop_result)
+
     async def subscribe(self, after: Cursor | None = None, *, tenant_id: str | None = None,
                         topics: Sequence[str] | None = None, page_size: int = 1000,
                         poll_interval: float = 0.2) -> AsyncIterator[StoredEventRow]:
@@ -94,12 +137,8 @@ class FeedReader:
         Wakes right after appends made through this process's store, else within
         ``poll_interval`` seconds (other processes, lost notifications, late commits).
         """
-        position = after or Cursor.START
-        while True:
-            generation = self._wakeup.current()
-            rows = await self.read(position, page_size, tenant_id=tenant_id, topics=topics)
+        async for rows in self.pages(after, tenant_id=tenant_id, topics=topics,
+                                     page_size=page_size, follow=True,
+                                     poll_interval=poll_interval):
             for row in rows:
-                position = row.cursor
                 yield row
-            if len(rows) < page_size:
-                await self._wakeup.wait(generation, poll_interval)

@@ -18,7 +18,7 @@ from ledger.eventstore.codec import EventCodec
 from ledger.eventstore.errors import AggregateNotFound
 from ledger.eventstore.records import IdempotencyRecord, StoredEventRow
 from ledger.eventstore.snapshot_codec import decode_snapshot
-from ledger.eventstore.snapshots import LOAD_MANY_SQL, LOAD_SQL, write_snapshot
+from ledger.eventstore.snapshots import LOAD_MANY_SQL, LOAD_SQL, LOAD_UNTIL_SQL, write_snapshot
 from ledger.eventstore.store import ChainHead, EventStore
 
 _MAX_VERSION = 2**63 - 1
@@ -45,10 +45,14 @@ class Repository:
             return None
         return entry[1]
 
-    def _replay(self, rows: Sequence[Any], until_recorded_at: datetime | None) -> Any:
+    def _replay(self, rows: Sequence[Any], until_recorded_at: datetime | None,
+                tenant_id: str | None) -> Any:
         aggregate: Any = None
         head: ChainHead | None = None
-        for is_snapshot, originator_id, version, topic, state, chain_hash, recorded_at in rows:
+        for (is_snapshot, originator_id, version, topic, state, chain_hash, recorded_at,
+             row_tenant) in rows:
+            if tenant_id is not None and row_tenant != tenant_id:
+                return None  # another tenant's stream does not exist for this caller
             if is_snapshot:
                 aggregate = decode_snapshot(originator_id, version, state).mutate(None)
             else:
@@ -71,9 +75,11 @@ class Repository:
         With ``tenant_id`` another tenant's aggregate is not found. Raises ``AggregateNotFound``.
         """
         bound = _MAX_VERSION if until_version is None else until_version
-        rows = await self.store.fetch(LOAD_SQL, aggregate_id, bound, until_recorded_at,
-                                           tenant_id)
-        aggregate = self._replay(rows, until_recorded_at)
+        if until_recorded_at is None:
+            rows = await self.store.fetch(LOAD_SQL, aggregate_id, bound)
+        else:
+            rows = await self.store.fetch(LOAD_UNTIL_SQL, aggregate_id, bound, until_recorded_at)
+        aggregate = self._replay(rows, until_recorded_at, tenant_id)
         if aggregate is None:
             raise AggregateNotFound(str(aggregate_id))
         return aggregate
@@ -81,12 +87,12 @@ class Repository:
     async def load_many(self, aggregate_ids: Iterable[UUID], *,
                         tenant_id: str | None = None) -> dict[UUID, Any]:
         """Current state of many aggregates in one round trip; unknown ids are absent."""
-        rows = await self.store.fetch(LOAD_MANY_SQL, list(aggregate_ids), tenant_id)
+        rows = await self.store.fetch(LOAD_MANY_SQL, list(aggregate_ids))
         loaded: dict[UUID, Any] = {}
         start = 0
         for index in range(1, len(rows) + 1):
             if index == len(rows) or rows[index][1] != rows[start][1]:
-                aggregate = self._replay(rows[start:index], None)
+                aggregate = self._replay(rows[start:index], None, tenant_id)
                 if aggregate is not None:
                     loaded[rows[start][1]] = aggregate
                 start = index

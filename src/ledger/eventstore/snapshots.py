@@ -21,43 +21,48 @@ INSERT_SNAPSHOT_SQL = """
     ON CONFLICT (originator_id, originator_version) DO NOTHING
 """
 # One round trip: the newest snapshot within the bounds (if any), then the events after it.
-# Column order: is_snapshot, originator_id, originator_version, topic, state, chain_hash,
-# recorded_at.
-LOAD_SQL = """
+# Columns: is_snapshot, originator_id, originator_version, topic, state, chain_hash,
+# recorded_at, tenant_id. The tenant is checked by the caller, not in SQL, so the planner always
+# walks the primary key of this one stream, never a tenant index. $1 id, $2 version bound,
+# $3 record-time bound (LOAD_UNTIL_SQL only; LOAD_SQL skips decoding recorded_at).
+_LOAD_TEMPLATE = """
     WITH snap AS (
-        SELECT originator_id, originator_version, state, chain_hash, recorded_at FROM snapshots
-        WHERE originator_id = $1 AND originator_version <= $2
-          AND ($3::timestamptz IS NULL OR recorded_at <= $3)
-          AND ($4::text IS NULL OR tenant_id = $4)
+        SELECT originator_id, originator_version, state, chain_hash, recorded_at, tenant_id
+        FROM snapshots
+        WHERE originator_id = $1 AND originator_version <= $2 {snapshot_bound}
         ORDER BY originator_version DESC LIMIT 1)
-    SELECT true, originator_id, originator_version, NULL::text, state, chain_hash, recorded_at
+    SELECT true, originator_id, originator_version, NULL::text, state, chain_hash,
+           {recorded_at}, tenant_id
     FROM snap
     UNION ALL
-    SELECT false, originator_id, originator_version, topic, state, chain_hash, recorded_at
+    SELECT false, originator_id, originator_version, topic, state, chain_hash, {recorded_at},
+           tenant_id
     FROM stored_events
     WHERE originator_id = $1
       AND originator_version > coalesce((SELECT originator_version FROM snap), 0)
-      AND originator_version <= $2
-      AND ($3::timestamptz IS NULL OR recorded_at <= $3)
-      AND ($4::text IS NULL OR tenant_id = $4)
+      AND originator_version <= $2 {event_bound}
     ORDER BY 1 DESC, 3
 """
+LOAD_SQL = _LOAD_TEMPLATE.format(snapshot_bound="", event_bound="",
+                                 recorded_at="NULL::timestamptz")
+LOAD_UNTIL_SQL = _LOAD_TEMPLATE.format(
+    snapshot_bound="AND recorded_at <= $3", event_bound="AND recorded_at <= $3",
+    recorded_at="recorded_at")
 LOAD_MANY_SQL = """
     WITH snap AS (
         SELECT DISTINCT ON (originator_id)
-               originator_id, originator_version, state, chain_hash, recorded_at
-        FROM snapshots
-        WHERE originator_id = ANY($1::uuid[]) AND ($2::text IS NULL OR tenant_id = $2)
+               originator_id, originator_version, state, chain_hash, tenant_id
+        FROM snapshots WHERE originator_id = ANY($1::uuid[])
         ORDER BY originator_id, originator_version DESC)
-    SELECT true, originator_id, originator_version, NULL::text, state, chain_hash, recorded_at
+    SELECT true, originator_id, originator_version, NULL::text, state, chain_hash,
+           NULL::timestamptz, tenant_id
     FROM snap
     UNION ALL
     SELECT false, e.originator_id, e.originator_version, e.topic, e.state, e.chain_hash,
-           e.recorded_at
+           NULL::timestamptz, e.tenant_id
     FROM stored_events e LEFT JOIN snap s ON s.originator_id = e.originator_id
     WHERE e.originator_id = ANY($1::uuid[])
       AND e.originator_version > coalesce(s.originator_version, 0)
-      AND ($2::text IS NULL OR e.tenant_id = $2)
     ORDER BY 2, 1 DESC, 3
 """
 

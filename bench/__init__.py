@@ -1,0 +1,1 @@
+"""Reproducible benchmarks (run on demand, never in CI); see bench/README.md."""

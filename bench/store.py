@@ -1,0 +1,155 @@
+"""Event store benchmark: ``python -m bench.store [--quick] [--url URL]`` (see bench/README.md).
+
+Starts an embedded PostgreSQL 18 (or uses the server at ``--url``), creates a scratch database,
+and measures in one run: appends (ours / eventsourcing recorder / raw COPY) at several writer
+counts and batch sizes, catch-up read+decode, and loading a 50-event aggregate. Prints medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from bench import appends, reads
+from bench.model import sample_payment_event
+from ledger.db.migrations import migrate
+from ledger.db.pool import connect
+from ledger.eventstore import EventCodec
+
+
+def _database_url(server_url: str, database: str) -> str:
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+
+
+def library_env(url: str, pool_size: int) -> dict[str, str]:
+    """eventsourcing settings reaching the same database as ``url``."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": parts.path.lstrip("/"),
+        "POSTGRES_HOST": query.get("host", [parts.hostname or "localhost"])[0],
+        "POSTGRES_PORT": query.get("port", [str(parts.port or 5432)])[0],
+        "POSTGRES_USER": parts.username or "postgres",
+        "POSTGRES_PASSWORD": parts.password or "",
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": "0",
+    }
+
+
+def library_app(url: str, pool_size: int) -> Any:
+    from eventsourcing.application import Application
+
+    class BenchApp(Application):  # table benchapp_events in the scratch database
+        pass
+
+    return BenchApp(env=library_env(url, pool_size))
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    state = EventCodec().encode(sample_payment_event()).state
+    results: dict[str, Any] = {"appends": [], "state_bytes": len(state)}
+    for writers in args.writers:
+        app = library_app(url, writers)
+        for per_txn in (1, 5):
+            ours = statistics.median([await appends.ours(url, writers, per_txn, args.duration,
+                                                         state) for _ in range(args.runs)])
+            pooled = statistics.median([await appends.ours(
+                url, writers, per_txn, args.duration, state, held=False)
+                for _ in range(args.runs)])
+            lib = median_of(args.runs, lambda: appends.library(
+                app.recorder, writers, per_txn, args.duration, state))
+            results["appends"].append({"writers": writers, "events_per_txn": per_txn,
+                                       "ours": ours, "ours_pool_per_statement": pooled,
+                                       "eventsourcing": lib})
+            print(f"append {writers:>2} writers x {per_txn}/txn: ours {ours:,.0f}/s "
+                  f"(pool per statement {pooled:,.0f}/s), eventsourcing {lib:,.0f}/s, "
+                  f"ratio {ours / lib:.1f}x", flush=True)
+        app.close()
+    results["copy"] = statistics.median(
+        [await appends.raw_copy(url, args.events, state) for _ in range(args.runs)])
+    print(f"raw COPY {args.events:,} rows: {results['copy']:,.0f} rows/s", flush=True)
+
+    await reads.fill_ours(url, args.events)
+    ours_catch_up = [await reads.catch_up_ours(url) for _ in range(args.runs)]
+    app = library_app(url, 2)
+    reads.fill_library(app, args.events)
+    lib_catch_up = [reads.catch_up_library(app) for _ in range(args.runs)]
+    results["catch_up"] = {"events": ours_catch_up[0][0],
+                           "ours": statistics.median(r[1] for r in ours_catch_up),
+                           "eventsourcing": statistics.median(r[1] for r in lib_catch_up)}
+    print(f"catch-up {ours_catch_up[0][0]:,} events: ours {results['catch_up']['ours']:,.0f}/s, "
+          f"eventsourcing {results['catch_up']['eventsourcing']:,.0f}/s", flush=True)
+    results["load_50_ms"] = {
+        "ours": statistics.median([await reads.load_ours(url, 50, args.repeats)
+                                   for _ in range(args.runs)]),
+        "eventsourcing": median_of(args.runs, lambda: reads.load_library(app, 50, args.repeats)),
+    }
+    app.close()
+    print(f"load 50-event aggregate: ours {results['load_50_ms']['ours']:.3f} ms, "
+          f"eventsourcing {results['load_50_ms']['eventsourcing']:.3f} ms", flush=True)
+    return results
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", help="server to use (maintenance database URL); "
+                        "default: start an embedded PostgreSQL 18")
+    parser.add_argument("--quick", action="store_true", help="one short run of everything")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=2.0, help="seconds per append run")
+    parser.add_argument("--writers", type=lambda s: [int(w) for w in s.split(",")],
+                        default=[1, 8, 32])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=300, help="loads per load measurement")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.duration, args.events, args.repeats = 1, 0.5, 20_000, 50
+
+    server, root = None, None
+    server_url = args.url
+    if server_url is None:
+        from ledger.db.embedded import EmbeddedPostgres
+
+        root = Path(tempfile.mkdtemp(prefix="ledger-bench-pg-"))
+        root.chmod(0o755)
+        server = EmbeddedPostgres(root / "cluster")
+        server.start()
+        server_url = server.url()
+    database = f"ledger_bench_{uuid.uuid4().hex[:10]}"
+    admin = await connect(server_url)
+    try:
+        print("server:", await admin.fetchval("SELECT version()"), flush=True)
+        await admin.execute(f'CREATE DATABASE "{database}"')  # our own generated name
+        url = _database_url(server_url, database)
+        await migrate(url)
+        results = await run(url, args)
+        results["server"] = await admin.fetchval("SHOW server_version")
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+        if server is not None:
+            server.stop()
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
