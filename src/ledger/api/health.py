@@ -6,6 +6,7 @@ import asyncpg
 import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from ledger.db.migrations import MigrationError, pending_migrations
 
@@ -39,7 +40,11 @@ class HealthController(Controller):
         """Liveness: answers as long as the process runs."""
         return Health()
 
-    @get("/ready", operation_id="ready", exclude_from_auth=True)
+    @get(
+        "/ready", operation_id="ready", exclude_from_auth=True,
+        responses={503: ResponseSpec(Readiness, description="Not ready (database or migrations)",
+                                     generate_examples=False)},
+    )
     async def ready(self, state: State) -> Response[Readiness]:
         """Readiness: database reachable and every migration applied (else ``503``)."""
         pool: asyncpg.Pool = state.pool

@@ -121,7 +121,7 @@ class NoteController(Controller):
 
     @post(
         "/{case_id:uuid}/notes", operation_id="addNote", status_code=201,
-        guards=[auth.allow(*auth.AGENT_WORK)], responses=responses(404, 412),
+        guards=[auth.allow(*auth.AGENT_WORK)], responses=responses(404, 409, 412),
     )
     async def add_note(self, request: Request, case_id: FromPath[UUID], data: JSONBody[AddNote]) -> FactRecorded:
         """Add a note (≤ 4,000 characters), authored by the calling key, timed now."""

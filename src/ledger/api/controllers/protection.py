@@ -66,7 +66,7 @@ class CeaseController(Controller):
 
     @post(
         "/{case_id:uuid}/cease", operation_id="ceaseCommunication", status_code=201,
-        guards=[auth.allow(*auth.SHARED_WRITES)], responses=responses(404, 412),
+        guards=[auth.allow(*auth.SHARED_WRITES)], responses=responses(404, 409, 412),
     )
     async def cease(self, request: Request, case_id: FromPath[UUID], data: JSONBody[CeaseCommunication]) -> FactRecorded:
         """The debtor asked us to stop contacting them on ``channels`` (all when omitted)."""
@@ -86,7 +86,7 @@ class HoldController(Controller):
 
     @post(
         "/{case_id:uuid}/holds", operation_id="placeHold", status_code=201,
-        guards=[auth.allow(*auth.SHARED_WRITES)], responses=responses(404, 412),
+        guards=[auth.allow(*auth.SHARED_WRITES)], responses=responses(404, 409, 412),
     )
     async def place_hold(self, request: Request, case_id: FromPath[UUID], data: JSONBody[PlaceHold]) -> FactRecorded:
         """Pause collection from ``starts_at`` (may be ahead) until ``until`` (open-ended if omitted)."""
