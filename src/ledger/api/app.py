@@ -58,6 +58,7 @@ DESCRIPTION = (
 )
 MAX_BODY = 1024 * 1024
 PURGE_EVERY_SECONDS = 600
+HELD_CONNECTIONS = 8
 V1_CONTROLLERS = [
     CaseController, PaymentController, AdjustmentController, ContactController,
     PromiseController, ArrangementController, NoteController, DisputeController,
@@ -109,7 +110,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         pool = await create_pool(
             database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
-        store = EventStore(pool)
+        # Held connections skip the pool's reset round trip on every statement.
+        store = EventStore(pool, held_connections=HELD_CONNECTIONS)
+        await store.start()
         repository = Repository(store, snapshot_interval=settings.snapshot_interval)
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
