@@ -1,0 +1,61 @@
+"""What a projection is: a name, the rm_ tables it owns, and a batch handler.
+
+A handler receives a batch of ``Envelope``s (feed order) and a connection inside the
+runner's transaction; it writes its rows there, and the runner commits them together with
+the new position, so a batch takes effect exactly once or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
+
+import asyncpg
+
+from ledger.eventstore import EventCodec, StoredEventRow
+
+CASE_TOPIC_PREFIX = "ledger.domain.case:Case."
+
+
+class Envelope(NamedTuple):
+    """One event of the feed with its stored row and its 1-based offset in feed order."""
+
+    row: StoredEventRow
+    seq: int
+    type: str
+    """Short event type: ``Placed``, ``PaymentReceived``, …"""
+    event: Any
+    """The decoded domain event."""
+
+
+class Projection(Protocol):
+    """A read model kept by the runner."""
+
+    name: str
+    tables: tuple[str, ...]
+    """The rm_ tables it owns (rebuilt and swapped together)."""
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
+        """Write the effect of ``batch`` on ``conn`` (already inside a transaction)."""
+        ...
+
+
+def event_type(topic: str) -> str:
+    """``ledger.domain.case:Case.PaymentReceived`` → ``PaymentReceived``."""
+    return topic.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+
+
+def decode_rows(codec: EventCodec, rows: Sequence[StoredEventRow],
+                applied_before: int) -> list[Envelope]:
+    """Envelopes for ``rows``, numbered after the ``applied_before`` events already applied."""
+    envelopes = []
+    seq = applied_before
+    for row in rows:
+        seq += 1
+        event = codec.decode(row.originator_id, row.originator_version, row.topic, row.state)
+        envelopes.append(Envelope(row, seq, event_type(row.topic), event))
+    return envelopes
+
+
+def is_case_event(envelope: Envelope) -> bool:
+    return envelope.row.topic.startswith(CASE_TOPIC_PREFIX)
