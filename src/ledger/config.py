@@ -34,6 +34,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_interval: int = 100
     secret_key: str | None = None
     """Server secret used to hash API keys; generated into ``data_dir`` when unset."""
+    run_projections: bool = True
+    """Run the projection runner and deadline scheduler inside ``ledger serve``."""
+    deadline_interval: int = 60
+    """Seconds between deadline-scheduler passes (broken promises, missed instalments)."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -58,6 +62,17 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _database_url(env: Mapping[str, str], name: str) -> str | None:
@@ -88,6 +103,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "pool_max_size": pool_max,
         "snapshot_interval": _integer(env, "LEDGER_SNAPSHOT_INTERVAL", 100, 2, 1_000_000),
         "secret_key": _text(env, "LEDGER_SECRET_KEY"),
+        "run_projections": _flag(env, "LEDGER_RUN_PROJECTIONS", True),
+        "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
     }
     values.update(overrides)
     return Settings(**values)
