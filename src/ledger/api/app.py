@@ -20,6 +20,9 @@ from ledger import __version__
 from ledger.api import problems
 from ledger.api.auth import ApiKeyMiddleware, KeyCache
 from ledger.api.commands import add_request_id
+from ledger.api.controllers.audit_trail import AuditTrailController
+from ledger.api.controllers.breaches import BreachController
+from ledger.api.controllers.case_list import CaseListController
 from ledger.api.controllers.cases import CaseController
 from ledger.api.controllers.compliance import ContactPermissionController
 from ledger.api.controllers.engagement import (
@@ -37,7 +40,9 @@ from ledger.api.controllers.lifecycle import (
     ReopeningController,
 )
 from ledger.api.controllers.money import AdjustmentController, PaymentController
+from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
+from ledger.api.controllers.work_queue import WorkQueueController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
@@ -46,6 +51,8 @@ from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.domain.errors import DomainError
 from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
+from ledger.projections import ProjectionRunner, all_projections
+from ledger.projections.deadlines import DeadlineScheduler
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.services.secret import resolve_secret
 
@@ -54,7 +61,10 @@ DESCRIPTION = (
     "promises, payments, arrangements, compliance checks, metrics and audit.\n\n"
     "Authenticate with `Authorization: Bearer <API key>`. Errors are "
     "`application/problem+json` with a stable `code`. Every POST accepts `Idempotency-Key`; "
-    "writes to a case accept `If-Match: \"<version>\"`."
+    "writes to a case accept `If-Match: \"<version>\"`.\n\n"
+    "Case lists, work queues, metrics, breaches and the audit trail read projections; each "
+    "response carries `as_of_position`, the number of feed events the read model had applied "
+    "(its offset in the gap-free feed), so a client can tell how fresh a figure is."
 )
 MAX_BODY = 1024 * 1024
 PURGE_EVERY_SECONDS = 600
@@ -65,6 +75,8 @@ V1_CONTROLLERS = [
     CeaseController, HoldController, AssignmentController, EscalationController,
     ClosureController, ReopeningController, ContactPermissionController,
     EventFeedController, KeyController,
+    CaseListController, WorkQueueController, MetricsController, BreachController,
+    AuditTrailController,
 ]
 log = logging.getLogger("ledger.api")
 
@@ -119,9 +131,19 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             key_cache=key_cache,
         )
         purge = asyncio.create_task(_purge_idempotency_records(pool))
+        # Read side (issue 5): keep the rm_ tables current and break overdue promises here
+        # unless LEDGER_RUN_PROJECTIONS=false (then `ledger project` workers do it).
+        runner = ProjectionRunner(pool, store, all_projections(), codec=repository.codec)
+        scheduler = DeadlineScheduler(pool, app.state.cases, settings.deadline_interval)
+        app.state.update(runner=runner)
+        if settings.run_projections:
+            await runner.start()
+            await scheduler.start()
         try:
             yield
         finally:
+            await scheduler.stop()
+            await runner.stop()
             purge.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purge

@@ -1,0 +1,120 @@
+"""Responses of the read-model lists: cases, work queue, compliance breaches, audit trail.
+
+``as_of_position`` in every list is the number of feed events the read model had applied
+when it answered (its offset in the gap-free feed), so a client can tell how fresh it is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+import msgspec
+
+
+class PromiseSummary(msgspec.Struct, frozen=True):
+    """The case's latest promise."""
+
+    promise_id: UUID
+    amount: int
+    due_date: date
+    status: str
+    """``pending``, ``kept`` or ``broken``."""
+
+
+class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A case as the read model has it (no debtor data; GET the case for its full view)."""
+
+    case_id: UUID
+    version: int
+    external_ref: str
+    portfolio: str
+    product: str
+    status: str
+    currency: str
+    placed_balance: int
+    balance: int
+    principal: int
+    interest: int
+    fees: int
+    paid_total: int
+    days_past_due: int
+    dpd_bucket: str | None
+    assigned_to: str | None
+    active_promise: PromiseSummary | None
+    last_contact_at: datetime | None
+    placed_at: datetime
+    closed_at: datetime | None
+    close_reason: str | None
+
+
+class CasePage(msgspec.Struct, frozen=True):
+    """A page of cases in placement order; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[CaseSummary]
+    next_cursor: str | None
+    as_of_position: int
+
+
+class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A case to work, with when it may next be phoned."""
+
+    case: CaseSummary
+    priority: int
+    """1-based rank in this queue."""
+    broken_promise: bool
+    next_contact_allowed_at: datetime | None
+    """From the case's compliance rules now; null when no phone contact is allowed at all."""
+
+
+class WorkQueue(msgspec.Struct, frozen=True):
+    """Open cases of one agent (or unassigned), most urgent first."""
+
+    items: list[WorkItem]
+    as_of_position: int
+
+
+class BreachItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A compliance rule a recorded contact broke."""
+
+    case_id: UUID
+    version: int
+    """Version of the ContactRecorded event that carries the breach."""
+    rule: str
+    detail: str
+    agent_id: str | None
+    channel: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class BreachPage(msgspec.Struct, frozen=True):
+    """Breaches in business-time order."""
+
+    items: list[BreachItem]
+    next_cursor: str | None
+    as_of_position: int
+
+
+class AuditItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One event: who recorded what, when it happened and when it was recorded."""
+
+    position: int
+    """Offset of the event in the gap-free feed (1-based); the trail's order."""
+    case_id: UUID
+    version: int
+    type: str
+    actor: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    amount: int | None
+    """Minor units moved or promised, where the event has one."""
+    correlation_id: UUID | None
+
+
+class AuditPage(msgspec.Struct, frozen=True):
+    """A page of the audit trail, oldest first."""
+
+    items: list[AuditItem]
+    next_cursor: str | None
+    as_of_position: int

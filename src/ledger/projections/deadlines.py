@@ -1,0 +1,86 @@
+"""Deadlines: record broken promises and defaulted arrangements once their deadline passes.
+
+Candidates come from ``rm_cases.next_deadline`` (the earliest deadline the cases projection
+sees unmet); each is loaded and ``Case.mark_overdue(now)`` decides, so the read model only
+narrows the search and never decides anything. Idempotent: a case with nothing due appends
+nothing, and two schedulers racing on one case conflict in the store, reload, and the second
+finds nothing left to mark. Events carry the actor ``system:scheduler``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from ledger.domain.case import Case
+from ledger.services.cases import CaseNotFound, CaseService, Context, RetriesExhausted
+
+log = logging.getLogger("ledger.deadlines")
+ACTOR = "system:scheduler"
+DUE_SQL = """
+    SELECT tenant_id, case_id FROM rm_cases
+    WHERE next_deadline <= $1 ORDER BY next_deadline LIMIT $2
+"""
+
+
+def _render(case: Case, result: Any) -> tuple[int, bytes]:
+    return 200, b""
+
+
+async def tick(pool: asyncpg.Pool, service: CaseService, now: datetime | None = None, *,
+               limit: int = 500) -> int:
+    """Mark everything overdue among up to ``limit`` candidates; returns cases changed."""
+    moment = now or service.clock()
+    changed = 0
+    correlation_id = uuid.uuid4()
+    for tenant_id, case_id in await pool.fetch(DUE_SQL, moment, limit):
+        ctx = Context(tenant_id, ACTOR, correlation_id)
+        marked: list[Any] = []
+
+        def mark(case: Case, clock_now: datetime, found: list[Any] = marked) -> None:
+            found[:] = case.mark_overdue(min(moment, clock_now))
+
+        try:
+            await service.execute(ctx, case_id, mark, _render)
+        except (CaseNotFound, RetriesExhausted) as error:
+            log.warning("deadline check of %s skipped: %s", case_id, type(error).__name__)
+            continue
+        changed += bool(marked)
+    return changed
+
+
+class DeadlineScheduler:
+    """Runs ``tick`` every ``interval`` seconds until stopped."""
+
+    def __init__(self, pool: asyncpg.Pool, service: CaseService, interval: float) -> None:
+        self.pool = pool
+        self.service = service
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                changed = await tick(self.pool, self.service)
+                if changed:
+                    log.info("deadlines: marked overdue items on %d cases", changed)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("deadline tick failed: %s", type(error).__name__)
+            await asyncio.sleep(self.interval)

@@ -1,0 +1,127 @@
+"""Reads of the list read models: case lists, work queue, breaches, audit trail.
+
+Every statement filters by tenant first. Lists page by keyset: the cursor is the sort key
+of the last row returned, encoded opaquely (``encode_cursor``/``decode_cursor``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+CASE_FIELDS = """
+    case_id, version, external_ref, portfolio, product,
+    ledger_case_status(base_status, holds, $2) AS status, currency, placed_amount, balance,
+    principal, interest, fees, paid_total,
+    ledger_dpd($2, placed_at, placed_dpd, past_due_amount, cured_at, timezone) AS dpd,
+    assigned_to, promise_id, promise_amount, promise_due, promise_status, last_contact_at,
+    placed_at, closed_at, close_reason
+"""
+LIST_CASES_SQL = f"""
+    SELECT * FROM (
+        SELECT {CASE_FIELDS} FROM rm_cases
+        WHERE tenant_id = $1
+          AND ($3::text IS NULL OR portfolio = $3)
+          AND ($4::text IS NULL OR assigned_to = $4)
+          AND ($5::text IS NULL OR external_ref = $5)
+          AND ($8::timestamptz IS NULL OR (placed_at, case_id) > ($8, $9::uuid))
+    ) c
+    WHERE ($6::text IS NULL OR status = $6)
+      AND ($7::text IS NULL OR ledger_dpd_bucket(dpd) IS NOT DISTINCT FROM $7)
+    ORDER BY placed_at, case_id
+    LIMIT $10
+"""
+# Priority (API.md): a broken latest promise first, then balance × days past due, highest first.
+WORK_QUEUE_SQL = f"""
+    SELECT {CASE_FIELDS},
+        (promise_status = 'broken') AS broken,
+        balance::numeric * ledger_dpd($2, placed_at, placed_dpd, past_due_amount, cured_at,
+                                      timezone) AS exposure
+    FROM rm_cases
+    WHERE tenant_id = $1 AND closed_at IS NULL AND assigned_to IS NOT DISTINCT FROM $3
+    ORDER BY (promise_status = 'broken') IS TRUE DESC, exposure DESC, case_id
+    LIMIT $4
+"""
+BREACHES_SQL = """
+    SELECT case_id, version, ordinal, rule, detail, agent, channel, occurred_at, recorded_at
+    FROM rm_breaches
+    WHERE tenant_id = $1
+      AND ($2::timestamptz IS NULL OR occurred_at >= $2)
+      AND ($3::timestamptz IS NULL OR occurred_at < $3)
+      AND ($4::text IS NULL OR rule = $4)
+      AND ($5::text IS NULL OR agent = $5)
+      AND ($6::timestamptz IS NULL
+           OR (occurred_at, case_id, version, ordinal) > ($6, $7::uuid, $8::int8, $9::int4))
+    ORDER BY occurred_at, case_id, version, ordinal
+    LIMIT $10
+"""
+AUDIT_SQL = """
+    SELECT seq, case_id, version, type, actor, occurred_at, recorded_at, amount, correlation_id
+    FROM rm_audit
+    WHERE tenant_id = $1
+      AND ($2::text IS NULL OR actor = $2)
+      AND ($3::text IS NULL OR type = $3)
+      AND ($4::uuid IS NULL OR case_id = $4)
+      AND ($5::timestamptz IS NULL OR recorded_at >= $5)
+      AND ($6::timestamptz IS NULL OR recorded_at < $6)
+      AND seq > $7
+    ORDER BY seq
+    LIMIT $8
+"""
+
+
+class BadCursor(ValueError):
+    """The cursor was not produced by this list."""
+
+
+def encode_cursor(kind: str, values: list[Any]) -> str:
+    raw = msgspec.json.encode([kind, *values])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(kind: str, text: str, types: tuple[type, ...]) -> list[Any]:
+    """The sort key in ``text``; ``BadCursor`` unless it is a ``kind`` cursor of ``types``."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        found, *values = msgspec.json.decode(raw)
+        if found != kind or len(values) != len(types):
+            raise BadCursor(kind)
+        return [msgspec.convert(v, t) for v, t in zip(values, types, strict=True)]
+    except (binascii.Error, ValueError, TypeError, msgspec.DecodeError,
+            msgspec.ValidationError) as error:
+        raise BadCursor(kind) from error
+
+
+async def list_cases(pool: asyncpg.Pool, tenant_id: str, now: datetime, *,
+                     status: str | None, portfolio: str | None, assigned_to: str | None,
+                     dpd_bucket: str | None, external_ref: str | None,
+                     after: list[Any] | None, limit: int) -> list[asyncpg.Record]:
+    after_placed, after_id = after if after else (None, None)
+    return await pool.fetch(LIST_CASES_SQL, tenant_id, now, portfolio, assigned_to,
+                            external_ref, status, dpd_bucket, after_placed, after_id, limit)
+
+
+async def work_queue(pool: asyncpg.Pool, tenant_id: str, now: datetime,
+                     agent_id: str | None, limit: int) -> list[asyncpg.Record]:
+    """Open cases of ``agent_id`` (None: unassigned ones), highest priority first."""
+    return await pool.fetch(WORK_QUEUE_SQL, tenant_id, now, agent_id, limit)
+
+
+async def breaches(pool: asyncpg.Pool, tenant_id: str, *, start: datetime | None,
+                   end: datetime | None, rule: str | None, agent_id: str | None,
+                   after: list[Any] | None, limit: int) -> list[asyncpg.Record]:
+    key = after or [None, None, None, None]
+    return await pool.fetch(BREACHES_SQL, tenant_id, start, end, rule, agent_id, *key, limit)
+
+
+async def audit_trail(pool: asyncpg.Pool, tenant_id: str, *, actor: str | None,
+                      event_type: str | None, case_id: UUID | None, start: datetime | None,
+                      end: datetime | None, after_seq: int, limit: int) -> list[asyncpg.Record]:
+    return await pool.fetch(AUDIT_SQL, tenant_id, actor, event_type, case_id, start, end,
+                            after_seq, limit)

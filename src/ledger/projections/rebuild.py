@@ -1,0 +1,184 @@
+"""``ledger rebuild``: replay the feed from zero into fresh tables, then swap them in.
+
+1. Per projection, a schema ``rebuild_<name>`` gets empty copies of its tables (columns,
+   defaults, checks and primary keys; secondary indexes come after the load, which is
+   several times faster than maintaining them row by row).
+2. The session's ``search_path`` puts those schemas first, so the projections' ordinary
+   statements write there, batch by batch, with the position ``<name>__rebuild`` moved in
+   the same transaction. The live tables keep serving (and the live runner keeps them
+   current) meanwhile.
+3. One transaction locks the live positions (the live runner's next batch waits, then finds
+   its position moved and reloads), applies the last events, moves the live tables out and
+   the new ones in (``ALTER TABLE … SET SCHEMA`` keeps every index name), sets the live
+   positions, and drops the old tables.
+
+Interrupting at any point before the swap commits leaves the live tables as they were; the
+next rebuild drops the leftovers. Identifiers formatted into SQL are our own constants.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import asyncpg
+import msgspec
+
+from ledger.eventstore import EventCodec, StoredEventRow
+from ledger.eventstore.feed import FEED_SQL
+from ledger.projections import positions
+from ledger.projections.framework import Projection, decode_rows
+from ledger.projections.positions import Position
+from ledger.projections.runner import apply_batch, lock_key
+
+CONSTRAINTS_SQL = """
+    SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid = $1::regclass AND contype IN ('p', 'u') ORDER BY conname
+"""
+INDEXES_SQL = """
+    SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
+    WHERE i.indrelid = $1::regclass
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+    ORDER BY i.indexrelid
+"""
+COUNT_SQL = "SELECT count(*) FROM stored_events"
+
+
+class RebuildBusy(RuntimeError):
+    """Another process is rebuilding one of these projections."""
+
+
+class Progress(msgspec.Struct, frozen=True):
+    """How a rebuild is getting on."""
+
+    applied: int
+    total: int
+    events_per_second: float
+    eta_seconds: float | None
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def rebuild_schema(name: str) -> str:
+    return f"rebuild_{name}"
+
+
+def rebuild_position_name(name: str) -> str:
+    return f"{name}__rebuild"
+
+
+async def _prepare(conn: asyncpg.Connection, live: str, projection: Projection) -> list[str]:
+    """Fresh empty tables in the rebuild schema; returns the index DDL to run after loading."""
+    schema = quote(rebuild_schema(projection.name))
+    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    await conn.execute(f"CREATE SCHEMA {schema}")
+    later = []
+    for table in projection.tables:
+        source = f"{quote(live)}.{quote(table)}"
+        target = f"{schema}.{quote(table)}"
+        await conn.execute(f"CREATE TABLE {target} (LIKE {source} INCLUDING DEFAULTS "
+                           "INCLUDING CONSTRAINTS INCLUDING STORAGE)")
+        for constraint, definition in await conn.fetch(CONSTRAINTS_SQL, source):
+            await conn.execute(f"ALTER TABLE {target} ADD CONSTRAINT {quote(constraint)} "
+                               f"{definition}")
+        for (definition,) in await conn.fetch(INDEXES_SQL, source):
+            later.append(definition.replace(f" ON {source} ", f" ON {target} ", 1)
+                         .replace(f" ON {live}.{table} ", f" ON {target} ", 1))
+    await positions.store(conn, rebuild_position_name(projection.name), Position.START)
+    return later
+
+
+async def _read(conn: asyncpg.Connection, after: Position, limit: int) -> list[StoredEventRow]:
+    records = await conn.fetch(FEED_SQL, after.cursor.transaction_id,
+                               after.cursor.notification_id, limit, None)
+    return [StoredEventRow(*r) for r in records]
+
+
+async def _catch_up(conn: asyncpg.Connection, projections: Sequence[Projection],
+                    position: Position, batch_size: int, codec: EventCodec,
+                    report: Callable[[int], None] | None = None) -> Position:
+    names = [rebuild_position_name(p.name) for p in projections]
+    while rows := await _read(conn, position, batch_size):
+        batch = decode_rows(codec, rows, position.events_applied)
+        position = await apply_batch(conn, projections, names, position, batch)
+        if report is not None:
+            report(position.events_applied)
+        if len(rows) < batch_size:
+            break
+    return position
+
+
+async def _swap(conn: asyncpg.Connection, live: str, projections: Sequence[Projection],
+                position: Position, batch_size: int, codec: EventCodec) -> Position:
+    async with conn.transaction():
+        for projection in projections:
+            await positions.load(conn, projection.name)
+        await conn.execute("SELECT 1 FROM projection_positions WHERE name = ANY($1) FOR UPDATE",
+                           [p.name for p in projections])
+        # With the live positions locked nobody else advances; apply what came in meanwhile.
+        while True:
+            before = position.events_applied
+            position = await _catch_up(conn, projections, position, batch_size, codec)
+            if position.events_applied == before:
+                break
+        for projection in projections:
+            retired = quote(f"retired_{projection.name}")
+            await conn.execute(f"DROP SCHEMA IF EXISTS {retired} CASCADE")
+            await conn.execute(f"CREATE SCHEMA {retired}")
+            for table in projection.tables:
+                await conn.execute(f"ALTER TABLE {quote(live)}.{quote(table)} SET SCHEMA {retired}")
+                await conn.execute(f"ALTER TABLE {quote(rebuild_schema(projection.name))}."
+                                   f"{quote(table)} SET SCHEMA {quote(live)}")
+            await conn.execute(f"DROP SCHEMA {retired} CASCADE")
+            await conn.execute(f"DROP SCHEMA {quote(rebuild_schema(projection.name))} CASCADE")
+            await positions.store(conn, projection.name, position)
+            await conn.execute(positions.DELETE_SQL, rebuild_position_name(projection.name))
+    return position
+
+
+async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection], *,
+                  batch_size: int = 5000,
+                  on_progress: Callable[[Progress], None] | None = None,
+                  progress_every: float = 1.0) -> Position:
+    """Rebuild ``projections`` from position zero and swap them in; returns their position."""
+    codec = EventCodec()
+    async with pool.acquire() as conn:
+        for projection in projections:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)",
+                                       lock_key("rebuild:" + projection.name)):
+                raise RebuildBusy(f"projection {projection.name} is being rebuilt elsewhere")
+        live = await conn.fetchval("SELECT current_schema()")
+        indexes = []
+        for projection in projections:
+            indexes += await _prepare(conn, live, projection)
+        path = ", ".join(quote(rebuild_schema(p.name)) for p in projections)
+        await conn.execute(f"SET search_path TO {path}, {quote(live)}")
+        total = int(await conn.fetchval(COUNT_SQL))
+        started = last_report = time.monotonic()
+
+        def report(applied: int) -> None:
+            nonlocal last_report
+            now = time.monotonic()
+            if on_progress is None or now - last_report < progress_every:
+                return
+            last_report = now
+            rate = applied / max(now - started, 1e-9)
+            eta = max(total - applied, 0) / rate if rate > 0 else None
+            on_progress(Progress(applied, total, round(rate, 1), eta))
+
+        position = await _catch_up(conn, projections, Position.START, batch_size, codec, report)
+        while True:  # keep reading until a short page: the load phase ends near the head
+            before = position.events_applied
+            position = await _catch_up(conn, projections, position, batch_size, codec, report)
+            if position.events_applied == before:
+                break
+        for definition in indexes:
+            await conn.execute(definition)
+        position = await _swap(conn, live, projections, position, batch_size, codec)
+        if on_progress is not None:
+            elapsed = max(time.monotonic() - started, 1e-9)
+            on_progress(Progress(position.events_applied, position.events_applied,
+                                 round(position.events_applied / elapsed, 1), 0.0))
+    return position
