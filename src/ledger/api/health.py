@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
 from ledger.db.migrations import MigrationError, pending_migrations
+from ledger.projections import NAMES, Lag, lags
 
 
 class Health(msgspec.Struct):
@@ -26,6 +27,9 @@ class Readiness(msgspec.Struct):
     """``ok`` or ``unreachable``."""
     migrations: str
     """``applied``, ``pending`` or ``invalid``."""
+    projections: list[Lag] = []
+    """Per read model: events applied, positions and seconds behind the feed (lag does not
+    make the process unready: stale figures say so through ``as_of_position``)."""
 
 
 class HealthController(Controller):
@@ -49,14 +53,17 @@ class HealthController(Controller):
         """Readiness: database reachable and every migration applied (else ``503``)."""
         pool: asyncpg.Pool = state.pool
         database, migrations = "ok", "applied"
+        projections: list[Lag] = []
         try:
             async with pool.acquire(timeout=2) as conn:
                 if await pending_migrations(conn):
                     migrations = "pending"
+                else:
+                    projections = await lags(conn, NAMES)
         except MigrationError:
             migrations = "invalid"
         except (OSError, asyncpg.PostgresError, TimeoutError):
             database, migrations = "unreachable", "unknown"
         ok = database == "ok" and migrations == "applied"
-        body = Readiness("ready" if ok else "not_ready", database, migrations)
+        body = Readiness("ready" if ok else "not_ready", database, migrations, projections)
         return Response(body, status_code=200 if ok else 503)
