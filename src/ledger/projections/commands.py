@@ -1,0 +1,108 @@
+"""The operator commands of the read side: ``ledger project``, ``ledger rebuild``, ``ledger tick``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import Any
+
+from ledger.config import Settings
+from ledger.db.migrations import migrate
+from ledger.db.pool import create_pool
+from ledger.db.runtime import database_url, ensure_database_exists
+from ledger.eventstore import EventStore, Repository
+from ledger.projections.deadlines import tick
+from ledger.projections.rebuild import Progress, RebuildBusy, rebuild
+from ledger.projections.registry import NAMES, all_projections, by_name
+from ledger.projections.runner import ProjectionRunner
+from ledger.services.cases import CaseService
+
+
+async def _pool(settings: Settings, url: str) -> Any:
+    if settings.uses_embedded_database:
+        await ensure_database_exists(url)
+    await migrate(url)
+    return await create_pool(url, min_size=2, max_size=max(4, settings.pool_min_size))
+
+
+async def _project(settings: Settings, url: str, names: list[str]) -> int:
+    pool = await _pool(settings, url)
+    store = EventStore(pool, cross_process_wakeups=True)
+    await store.start()
+    runner = ProjectionRunner(pool, store, [by_name(n) for n in names])
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    print(f"projecting {', '.join(names)}; Ctrl-C to stop", file=sys.stderr)
+    await runner.start()
+    try:
+        await stopped.wait()
+    finally:
+        await runner.stop()
+        await store.close()
+        await pool.close()
+    return 0
+
+
+def _print_progress(progress: Progress) -> None:
+    eta = "" if progress.eta_seconds is None else f", ETA {progress.eta_seconds:,.0f} s"
+    print(f"  {progress.applied:,}/{progress.total:,} events, "
+          f"{progress.events_per_second:,.0f} events/s{eta}", file=sys.stderr, flush=True)
+
+
+async def _rebuild(settings: Settings, url: str, names: list[str]) -> int:
+    pool = await _pool(settings, url)
+    try:
+        print(f"rebuilding {', '.join(names)} from the start of the feed", file=sys.stderr)
+        position = await rebuild(pool, [by_name(n) for n in names], on_progress=_print_progress)
+        print(f"swapped in {', '.join(names)} at {position.events_applied:,} events")
+        return 0
+    except RebuildBusy as error:
+        print(f"ledger: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await pool.close()
+
+
+async def _tick(settings: Settings, url: str) -> int:
+    pool = await _pool(settings, url)
+    try:
+        changed = await tick(pool, CaseService(Repository(EventStore(pool))))
+        print(f"marked overdue promises/instalments on {changed} cases")
+        return 0
+    finally:
+        await pool.close()
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    with database_url(settings) as url:
+        if args.command == "project":
+            return asyncio.run(_project(settings, url, args.only or list(NAMES)))
+        if args.command == "rebuild":
+            if args.all == bool(args.name):
+                print("ledger: name one projection or pass --all", file=sys.stderr)
+                return 2
+            with contextlib.suppress(KeyboardInterrupt):
+                return asyncio.run(_rebuild(settings, url, list(NAMES) if args.all else [args.name]))
+            print("interrupted: the live read models were left as they were", file=sys.stderr)
+            return 130
+        return asyncio.run(_tick(settings, url))
+
+
+def register(commands: Any) -> None:
+    """Add the read-side subcommands to the ``ledger`` parser."""
+    project = commands.add_parser("project", help="run the projection runner (worker process)")
+    project.add_argument("--only", action="append", choices=NAMES, metavar="NAME",
+                         help=f"only this projection (repeatable): {', '.join(NAMES)}")
+    project.set_defaults(handler=_run)
+    rebuilding = commands.add_parser("rebuild", help="rebuild read models from the event log")
+    rebuilding.add_argument("name", nargs="?", choices=NAMES, help="the projection to rebuild")
+    rebuilding.add_argument("--all", action="store_true", help="rebuild every projection")
+    rebuilding.set_defaults(handler=_run)
+    commands.add_parser(
+        "tick", help="mark overdue promises and instalments broken now (idempotent)",
+    ).set_defaults(handler=_run)
