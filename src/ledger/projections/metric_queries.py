@@ -95,7 +95,7 @@ NEXT_BUCKET = dict(zip(BUCKET_LABELS, [*BUCKET_LABELS[1:], BUCKET_LABELS[-1]], s
 
 def rate(part: int, whole: int) -> float | None:
     """``part / whole`` rounded to 4 decimals; None when there is nothing to divide by."""
-    return round(part / whole, 4) if whole else None
+    return round(int(part) / int(whole), 4) if whole else None
 
 
 async def recovery(pool: asyncpg.Pool, tenant_id: str, group_by: str, start: datetime | None,
@@ -112,7 +112,7 @@ async def liquidation(pool: asyncpg.Pool, tenant_id: str, start: datetime, end: 
     for month, amount in await pool.fetch(COHORT_MONTHLY_SQL, tenant_id, start, end):
         if month >= len(per_month):
             per_month.extend([0] * (month + 1 - len(per_month)))
-        per_month[month] += amount or 0
+        per_month[month] += int(amount or 0)
     return int(placed), int(cases), per_month
 
 
