@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
 from ledger.api.controllers.case_list import Cursor, Limit, parse_cursor
@@ -30,13 +30,13 @@ class AuditTrailController(Controller):
          responses=responses())
     async def audit_trail(
         self, request: Request,
-        actor: Annotated[str | None, Parameter(max_length=255)] = None,
-        type: Annotated[str | None, Parameter(max_length=100, description=(
+        actor: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        type: Annotated[str | None, QueryParameter(max_length=100, description=(
             "Event type, e.g. `PaymentReceived`."))] = None,
-        case_id: UUID | None = None,
-        start: Annotated[datetime | None, Parameter(query="from", description=(
+        case_id: FromQuery[UUID | None] = None,
+        start: Annotated[datetime | None, QueryParameter(name="from", description=(
             "Events recorded at or after this time (RFC 3339)."))] = None,
-        end: Annotated[datetime | None, Parameter(query="to", description=(
+        end: Annotated[datetime | None, QueryParameter(name="to", description=(
             "Events recorded before this time (RFC 3339)."))] = None,
         limit: Limit = 50, cursor: Cursor = None,
     ) -> AuditPage:

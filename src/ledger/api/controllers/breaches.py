@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
 from ledger.api.controllers.case_list import Cursor, Limit, parse_cursor
@@ -30,12 +30,12 @@ class BreachController(Controller):
          responses=responses())
     async def list_breaches(
         self, request: Request,
-        start: Annotated[datetime | None, Parameter(query="from", description=(
+        start: Annotated[datetime | None, QueryParameter(name="from", description=(
             "Contacts that happened at or after this time (RFC 3339)."))] = None,
-        end: Annotated[datetime | None, Parameter(query="to", description=(
+        end: Annotated[datetime | None, QueryParameter(name="to", description=(
             "Contacts that happened before this time (RFC 3339)."))] = None,
-        rule: Annotated[str | None, Parameter(max_length=100)] = None,
-        agent_id: Annotated[str | None, Parameter(max_length=255)] = None,
+        rule: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        agent_id: Annotated[str | None, QueryParameter(max_length=255)] = None,
         limit: Limit = 50, cursor: Cursor = None,
     ) -> BreachPage:
         """Recorded breaches in business-time order: rule, case, agent and both times."""

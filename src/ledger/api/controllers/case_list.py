@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
 from ledger.api.docs import responses
@@ -22,8 +22,8 @@ from ledger.services.keys import Role
 
 CASE_LISTS = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
 STATUSES = [s.value for s in CaseStatus]
-Limit = Annotated[int, Parameter(ge=1, le=500, description="Page size, 1–500.")]
-Cursor = Annotated[str | None, Parameter(max_length=512,
+Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size, 1–500.")]
+Cursor = Annotated[str | None, QueryParameter(max_length=512,
                                          description="`next_cursor` of the previous page.")]
 
 
@@ -65,12 +65,12 @@ class CaseListController(Controller):
     @get("/", operation_id="listCases", guards=[auth.allow(*CASE_LISTS)], responses=responses())
     async def list_cases(
         self, request: Request,
-        status: Annotated[str | None, Parameter(description="One of " + ", ".join(STATUSES))] = None,
-        portfolio: Annotated[str | None, Parameter(max_length=255)] = None,
-        assigned_to: Annotated[str | None, Parameter(max_length=255)] = None,
-        dpd_bucket: Annotated[str | None, Parameter(
+        status: Annotated[str | None, QueryParameter(description="One of " + ", ".join(STATUSES))] = None,
+        portfolio: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        assigned_to: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        dpd_bucket: Annotated[str | None, QueryParameter(
             description="One of " + ", ".join(BUCKET_LABELS))] = None,
-        external_ref: Annotated[str | None, Parameter(max_length=255)] = None,
+        external_ref: Annotated[str | None, QueryParameter(max_length=255)] = None,
         limit: Limit = 50, cursor: Cursor = None,
     ) -> CasePage:
         """Cases of the key's tenant in placement order, from the ``cases`` read model.

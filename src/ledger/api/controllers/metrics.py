@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
 from ledger.api.docs import responses
@@ -33,9 +33,9 @@ from ledger.services.keys import Role
 
 METRICS_ROLES = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-From = Annotated[date | None, Parameter(query="from", description="First day (YYYY-MM-DD, UTC).")]
-To = Annotated[date | None, Parameter(query="to", description="Day after the last (YYYY-MM-DD).")]
-Month = Annotated[str, Parameter(pattern=MONTH_PATTERN, description="A month, YYYY-MM (UTC).")]
+From = Annotated[date | None, QueryParameter(name="from", description="First day (YYYY-MM-DD, UTC).")]
+To = Annotated[date | None, QueryParameter(name="to", description="Day after the last (YYYY-MM-DD).")]
+Month = Annotated[str, QueryParameter(pattern=MONTH_PATTERN, description="A month, YYYY-MM (UTC).")]
 
 
 def _instant(day: date | None) -> datetime | None:
@@ -67,7 +67,7 @@ class MetricsController(Controller):
 
     @get("/recovery", operation_id="recoveryMetrics", responses=responses())
     async def recovery(self, request: Request,
-                       group_by: Literal["portfolio", "cohort", "agent", "channel"],
+                       group_by: FromQuery[Literal["portfolio", "cohort", "agent", "channel"]],
                        start: From = None, end: To = None) -> RecoveryReport:
         """Placed and recovered amounts of the cases placed in ``[from, to)``, by portfolio,
         placement month (``cohort``), the assignee at each payment's business time (``agent``)
@@ -103,7 +103,7 @@ class MetricsController(Controller):
         return LiquidationCurve(items, cases, as_of)
 
     @get("/promises", operation_id="promiseMetrics", responses=responses())
-    async def promises(self, request: Request, group_by: Literal["agent", "portfolio"],
+    async def promises(self, request: Request, group_by: FromQuery[Literal["agent", "portfolio"]],
                        start: From = None, end: To = None) -> PromiseReport:
         """Promises due in ``[from, to)``: made, kept, broken, pending and
         kept ÷ (kept + broken), by the agent who took them or by portfolio."""
@@ -117,7 +117,7 @@ class MetricsController(Controller):
         return PromiseReport(items, as_of)
 
     @get("/contacts", operation_id="contactMetrics", responses=responses())
-    async def contacts(self, request: Request, group_by: Literal["agent", "channel"],
+    async def contacts(self, request: Request, group_by: FromQuery[Literal["agent", "channel"]],
                        start: From = None, end: To = None) -> ContactReport:
         """Contacts that happened in ``[from, to)``: outbound attempts, those that reached
         someone (right or third party) and the right party, with their rates."""

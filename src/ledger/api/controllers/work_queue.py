@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
 from ledger.api.controllers.case_list import case_summary
@@ -31,10 +31,10 @@ class WorkQueueController(Controller):
          responses=responses())
     async def work_queue(
         self, request: Request,
-        agent_id: Annotated[str | None, Parameter(
+        agent_id: Annotated[str | None, QueryParameter(
             max_length=255, description="The agent whose queue to show. Required for agents; "
             "supervisors and admins omit it for the unassigned cases.")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> WorkQueue:
         """Open cases assigned to ``agent_id`` (or unassigned), a broken latest promise first,
         then by balance × days past due, highest first. ``next_contact_allowed_at`` is judged
