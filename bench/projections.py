@@ -1,0 +1,198 @@
+"""Projection benchmarks: rebuild throughput and memory, metrics latency, live lag.
+
+    python -m bench.projections                  # 100,000 cases = 1,000,000 events
+    python -m bench.projections --cases 10000    # a quick run
+
+1. rebuild: ``rebuild(all projections)`` from a synthetic log (``bench.projections_data``);
+   events/s over the whole rebuild (load, index build and swap), RSS sampled every 0.2 s.
+2. queries: every metrics query and a case-list/work-queue page on the rebuilt read models
+   (one tenant holding all cases), 50 runs each, p50/p95.
+3. lag: the projection runner in this process (as inside ``ledger serve``) while tasks append
+   contacts through ``CaseService`` (the API's write path, without HTTP) at ``--rate``
+   events/s; lag = batch commit time − the event's record time, p50/p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+
+from bench import projections_data
+from ledger.db.migrations import migrate
+from ledger.db.pool import connect, create_pool
+from ledger.eventstore import EventStore, Repository
+from ledger.projections import ProjectionRunner, all_projections
+from ledger.projections import metric_queries as mq
+from ledger.projections import queries
+from ledger.projections.rebuild import Progress, rebuild
+from ledger.services.cases import CaseService, Context
+
+TENANT = "bench"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def bench_rebuild(pool: Any, events: int) -> dict[str, float]:
+    process = psutil.Process()
+    samples: list[int] = []
+
+    async def sample() -> None:
+        while True:
+            samples.append(process.memory_info().rss)
+            await asyncio.sleep(0.2)
+
+    sampler = asyncio.create_task(sample())
+    started = time.perf_counter()
+    position = await rebuild(pool, all_projections(), batch_size=5000,
+                             on_progress=lambda p: print(f"  {p.applied:,} events, "
+                                                         f"{p.events_per_second:,.0f}/s",
+                                                         flush=True),
+                             progress_every=5.0)
+    elapsed = time.perf_counter() - started
+    sampler.cancel()
+    assert position.events_applied == events, (position, events)
+    tenth = max(1, len(samples) // 10)
+    return {"events": events, "seconds": round(elapsed, 1),
+            "events_per_second": round(events / elapsed),
+            "rss_first_tenth_mb": round(max(samples[:tenth]) / 2**20),
+            "rss_last_tenth_mb": round(max(samples[-tenth:]) / 2**20),
+            "rss_peak_mb": round(max(samples) / 2**20)}
+
+
+async def bench_queries(pool: Any) -> dict[str, dict[str, float]]:
+    now = datetime.now(UTC)
+    mar, apr = datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC)
+    shapes: dict[str, Callable[[], Awaitable[Any]]] = {
+        f"recovery by {g}": (lambda g=g: mq.recovery(pool, TENANT, g, None, None))
+        for g in ("portfolio", "cohort", "agent", "channel")}
+    shapes |= {
+        "liquidation": lambda: mq.liquidation(pool, TENANT, mar, apr, 20),
+        "promises by agent": lambda: mq.promises(pool, TENANT, "agent", None, None),
+        "contacts by channel": lambda: mq.contacts(pool, TENANT, "channel", None, None),
+        "roll rates": lambda: mq.roll_rates(pool, TENANT, mar, apr),
+        "case list page (bucket filter)": lambda: queries.list_cases(
+            pool, TENANT, now, status=None, portfolio=None, assigned_to=None,
+            dpd_bucket="91-120", external_ref=None, after=None, limit=51),
+        "work queue (one agent)": lambda: queries.work_queue(pool, TENANT, now, "agent-7", 50),
+    }
+    results = {}
+    for name, run in shapes.items():
+        await run()  # warm the cache and the statement
+        timings = []
+        for _ in range(50):
+            started = time.perf_counter()
+            await run()
+            timings.append((time.perf_counter() - started) * 1000)
+        results[name] = {"p50_ms": round(statistics.median(timings), 1),
+                         "p95_ms": round(percentile(timings, 0.95), 1)}
+        print(f"  {name}: p50 {results[name]['p50_ms']} ms, p95 {results[name]['p95_ms']} ms",
+              flush=True)
+    return results
+
+
+async def bench_lag(pool: Any, rate: int, seconds: float, cases: int) -> dict[str, float]:
+    store = EventStore(pool)
+    service = CaseService(Repository(store, snapshot_interval=50))
+    runner = ProjectionRunner(pool, store, all_projections())
+    await runner.start()
+    await runner.wait_until_caught_up(timeout=600)
+    runner.lag_samples.clear()
+    ids = [uuid.uuid5(uuid.NAMESPACE_URL, f"{TENANT}/{i}") for i in range(cases)]
+    ctx = Context(TENANT, "bench:lag", uuid.uuid4())
+    writers, sent = 16, 0
+    interval = writers / rate
+
+    def contact(case: Any, now: datetime) -> None:
+        case.record_contact(channel="email", direction="outbound", outcome="delivered",
+                            occurred_at=now - timedelta(seconds=1), agent_id="agent-0", now=now)
+
+    async def writer(offset: int) -> None:
+        nonlocal sent
+        deadline, next_at, index = time.monotonic() + seconds, time.monotonic(), offset
+        while time.monotonic() < deadline:
+            await service.execute(ctx, ids[index % len(ids)], contact, lambda c, r: (201, b""))
+            sent += 1
+            index += writers
+            next_at += interval
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    started = time.monotonic()
+    await asyncio.gather(*(writer(i) for i in range(writers)))
+    achieved = sent / (time.monotonic() - started)
+    await runner.wait_until_caught_up(timeout=60)
+    await runner.stop()
+    samples = [s * 1000 for s in runner.lag_samples]
+    return {"appended_events_per_second": round(achieved), "samples": len(samples),
+            "p50_ms": round(statistics.median(samples), 1),
+            "p99_ms": round(percentile(samples, 0.99), 1)}
+
+
+async def run(url: str, args: argparse.Namespace) -> None:
+    pool = await create_pool(url, min_size=4, max_size=24)
+    try:
+        print(f"writing {args.cases:,} cases ({args.cases * 10:,} events) …", flush=True)
+        started = time.perf_counter()
+        events = await projections_data.write(pool, TENANT, args.cases)
+        print(f"  written in {time.perf_counter() - started:.0f} s", flush=True)
+        print("rebuild of all projections:", flush=True)
+        print(" ", await bench_rebuild(pool, events), flush=True)
+        print("metrics queries:", flush=True)
+        await bench_queries(pool)
+        print(f"lag at {args.rate} appended events/s for {args.seconds:.0f} s:", flush=True)
+        print(" ", await bench_lag(pool, args.rate, args.seconds, min(args.cases, 20_000)),
+              flush=True)
+    finally:
+        await pool.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="server (maintenance database URL); default: embedded")
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    server, root, server_url = None, None, args.url
+    if server_url is None:
+        from ledger.db.embedded import EmbeddedPostgres
+
+        root = Path(tempfile.mkdtemp(prefix="ledger-bench-pg-"))
+        root.chmod(0o755)
+        server = EmbeddedPostgres(root / "cluster")
+        server.start()
+        server_url = server.url()
+    database = f"ledger_bench_{uuid.uuid4().hex[:10]}"
+    admin = await connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')  # our own generated name
+        parts = urlsplit(server_url)
+        url = urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+        await migrate(url)
+        await run(url, args)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+        if server is not None:
+            server.stop()
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
