@@ -38,6 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Run the projection runner and deadline scheduler inside ``ledger serve``."""
     deadline_interval: int = 60
     """Seconds between deadline-scheduler passes (broken promises, missed instalments)."""
+    master_key: str | None = None
+    """64 hex digits wrapping the per-case data keys of personal data; see ledger.privacy."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -83,6 +85,18 @@ def _database_url(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+def _master_key(env: Mapping[str, str], name: str) -> str | None:
+    raw = _text(env, name)
+    if raw is not None:
+        try:
+            valid = len(bytes.fromhex(raw)) == 32
+        except ValueError:
+            valid = False
+        if not valid:  # never echo the value: it is the key to every debtor's data
+            raise ConfigError(f"{name} must be 64 hexadecimal digits (32 bytes)")
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read settings from ``env`` (default: the process environment); ``overrides`` win."""
     env = os.environ if env is None else env
@@ -105,6 +119,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "secret_key": _text(env, "LEDGER_SECRET_KEY"),
         "run_projections": _flag(env, "LEDGER_RUN_PROJECTIONS", True),
         "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
+        "master_key": _master_key(env, "LEDGER_MASTER_KEY"),
     }
     values.update(overrides)
     return Settings(**values)

@@ -52,7 +52,14 @@ from ledger.db.pool import create_pool
 from ledger.domain.errors import DomainError
 from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
 from ledger.projections import ProjectionRunner, all_projections
-from ledger.projections.deadlines import DeadlineScheduler
+from ledger.observability import (
+    RequestLogMiddleware,
+    ScrapeController,
+    configure_logging,
+    instrument_store,
+    prometheus_config,
+)
+from ledger.observability.scheduler import MeteredDeadlineScheduler
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.services.secret import resolve_secret
 
@@ -116,6 +123,7 @@ async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
 def create_app(settings: Settings, database_url: str) -> Litestar:
     """Build the app; the pool opens on start-up and closes on shutdown."""
     key_cache = KeyCache(resolve_secret(settings))
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -123,7 +131,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
         # Held connections skip the pool's reset round trip on every statement.
-        store = EventStore(pool, held_connections=HELD_CONNECTIONS)
+        store = instrument_store(EventStore(pool, held_connections=HELD_CONNECTIONS))
         await store.start()
         repository = Repository(store, snapshot_interval=settings.snapshot_interval)
         app.state.update(
@@ -134,7 +142,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
         # unless LEDGER_RUN_PROJECTIONS=false (then `ledger project` workers do it).
         runner = ProjectionRunner(pool, store, all_projections(), codec=repository.codec)
-        scheduler = DeadlineScheduler(pool, app.state.cases, settings.deadline_interval)
+        scheduler = MeteredDeadlineScheduler(pool, app.state.cases, settings.deadline_interval)
         app.state.update(runner=runner)
         if settings.run_projections:
             await runner.start()
@@ -155,7 +163,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         middleware=[DefineMiddleware(ApiKeyMiddleware)],
     )
     app = Litestar(
-        route_handlers=[HealthController, v1],
+        route_handlers=[HealthController, ScrapeController, v1],
+        # Outermost first: time and log the whole request, errors included (see observability).
+        middleware=[RequestLogMiddleware(), prometheus_config().middleware],
         lifespan=[database],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_request_id],

@@ -129,6 +129,8 @@ class Debtor(msgspec.Struct, frozen=True):
     address: str | None = None
     timezone: str = "UTC"
     jurisdiction: str = ""
+    erased: bool = False
+    """True when the personal fields could not be read because their key was destroyed."""
 
 
 class Instalment(msgspec.Struct, frozen=True):

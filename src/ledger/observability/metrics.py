@@ -1,0 +1,152 @@
+"""Prometheus series of a Ledger process and the ``/metrics`` endpoint.
+
+Request rate and latency per route come from litestar's Prometheus middleware (labelled by the
+route *template*, so ``/v1/cases/{case_id:uuid}`` is one series, not one per case). The rest are
+ours: appends and conflicts (counted around the event store's ``append``), idempotent replays
+(counted by the request log middleware), deadline-scheduler runs, and gauges refreshed at scrape
+time from the database (projection lag) and from this process (connection pool use).
+
+With ``ledger serve --workers N`` every worker is its own process; ``PROMETHEUS_MULTIPROC_DIR``
+is then set by the parent and each scrape merges all workers' files (prometheus-client's
+multiprocess mode), so any worker answers for the whole server.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from typing import Any
+
+import asyncpg
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+from litestar.plugins.prometheus import PrometheusConfig
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from ledger.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyConflict
+from ledger.projections import NAMES, lags
+
+log = logging.getLogger("ledger.metrics")
+PREFIX = "ledger"
+# Latency buckets for an API whose reads take ~1 ms and whose long polls wait up to 30 s.
+LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                   10.0, 30.0]
+
+APPENDS = Counter("ledger_appends", "Event-store appends by outcome (stored, conflict, "
+                  "idempotency_conflict, error)", ["outcome"])
+EVENTS_APPENDED = Counter("ledger_events_appended", "Events stored by this process")
+APPEND_SECONDS = Histogram("ledger_append_duration_seconds", "Time of one event-store append",
+                           buckets=LATENCY_BUCKETS)
+CONFLICTS = Counter("ledger_append_conflicts", "Appends refused because a case moved on "
+                    "(the service reloads and retries)")
+IDEMPOTENT_REPLAYS = Counter("ledger_idempotent_replays", "Responses replayed for a repeated "
+                             "Idempotency-Key, by route", ["route"])
+PROJECTION_LAG_EVENTS = Gauge("ledger_projection_lag_events", "Feed events a projection has "
+                              "not applied yet", ["projection"], multiprocess_mode="mostrecent")
+PROJECTION_LAG_SECONDS = Gauge("ledger_projection_lag_seconds", "Age of the oldest event a "
+                               "projection has not applied yet", ["projection"],
+                               multiprocess_mode="mostrecent")
+PROJECTION_APPLIED = Gauge("ledger_projection_events_applied", "Feed events a projection has "
+                           "applied", ["projection"], multiprocess_mode="mostrecent")
+DEADLINE_RUNS = Counter("ledger_deadline_runs", "Deadline-scheduler passes by outcome "
+                        "(ok, failed)", ["outcome"])
+DEADLINE_CASES = Counter("ledger_deadline_cases_changed", "Cases on which the deadline "
+                         "scheduler recorded broken promises or defaulted arrangements")
+POOL_CONNECTIONS = Gauge("ledger_db_pool_connections", "Database connections of this process's "
+                         "pool by state (in_use, idle, max)", ["state"],
+                         multiprocess_mode="liveall")
+
+
+def prometheus_config() -> PrometheusConfig:
+    """litestar's request metrics: ``ledger_http_requests_total`` and friends, per route."""
+    return PrometheusConfig(
+        app_name="ledger", prefix=f"{PREFIX}_http", group_path=True, buckets=LATENCY_BUCKETS,
+        exclude=["^/metrics$"], exclude_unhandled_paths=True,
+    )
+
+
+def instrument_store(store: EventStore) -> EventStore:
+    """Count appends, stored events and conflicts around ``store.append`` (same behaviour)."""
+    append = store.append
+
+    @functools.wraps(append)
+    async def counted_append(events: Any, *args: Any, **kwargs: Any) -> Any:
+        with APPEND_SECONDS.time():
+            try:
+                rows = await append(events, *args, **kwargs)
+            except ConcurrencyConflict:
+                APPENDS.labels("conflict").inc()
+                CONFLICTS.inc()
+                raise
+            except IdempotencyKeyConflict:
+                APPENDS.labels("idempotency_conflict").inc()
+                raise
+            except Exception:
+                APPENDS.labels("error").inc()
+                raise
+        APPENDS.labels("stored").inc()
+        EVENTS_APPENDED.inc(len(rows))
+        return rows
+
+    store.append = counted_append  # type: ignore[method-assign]
+    return store
+
+
+def observe_pool(pool: asyncpg.Pool) -> None:
+    """Set the pool gauges from the pool's current state."""
+    size, idle = pool.get_size(), pool.get_idle_size()
+    POOL_CONNECTIONS.labels("in_use").set(size - idle)
+    POOL_CONNECTIONS.labels("idle").set(idle)
+    POOL_CONNECTIONS.labels("max").set(pool.get_max_size())
+
+
+async def observe_projection_lag(pool: asyncpg.Pool) -> None:
+    """Set the projection gauges from the database (the same figures as ``/ready``)."""
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            for lag in await lags(conn, NAMES):
+                PROJECTION_LAG_EVENTS.labels(lag.name).set(lag.positions_behind)
+                PROJECTION_LAG_SECONDS.labels(lag.name).set(lag.seconds_behind)
+                PROJECTION_APPLIED.labels(lag.name).set(lag.events_applied)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        # A scrape must still answer when the database does not: the request series matter most.
+        log.warning("projection lag not refreshed: %s", type(error).__name__)
+
+
+def _registry() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return merged
+    return REGISTRY
+
+
+class ScrapeController(Controller):
+    """``GET /metrics``: Prometheus text exposition, no authentication, no personal data."""
+
+    path = "/metrics"
+    tags = ["operations"]
+
+    @get(
+        operation_id="metrics", exclude_from_auth=True, media_type=CONTENT_TYPE_LATEST,
+        description="Prometheus text exposition format: request rate and latency per "
+        "route, appends and conflicts, idempotent replays, projection lag, deadline-scheduler "
+        "runs and database pool use.",
+    )
+    async def metrics(self, state: State) -> Response[bytes]:
+        """Metrics for Prometheus to scrape."""
+        pool: asyncpg.Pool | None = state.get("pool")
+        if pool is not None:
+            observe_pool(pool)
+            await observe_projection_lag(pool)
+        return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)

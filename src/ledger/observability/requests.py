@@ -1,0 +1,72 @@
+"""One structured log line per HTTP request, and the idempotent-replay counter.
+
+The line carries what an operator correlates on — request id (also the ``X-Request-Id``
+response header and the events' correlation id), tenant, API key id, method, route template,
+status and latency — and deliberately nothing else: no bodies (debtor names, phones and
+amounts live there), no query strings, no headers (the ``Authorization`` header *is* the key),
+and the route *template* rather than the path (paths carry external references).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar.middleware import ASGIMiddleware
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.api.commands import REQUEST_ID
+from ledger.observability.logs import get_logger
+from ledger.observability.metrics import IDEMPOTENT_REPLAYS
+
+log = get_logger("ledger.requests")
+REPLAYED_HEADER = b"idempotency-replayed"
+
+
+def _route(scope: Scope) -> str:
+    return str(scope.get("path_template") or "unmatched")
+
+
+class RequestLogMiddleware(ASGIMiddleware):
+    """Logs each HTTP request after its response was sent; counts idempotent replays."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        started = time.perf_counter()
+        response: dict[str, Any] = {"status": 500, "replayed": False}
+
+        async def observing_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["status"] = message["status"]
+                response["replayed"] = any(
+                    name.lower() == REPLAYED_HEADER for name, _ in message.get("headers", ()))
+            await send(message)
+
+        try:
+            await next_app(scope, receive, observing_send)
+        finally:
+            self._log(scope, response, time.perf_counter() - started)
+
+    @staticmethod
+    def _log(scope: Scope, response: dict[str, Any], seconds: float) -> None:
+        route = _route(scope)
+        if response["replayed"]:
+            IDEMPOTENT_REPLAYS.labels(route).inc()
+        if route == "/metrics" or route in ("/health", "/ready"):
+            return  # probes and scrapes every few seconds would drown the useful lines
+        key = scope.get("user")
+        request_id = (scope.get("state") or {}).get(REQUEST_ID)
+        status = response["status"]
+        log.log(
+            40 if status >= 500 else 20, "request",
+            request_id=str(request_id) if request_id else None,
+            tenant=getattr(key, "tenant_id", None),
+            key_id=getattr(key, "key_id", None),
+            method=scope.get("method"),
+            route=route,
+            status=status,
+            latency_ms=round(seconds * 1000, 2),
+            replayed=response["replayed"] or None,
+        )
