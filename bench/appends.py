@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 from eventsourcing.persistence import StoredEvent
@@ -97,3 +99,26 @@ async def raw_copy(url: str, rows: int, state: bytes) -> float:
             return rows / (time.perf_counter() - started)
     finally:
         await pool.close()
+
+
+def _process_worker(url: str, writers: int, per_txn: int, duration: float, state: bytes,
+                    barrier: Any, results: Any) -> None:
+    barrier.wait()
+    results.put(asyncio.run(ours(url, writers, per_txn, duration, state)))
+
+
+def ours_in_processes(url: str, processes: int, writers: int, per_txn: int, duration: float,
+                      state: bytes) -> float:
+    """Summed events/s of ``processes`` OS processes sharing ``writers`` writer tasks
+    (one asyncio loop per process, as several API workers would run)."""
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=_process_worker, args=(
+        url, writers // processes, per_txn, duration, state, barrier, results))
+        for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    rates = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    return sum(rates)

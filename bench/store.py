@@ -73,11 +73,15 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
                 for _ in range(args.runs)])
             lib = median_of(args.runs, lambda: appends.library(
                 app.recorder, writers, per_txn, args.duration, state))
-            results["appends"].append({"writers": writers, "events_per_txn": per_txn,
-                                       "ours": ours, "ours_pool_per_statement": pooled,
-                                       "eventsourcing": lib})
+            row = {"writers": writers, "events_per_txn": per_txn, "ours": ours,
+                   "ours_pool_per_statement": pooled, "eventsourcing": lib}
+            if args.processes > 1 and writers >= args.processes:
+                row["ours_processes"] = median_of(args.runs, lambda: appends.ours_in_processes(
+                    url, args.processes, writers, per_txn, args.duration, state))
+            results["appends"].append(row)
             print(f"append {writers:>2} writers x {per_txn}/txn: ours {ours:,.0f}/s "
-                  f"(pool per statement {pooled:,.0f}/s), eventsourcing {lib:,.0f}/s, "
+                  f"(pool per statement {pooled:,.0f}/s, {args.processes} processes "
+                  f"{row.get('ours_processes', 0):,.0f}/s), eventsourcing {lib:,.0f}/s, "
                   f"ratio {ours / lib:.1f}x", flush=True)
         app.close()
     results["copy"] = statistics.median(
@@ -116,11 +120,15 @@ async def main() -> None:
                         default=[1, 8, 32])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=300, help="loads per load measurement")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="also run our writers split over this many processes (1: skip)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.duration, args.events, args.repeats = 1, 0.5, 20_000, 50
 
+    with open("/proc/loadavg") as load:
+        print("load average before:", load.read().split()[:3], flush=True)
     server, root = None, None
     server_url = args.url
     if server_url is None:
@@ -140,6 +148,9 @@ async def main() -> None:
         await migrate(url)
         results = await run(url, args)
         results["server"] = await admin.fetchval("SHOW server_version")
+        with open("/proc/loadavg") as load:
+            results["load_average_after"] = load.read().split()[:3]
+        print("load average after:", results["load_average_after"], flush=True)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     finally:
