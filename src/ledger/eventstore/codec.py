@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import typing
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -39,6 +40,34 @@ class Cipher(Protocol):
 
     def encrypt(self, plaintext: bytes) -> bytes: ...
     def decrypt(self, ciphertext: bytes) -> bytes: ...
+
+
+class StreamCipher(Protocol):
+    """Per-stream encryption of the state of some topics (crypto-shredding, ``ledger.privacy``).
+
+    The repository seals the state of events (and snapshots) whose topic is in ``topics``
+    before they are hashed and stored, so the chain covers the ciphertext and destroying a
+    stream's key leaves it verifiable; it opens them before decoding. Keys are opaque here and
+    fetched once per load or save for all the streams involved.
+    """
+
+    topics: frozenset[str]
+
+    async def keys_for_writing(self, streams: Mapping[UUID, str]) -> Mapping[UUID, Any]:
+        """Keys of new streams (id → tenant), created if missing."""
+        ...
+
+    async def keys(self, originator_ids: Collection[UUID]) -> Mapping[UUID, Any]:
+        """Keys of existing streams; None (or absent) for a stream whose key is gone."""
+        ...
+
+    def seal(self, originator_id: UUID, tenant_id: str, topic: str, state: bytes,
+             key: Any) -> bytes: ...
+
+    def open(self, originator_id: UUID, tenant_id: str, topic: str, state: bytes,
+             key: Any) -> bytes:
+        """The state with its sealed parts readable, or marked unreadable when ``key`` is None."""
+        ...
 
 
 class _ClassDecoder:

@@ -9,16 +9,24 @@ never fork a chain: the whole append fails with ``ConcurrencyConflict`` instead.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.eventstore.codec import EventCodec
+import msgspec
+
+from ledger.eventstore.codec import EventCodec, StreamCipher
 from ledger.eventstore.errors import AggregateNotFound
-from ledger.eventstore.records import IdempotencyRecord, StoredEventRow
+from ledger.eventstore.records import IdempotencyRecord, NewEvent, StoredEventRow
 from ledger.eventstore.snapshot_codec import decode_snapshot
-from ledger.eventstore.snapshots import LOAD_MANY_SQL, LOAD_SQL, LOAD_UNTIL_SQL, write_snapshot
+from ledger.eventstore.snapshots import (
+    LOAD_MANY_SQL,
+    LOAD_SQL,
+    LOAD_UNTIL_SQL,
+    SNAPSHOT_TOPIC,
+    write_snapshot,
+)
 from ledger.eventstore.store import ChainHead, EventStore
 
 _MAX_VERSION = 2**63 - 1
@@ -28,10 +36,12 @@ class Repository:
     """Aggregates by id, with snapshots every ``snapshot_interval`` events (None: never)."""
 
     def __init__(self, store: EventStore, codec: EventCodec | None = None, *,
-                 snapshot_interval: int | None = 100) -> None:
+                 snapshot_interval: int | None = 100,
+                 cipher: StreamCipher | None = None) -> None:
         self.store = store
         self.codec = codec or EventCodec()
         self.snapshot_interval = snapshot_interval
+        self.cipher = cipher
         self._heads: dict[int, tuple[weakref.ref[Any], ChainHead]] = {}
 
     def _remember(self, aggregate: Any, head: ChainHead) -> None:
@@ -45,14 +55,27 @@ class Repository:
             return None
         return entry[1]
 
+    async def _keys(self, rows: Sequence[Any]) -> Mapping[UUID, Any]:
+        """Keys of the streams whose loaded rows hold sealed state (usually from the cache)."""
+        cipher = self.cipher
+        if cipher is None:
+            return {}
+        ids = {row[1] for row in rows if (SNAPSHOT_TOPIC if row[0] else row[3]) in cipher.topics}
+        return await cipher.keys(ids) if ids else {}
+
     def _replay(self, rows: Sequence[Any], until_recorded_at: datetime | None,
-                tenant_id: str | None) -> Any:
+                tenant_id: str | None, keys: Mapping[UUID, Any] | None = None) -> Any:
         aggregate: Any = None
         head: ChainHead | None = None
+        cipher = self.cipher
         for (is_snapshot, originator_id, version, topic, state, chain_hash, recorded_at,
              row_tenant) in rows:
             if tenant_id is not None and row_tenant != tenant_id:
                 return None  # another tenant's stream does not exist for this caller
+            if cipher is not None and (SNAPSHOT_TOPIC if is_snapshot else topic) in cipher.topics:
+                state = cipher.open(originator_id, row_tenant,
+                                    SNAPSHOT_TOPIC if is_snapshot else topic, state,
+                                    (keys or {}).get(originator_id))
             if is_snapshot:
                 aggregate = decode_snapshot(originator_id, version, state).mutate(None)
             else:
@@ -79,7 +102,7 @@ class Repository:
             rows = await self.store.fetch(LOAD_SQL, aggregate_id, bound)
         else:
             rows = await self.store.fetch(LOAD_UNTIL_SQL, aggregate_id, bound, until_recorded_at)
-        aggregate = self._replay(rows, until_recorded_at, tenant_id)
+        aggregate = self._replay(rows, until_recorded_at, tenant_id, await self._keys(rows))
         if aggregate is None:
             raise AggregateNotFound(str(aggregate_id))
         return aggregate
@@ -88,11 +111,12 @@ class Repository:
                         tenant_id: str | None = None) -> dict[UUID, Any]:
         """Current state of many aggregates in one round trip; unknown ids are absent."""
         rows = await self.store.fetch(LOAD_MANY_SQL, list(aggregate_ids))
+        keys = await self._keys(rows)
         loaded: dict[UUID, Any] = {}
         start = 0
         for index in range(1, len(rows) + 1):
             if index == len(rows) or rows[index][1] != rows[start][1]:
-                aggregate = self._replay(rows[start:index], None, tenant_id)
+                aggregate = self._replay(rows[start:index], None, tenant_id, keys)
                 if aggregate is not None:
                     loaded[rows[start][1]] = aggregate
                 start = index
@@ -110,6 +134,8 @@ class Repository:
         new_events = [self.codec.encode(e) for _, events in pending for e in events]
         if not new_events:
             return []
+        if self.cipher is not None:
+            new_events = await self._seal(new_events, tenant_id)
         heads = {}
         for aggregate, events in pending:
             head = self.known_head(aggregate)
@@ -128,5 +154,36 @@ class Repository:
             interval = self.snapshot_interval
             if interval and last.originator_version // interval > (
                     events[0].originator_version - 1) // interval:
-                await write_snapshot(self.store.fetch, aggregate, last)
+                await write_snapshot(self.store.fetch, aggregate, last,
+                                     await self._snapshot_sealer(last))
         return rows
+
+    async def _seal(self, new_events: list[NewEvent], tenant_id: str) -> list[NewEvent]:
+        cipher = self.cipher
+        assert cipher is not None
+        sealed = [e for e in new_events if e.topic in cipher.topics]
+        if not sealed:
+            return new_events
+        fresh = {e.originator_id: tenant_id for e in sealed if e.originator_version == 1}
+        keys = dict(await cipher.keys_for_writing(fresh)) if fresh else {}
+        others = {e.originator_id for e in sealed} - keys.keys()
+        if others:
+            keys.update(await cipher.keys(others))
+        return [
+            msgspec.structs.replace(e, state=cipher.seal(
+                e.originator_id, tenant_id, e.topic, e.state, keys.get(e.originator_id)))
+            if e.topic in cipher.topics else e
+            for e in new_events
+        ]
+
+    async def _snapshot_sealer(self, last: StoredEventRow) -> Callable[[bytes], bytes] | None:
+        """Seals a snapshot's state; the key is usually cached from loading the aggregate."""
+        cipher = self.cipher
+        if cipher is None:
+            return None
+        key = (await cipher.keys([last.originator_id])).get(last.originator_id)
+
+        def seal(state: bytes) -> bytes:
+            return cipher.seal(last.originator_id, last.tenant_id, SNAPSHOT_TOPIC, state, key)
+
+        return seal

@@ -68,8 +68,11 @@ LOAD_MANY_SQL = """
 
 
 async def write_snapshot(fetch: Callable[..., Awaitable[Any]], aggregate: Any,
-                         last_row: StoredEventRow) -> bool:
+                         last_row: StoredEventRow,
+                         seal: Callable[[bytes], bytes] | None = None) -> bool:
     """Store a snapshot of ``aggregate`` at ``last_row``'s version; never raises.
+
+    ``seal`` encrypts the personal parts of the encoded state (see ``StreamCipher``).
 
     Snapshots only speed loading up, so any failure (an unencodable attribute, a lost
     connection) is logged and the save that triggered it still succeeds.
@@ -77,6 +80,8 @@ async def write_snapshot(fetch: Callable[..., Awaitable[Any]], aggregate: Any,
     try:
         snapshot = Snapshot.take(aggregate)
         state = encode_snapshot_state(snapshot)
+        if seal is not None:
+            state = seal(state)
         await fetch(INSERT_SNAPSHOT_SQL, last_row.tenant_id, last_row.originator_id,
                            last_row.originator_version, SNAPSHOT_TOPIC, state,
                            last_row.recorded_at, last_row.chain_hash)
