@@ -142,3 +142,16 @@ async def test_held_connections_keep_working_after_conflicts(pool: asyncpg.Pool,
                 await store.append(events(stream, 1), tenant_id=tenant)
         await store.append(events(stream, 2), tenant_id=tenant)
         assert [r.originator_version for r in await store.read_stream(stream)] == [1, 2]
+
+
+async def test_a_cancelled_statement_does_not_poison_a_held_connection(pool: asyncpg.Pool,
+                                                                       tenant: str) -> None:
+    async with EventStore(pool, held_connections=1) as store:
+        slow = asyncio.create_task(store.fetch("SELECT pg_sleep(5)"))
+        await asyncio.sleep(0.2)
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        stream = uuid4()
+        await store.append(events(stream, 1), tenant_id=tenant)
+        assert len(await store.read_stream(stream)) == 1
