@@ -40,14 +40,7 @@ def configure_logging(level: str = "info") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_SHARED_PROCESSORS,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-    )
+    formatter = json_formatter()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     handler.set_name("ledger-json")
@@ -62,6 +55,18 @@ def configure_logging(level: str = "info") -> None:
         uvicorn_logger.propagate = True
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+
+
+def json_formatter() -> logging.Formatter:
+    """The formatter that renders any log record (ours or a library's) as one JSON line."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED_PROCESSORS,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
 
 
 def get_logger(name: str) -> Any:

@@ -16,7 +16,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.api.commands import REQUEST_ID
+from ledger.api.commands import request_id
 from ledger.observability.logs import get_logger
 from ledger.observability.metrics import IDEMPOTENT_REPLAYS
 
@@ -35,6 +35,7 @@ class RequestLogMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         started = time.perf_counter()
+        request_id(scope)  # made now, so the line of a request refused by a middleware has it too
         response: dict[str, Any] = {"status": 500, "replayed": False}
 
         async def observing_send(message: Message) -> None:
@@ -46,6 +47,12 @@ class RequestLogMiddleware(ASGIMiddleware):
 
         try:
             await next_app(scope, receive, observing_send)
+        except Exception as error:
+            # Raised by an inner middleware (authentication, rate limit): litestar turns it into
+            # a response outside this middleware, with the error's status.
+            response["status"] = getattr(error, "status", None) or getattr(
+                error, "status_code", 500)
+            raise
         finally:
             self._log(scope, response, time.perf_counter() - started)
 
@@ -57,11 +64,10 @@ class RequestLogMiddleware(ASGIMiddleware):
         if route == "/metrics" or route in ("/health", "/ready"):
             return  # probes and scrapes every few seconds would drown the useful lines
         key = scope.get("user")
-        request_id = (scope.get("state") or {}).get(REQUEST_ID)
         status = response["status"]
         log.log(
             40 if status >= 500 else 20, "request",
-            request_id=str(request_id) if request_id else None,
+            request_id=str(request_id(scope)),
             tenant=getattr(key, "tenant_id", None),
             key_id=getattr(key, "key_id", None),
             method=scope.get("method"),
