@@ -21,6 +21,10 @@ from ledger.api import problems
 from ledger.api.auth import ApiKeyMiddleware, KeyCache
 from ledger.api.commands import add_request_id
 from ledger.api.controllers.audit_trail import AuditTrailController
+from ledger.api.controllers.erasure import ErasureController
+from ledger.api.controllers.history import HistoryController
+from ledger.api.controllers.statement import StatementController
+from ledger.api.controllers.verify import VerifyController
 from ledger.api.controllers.breaches import BreachController
 from ledger.api.controllers.case_list import CaseListController
 from ledger.api.controllers.cases import CaseController
@@ -61,6 +65,7 @@ from ledger.observability import (
 )
 from ledger.observability.scheduler import MeteredDeadlineScheduler
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
+from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
 from ledger.services.secret import resolve_secret
 
 DESCRIPTION = (
@@ -84,6 +89,7 @@ V1_CONTROLLERS = [
     EventFeedController, KeyController,
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
+    HistoryController, StatementController, VerifyController, ErasureController,
 ]
 log = logging.getLogger("ledger.api")
 
@@ -123,6 +129,7 @@ async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
 def create_app(settings: Settings, database_url: str) -> Litestar:
     """Build the app; the pool opens on start-up and closes on shutdown."""
     key_cache = KeyCache(resolve_secret(settings))
+    master_key = resolve_master_key(settings, derive_for_tests=True)
     configure_logging(settings.log_level)
 
     @asynccontextmanager
@@ -133,10 +140,14 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         # Held connections skip the pool's reset round trip on every statement.
         store = instrument_store(EventStore(pool, held_connections=HELD_CONNECTIONS))
         await store.start()
-        repository = Repository(store, snapshot_interval=settings.snapshot_interval)
+        # Debtor personal data is sealed with per-case data keys (crypto-shredding).
+        data_keys = DataKeys(store.fetch, master_key)
+        cipher = DebtorCipher(data_keys)
+        repository = Repository(store, snapshot_interval=settings.snapshot_interval,
+                                cipher=cipher)
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
-            key_cache=key_cache,
+            key_cache=key_cache, data_keys=data_keys, cipher=cipher,
         )
         purge = asyncio.create_task(_purge_idempotency_records(pool))
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here

@@ -30,7 +30,7 @@ def encode(value: Any) -> bytes:
 
 def _debtor(case: Case) -> DebtorView:
     debtor = case.debtor
-    if debtor is None or case.personal_data_erased:
+    if debtor is None or debtor.erased or case.personal_data_erased:
         return DebtorView(None, None, None, None, case.timezone, case.jurisdiction, erased=True)
     return DebtorView(
         debtor.name, list(debtor.phones), list(debtor.emails), debtor.address,

@@ -19,6 +19,7 @@ from ledger.api.placement import MAX_IMPORT_LINES, import_lines, new_case, same_
 from ledger.api.problems import ProblemError
 from ledger.api.schemas.cases import PLACE_EXAMPLE, CaseView, ImportResult, PlaceCase
 from ledger.api.views import case_view, encode
+from ledger.audit.access import AsKnownAt, AsOf, load_case_at
 from ledger.domain.case import Case
 from ledger.services.cases import CaseService, Idempotency, Reply, case_id_for
 
@@ -104,8 +105,16 @@ class CaseController(Controller):
         "/{case_id:uuid}", operation_id="getCase", guards=[auth.allow(*auth.EVERYONE)],
         responses=responses(404), response_headers=[],
     )
-    async def get_case(self, request: Request, case_id: FromPath[UUID]) -> Response[CaseView]:
-        """The case now, from its snapshot and events (reads your own writes); ``ETag`` = version."""
+    async def get_case(self, request: Request, case_id: FromPath[UUID], as_of: AsOf = None,
+                       as_known_at: AsKnownAt = None) -> Response[CaseView]:
+        """The case now, from its snapshot and events (reads your own writes); ``ETag`` = version.
+
+        ``as_of``: the state from the facts that happened by then (business time), aged at
+        ``as_of``; ``as_known_at``: from the events recorded by then; both may be combined."""
+        if as_of is not None or as_known_at is not None:
+            found = await load_case_at(request, case_id, as_of, as_known_at)
+            at = as_of or as_known_at
+            return Response(case_view(found.case, at), headers={"ETag": etag(found.case.version)})
         return await _read(request, case_id)
 
     @get(

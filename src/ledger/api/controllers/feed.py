@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 from litestar import Controller, Request, get
@@ -14,6 +13,7 @@ from ledger.api import auth
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
 from ledger.api.schemas.feed import FeedItem, FeedPage
+from ledger.audit.events import event_data, open_rows
 from ledger.domain.case import Case
 from ledger.eventstore import Cursor, EventCodec, EventStore, InvalidCursor, StoredEventRow
 
@@ -24,14 +24,11 @@ TOPICS: dict[str, str] = {
     if isinstance(value, type) and issubclass(value, Aggregate.Event)
 }
 TYPES = {topic: name for name, topic in TOPICS.items()}
-_HIDDEN = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
 
-def _item(codec: EventCodec, row: StoredEventRow) -> FeedItem:
-    event = codec.decode(row.originator_id, row.originator_version, row.topic, row.state)
-    data: dict[str, Any] = msgspec.to_builtins(
-        {k: v for k, v in vars(event).items() if k not in _HIDDEN}
-    )
+def _item(row: StoredEventRow, event: Any) -> FeedItem:
+    # Personal data opened with the case key (or shown erased), as in the case history.
+    data: dict[str, Any] = event_data(event)
     return FeedItem(
         position=row.notification_id, cursor=str(row.cursor), case_id=row.originator_id,
         version=row.originator_version, type=TYPES.get(row.topic, row.topic.rsplit(".", 1)[-1]),
@@ -73,5 +70,6 @@ class EventFeedController(Controller):
             cursor, limit, wait=wait, tenant_id=request.user.tenant_id, topics=topics
         )
         codec: EventCodec = request.app.state.codec
-        items = [_item(codec, row) for row in rows]
+        events = await open_rows(codec, request.app.state.cipher, rows)
+        items = [_item(row, event) for row, event in zip(rows, events, strict=True)]
         return FeedPage(items, items[-1].cursor if items else str(cursor))
