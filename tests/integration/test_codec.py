@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -12,6 +13,12 @@ from eventsourcing.utils import get_topic
 from store_model import Account, open_account
 
 from ledger.eventstore import EventCodec, NewEvent
+
+
+@dataclass(frozen=True)
+class _Point:
+    x: int
+    y: int
 
 
 def test_every_supported_attribute_type_round_trips_exactly() -> None:
@@ -85,3 +92,23 @@ def test_compression_and_cipher_hooks_wrap_the_state() -> None:
     assert b"Ana" not in new_event.state
     decoded = codec.decode(new_event.originator_id, 1, new_event.topic, new_event.state)
     assert vars(decoded) == vars(created)
+
+
+def test_snapshot_state_round_trips_values_json_cannot_tell_apart() -> None:
+    from datetime import date, time, timedelta
+    from decimal import Decimal
+
+    from store_model import Contact, Level, Money
+
+    from ledger.eventstore.snapshot_codec import tag, untag
+
+    state = {
+        "ids": {uuid4(): Money(1, "USD")}, "tuple": (1, "a"), "set": {1, 2},
+        "frozen": frozenset({"x"}), "level": Level.LOW, "when": datetime(2026, 1, 2, tzinfo=UTC),
+        "day": date(2026, 1, 2), "clock": time(9, 30), "span": timedelta(days=2, seconds=3),
+        "amount": Decimal("1.10"), "contact": Contact(("+1",), None), "nested": [{"__t": 1}],
+        "point": _Point(1, 2), "none": None,
+    }
+    restored = untag(msgspec.json.decode(msgspec.json.encode(tag(state))))
+    assert restored == state
+    assert {k: type(v) for k, v in restored.items()} == {k: type(v) for k, v in state.items()}

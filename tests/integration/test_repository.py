@@ -147,3 +147,18 @@ async def test_an_idempotency_record_is_saved_with_the_aggregate_or_not_at_all(
     with pytest.raises(AggregateNotFound):
         await repository.load(duplicate.id)
     assert len(duplicate.pending_events) == 1  # still pending: nothing was stored
+
+
+async def test_a_snapshot_that_cannot_be_encoded_never_fails_the_save(
+        store: EventStore, pool: asyncpg.Pool, tenant: str) -> None:
+    repository = Repository(store, snapshot_interval=2)
+    account = open_account()
+    account.deposit(1, MOMENT, uuid4())
+    account.unencodable = object()  # e.g. an attribute type the snapshot codec does not know
+    rows = await repository.save(account, tenant_id=tenant)
+    assert [r.originator_version for r in rows] == [1, 2]
+    assert await pool.fetchval("SELECT count(*) FROM snapshots WHERE originator_id = $1",
+                               account.id) == 0
+    del account.unencodable
+    loaded = await repository.load(account.id)
+    assert loaded.version == 2 and loaded.balance == 1
