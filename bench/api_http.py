@@ -60,7 +60,7 @@ def serve(kind: str, url: str, port: int) -> None:
     from ledger.config import Settings
 
     app = _bare_app(url) if kind == "bare" else create_app(
-        Settings(database_url=url, secret_key=SECRET), url)
+        Settings(database_url=url, secret_key=SECRET, run_projections=False), url)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -9,7 +9,7 @@ CLI (another process) stops working within ``CACHE_SECONDS``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
@@ -111,11 +111,12 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=key, auth=None)
 
 
-def allow(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+def allow(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
     """Guard: the key's role is one of ``roles`` (admin may do everything); else 403."""
     allowed = frozenset(roles) | {Role.ADMIN}
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # A coroutine: litestar would run a plain function guard in a worker thread per request.
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         key: ApiKey = connection.user
         if key.role not in allowed:
             raise ProblemError(403, "forbidden", f"role {key.role} may not use this route")

@@ -187,3 +187,24 @@ class Repository:
             return cipher.seal(last.originator_id, last.tenant_id, SNAPSHOT_TOPIC, state, key)
 
         return seal
+
+    async def refresh(self, aggregate: Any, *, tenant_id: str | None = None) -> Any:
+        """Bring an aggregate loaded earlier up to date with the events stored since.
+
+        One small query (usually empty), no replay of what the object already holds: this is
+        what lets a process keep aggregates in memory and still read every other writer's
+        events. The object must have no pending events. Returns the same object.
+        """
+        if aggregate.pending_events:
+            raise ValueError("refresh needs an aggregate without pending events")
+        rows = await self.store.read_stream(aggregate.id, after_version=aggregate.version)
+        head = None
+        for row in rows:
+            if tenant_id is not None and row.tenant_id != tenant_id:
+                raise AggregateNotFound(str(aggregate.id))
+            event = self.codec.decode(row.originator_id, row.originator_version, row.topic, row.state)
+            aggregate = event.mutate(aggregate)
+            head = ChainHead(row.originator_version, row.chain_hash)
+        if head is not None:
+            self._remember(aggregate, head)
+        return aggregate

@@ -19,6 +19,8 @@ from uuid import UUID, uuid5
 import msgspec
 
 from ledger.domain.case import Case
+from ledger.domain.errors import DomainError
+from ledger.services.case_cache import DEFAULT_CAPACITY, CaseCache
 from ledger.eventstore import (
     AggregateNotFound,
     ConcurrencyConflict,
@@ -86,9 +88,11 @@ Render = Callable[[Case, Any], tuple[int, bytes]]
 class CaseService:
     """Commands and strongly consistent reads of single cases."""
 
-    def __init__(self, repository: Repository, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, repository: Repository, clock: Callable[[], datetime] = utc_now, *,
+                 cache_size: int = DEFAULT_CAPACITY) -> None:
         self.repository = repository
         self.clock = clock
+        self.cache = CaseCache(cache_size)
         self._locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, case_id: UUID) -> asyncio.Lock:
@@ -98,13 +102,37 @@ class CaseService:
         return lock
 
     async def load(self, tenant_id: str, case_id: UUID) -> Case:
+        """The case now. Render it before the next ``await``: the object is shared and a
+        command may be applied to it as soon as this coroutine yields."""
+        async with self._lock(case_id):
+            case, _ = await self._load_locked(tenant_id, case_id)
+            return case
+
+    async def _load_locked(self, tenant_id: str, case_id: UUID, *,
+                           refresh: bool = True) -> tuple[Case, bool]:
+        """The case, and whether it was just brought up to date from the database.
+
+        With ``refresh=False`` a cached case is returned as it is: good enough for a command,
+        because the append only succeeds if no one else wrote the case since.
+        """
+        case = self.cache.get(case_id)
+        if case is not None and not refresh and case.tenant_id == tenant_id:
+            return case, False
         try:
-            case = await self.repository.load(case_id, tenant_id=tenant_id)
+            if case is not None:
+                case = await self.repository.refresh(case, tenant_id=tenant_id)
+            else:
+                case = await self.repository.load(case_id, tenant_id=tenant_id)
+                self.cache.put(case)
         except AggregateNotFound:
+            self.cache.drop(case_id)
             raise CaseNotFound(str(case_id)) from None
+        except BaseException:
+            self.cache.drop(case_id)
+            raise
         if case.tenant_id != tenant_id:  # the store filters too; never trust one check
             raise CaseNotFound(str(case_id))
-        return case
+        return case, True
 
     async def load_many(self, tenant_id: str, case_ids: list[UUID]) -> dict[UUID, Case]:
         """Many cases in one round trip; other tenants' and unknown ids are absent."""
@@ -129,23 +157,32 @@ class CaseService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RETRY_BUDGET_SECONDS
         async with self._lock(case_id):
+            refresh = expected_version is not None
             for attempt in range(MAX_ATTEMPTS):
-                case = await self.load(ctx.tenant_id, case_id)
+                case, current = await self._load_locked(ctx.tenant_id, case_id, refresh=refresh)
+                refresh = True
                 if expected_version is not None and case.version != expected_version:
                     raise VersionMismatch(case.version)
-                result = command(case, self.clock())
-                status, body = render(case, result)
-                if not case.pending_events:
-                    return Reply(status, body)
-                record = None
-                if idempotency is not None:
-                    record = IdempotencyRecord(idempotency.key, idempotency.request_hash, status, body)
                 try:
+                    result = command(case, self.clock())
+                    status, body = render(case, result)
+                    if not case.pending_events:
+                        return Reply(status, body)
+                    record = None
+                    if idempotency is not None:
+                        record = IdempotencyRecord(idempotency.key, idempotency.request_hash, status, body)
                     await self.repository.save(
                         case, tenant_id=ctx.tenant_id, actor=ctx.actor,
                         correlation_id=ctx.correlation_id, idempotency=record,
                     )
-                except ConcurrencyConflict:
+                except BaseException as error:
+                    if case.pending_events:
+                        # Facts that were not stored must never be served from the cache.
+                        self.cache.drop(case_id)
+                    if isinstance(error, DomainError) and not current:
+                        continue  # refused on cached state: judge again on the current one
+                    if not isinstance(error, ConcurrencyConflict):
+                        raise
                     if expected_version is not None:
                         # The version the client saw was current, but another writer won.
                         raise VersionMismatch(expected_version + 1) from None
@@ -178,6 +215,7 @@ class CaseService:
         except ConcurrencyConflict:
             existing = await self.load(ctx.tenant_id, case.id)
             return Reply(*render_existing(existing, case))
+        self.cache.put(case)
         return Reply(status, body, recorded=record is not None)
 
     async def place_many(self, ctx: Context, cases: list[Case]) -> tuple[list[Case], dict[UUID, Case]]:
