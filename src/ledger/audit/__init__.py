@@ -1,0 +1,1 @@
+"""Audit services: history, time travel, statements, chain verification and export (issue 6)."""

@@ -1,0 +1,14 @@
+"""Crypto-shredding of debtor personal data: data keys, sealing, erasure (issue 6).
+
+Wiring::
+
+    keys = DataKeys(store.fetch, resolve_master_key(settings))
+    cipher = DebtorCipher(keys)
+    repository = Repository(store, cipher=cipher)
+"""
+
+from ledger.privacy.keys import DataKeys, MasterKeyMismatch
+from ledger.privacy.master import resolve_master_key
+from ledger.privacy.sealing import DebtorCipher
+
+__all__ = ["DataKeys", "DebtorCipher", "MasterKeyMismatch", "resolve_master_key"]
