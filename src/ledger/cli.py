@@ -13,6 +13,7 @@ from ledger.db.embedded import EmbeddedPostgresError
 from ledger.db.migrations import MigrationError, migrate
 from ledger.db.pool import connect
 from ledger.db.runtime import database_url, describe, ensure_database_exists
+from ledger.audit import commands as audit_commands
 from ledger.projections import commands as projection_commands
 from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
 from ledger.services.secret import resolve_secret
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id", help="the id shown by `ledger keys list`")
     projection_commands.register(commands)
+    audit_commands.register(commands)
     return parser
 
 
