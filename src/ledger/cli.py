@@ -7,14 +7,16 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from ledger.config import ConfigError, Settings, load_settings
 from ledger.db.embedded import EmbeddedPostgresError
-from ledger.db.migrations import MigrationError, migrate
+from ledger.db.migrations import MigrationError
 from ledger.db.pool import connect
-from ledger.db.runtime import database_url, describe, ensure_database_exists
+from ledger.db.runtime import database_url, describe
 from ledger.audit import commands as audit_commands
 from ledger.projections import commands as projection_commands
+from ledger.serving import StartupError, check_port_free, prepare_database, run_server
 from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
 from ledger.services.secret import resolve_secret
 
@@ -22,20 +24,19 @@ BOOTSTRAP_TENANT = "default"
 
 
 async def _prepare_database(settings: Settings, url: str) -> list[str]:
-    if settings.uses_embedded_database:
-        await ensure_database_exists(url)
-    return await migrate(url)
+    return await prepare_database(settings, url)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from ledger.api.app import create_app
-
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
+    check_port_free(host, port)
     with database_url(settings) as url:
         applied = asyncio.run(_prepare_database(settings, url))
+        if args.demo:
+            from ledger.demo.command import run_demo
+
+            asyncio.run(run_demo(url, tenant_id=BOOTSTRAP_TENANT))
         secret = resolve_secret(settings)
         first_key = asyncio.run(_bootstrap_admin_key(url, secret))
         where = "embedded PostgreSQL in " + str(settings.data_dir) if settings.uses_embedded_database else describe(url)
@@ -49,11 +50,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 "Create more with `ledger keys create --tenant T --role R`."
             )
         sys.stdout.flush()
-        app = create_app(settings, url)
         # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
         # embedded database is stopped by the context manager instead of being orphaned.
         signal.signal(signal.SIGTERM, _exit_on_signal)
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)
+        run_server(settings, url, host, port, args.workers)
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger.demo.command import run_demo
+
+    with database_url(settings) as url:
+        asyncio.run(_prepare_database(settings, url))
+        asyncio.run(run_demo(url, tenant_id=args.tenant, cases=args.cases, seed=args.seed,
+                             end=args.end))
     return 0
 
 
@@ -119,6 +129,14 @@ def _rate(text: str) -> int:
     return value
 
 
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be an ISO 8601 time, e.g. 2026-06-30T00:00:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -140,7 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP API (embedded database by default)")
     serve.add_argument("--host", help="address to listen on (default LEDGER_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default LEDGER_PORT or 8000)")
+    serve.add_argument("--workers", type=_rate, default=1,
+                       help="worker processes sharing the port (default 1)")
+    serve.add_argument("--demo", action="store_true",
+                       help=f"first load the demo portfolio into tenant {BOOTSTRAP_TENANT!r} (once)")
     serve.set_defaults(handler=_serve)
+    demo = commands.add_parser("demo", help="fill the database with a realistic demo portfolio")
+    demo.add_argument("--cases", type=_rate, default=2000, help="number of cases (default 2000)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    demo.add_argument("--tenant", default=BOOTSTRAP_TENANT, help="tenant to fill (default: default)")
+    demo.add_argument("--end", type=_instant, default=None,
+                      help="the portfolio's last instant, ISO 8601 (default: midnight UTC today)")
+    demo.set_defaults(handler=_demo)
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(handler=_migrate)
     keys = commands.add_parser("keys", help="create, list and revoke API keys")
     keys.set_defaults(handler=_keys)
@@ -164,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return int(args.handler(settings, args))
-    except (ConfigError, MigrationError, EmbeddedPostgresError) as error:
+    except (ConfigError, MigrationError, EmbeddedPostgresError, StartupError) as error:
         print(f"ledger: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
