@@ -2,15 +2,16 @@
 
 The public API, re-exported here::
 
-    store = EventStore(pool)                  # ledger.eventstore.store
+    store = EventStore(pool, held_connections=8)   # ledger.eventstore.store; await store.start()
     rows = await store.append(new_events, tenant_id=..., actor=..., idempotency=...)
     rows = await store.read_stream(case_id, until_recorded_at=...)
     page = await store.read_all(after=Cursor.parse(text), limit=100, tenant_id=...)
+    page = await store.feed.read_waiting(after=cursor, limit=100, wait=30.0, tenant_id=...)
     async for row in store.subscribe(after=cursor): ...
     repository = Repository(store)            # ledger.eventstore.repository
     case = await repository.load(case_id, tenant_id=...)
     await repository.save(case, tenant_id=..., actor=..., idempotency=IdempotencyRecord(...))
-    verify_stream(rows)                       # ledger.eventstore.chain
+    verify_stream(rows)                       # ledger.eventstore.chain (algorithm: CHAIN.md)
 """
 
 from ledger.eventstore.chain import GENESIS_HASH, VerifyResult, canonical_encoding, verify_stream
