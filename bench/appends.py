@@ -19,6 +19,7 @@ from ledger.eventstore import ChainHead, EventStore, NewEvent
 TOPIC = "bench.model:BenchCase.PaymentReceived"
 COPY_COLUMNS = ["originator_id", "originator_version", "topic", "state", "recorded_at",
                 "tenant_id", "actor", "chain_hash"]
+LOOP = "uvloop"  # event loop of the writer processes; set from the command line
 CREATE_COPY_TARGET = "CREATE TABLE IF NOT EXISTS bench_copy (LIKE stored_events INCLUDING ALL)"
 
 
@@ -102,7 +103,11 @@ async def raw_copy(url: str, rows: int, state: bytes) -> float:
 
 
 def _process_worker(url: str, writers: int, per_txn: int, duration: float, state: bytes,
-                    barrier: Any, results: Any) -> None:
+                    loop: str, barrier: Any, results: Any) -> None:
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.install()
     barrier.wait()
     results.put(asyncio.run(ours(url, writers, per_txn, duration, state)))
 
@@ -114,7 +119,7 @@ def ours_in_processes(url: str, processes: int, writers: int, per_txn: int, dura
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(processes), context.Queue()
     workers = [context.Process(target=_process_worker, args=(
-        url, writers // processes, per_txn, duration, state, barrier, results))
+        url, writers // processes, per_txn, duration, state, LOOP, barrier, results))
         for _ in range(processes)]
     for worker in workers:
         worker.start()

@@ -12,6 +12,7 @@ import asyncio
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -122,13 +123,17 @@ async def main() -> None:
     parser.add_argument("--repeats", type=int, default=300, help="loads per load measurement")
     parser.add_argument("--processes", type=int, default=2,
                         help="also run our writers split over this many processes (1: skip)")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
+                        help="event loop for our side (uvicorn[standard] serves the API on "
+                             "uvloop); the library's recorder is synchronous either way")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    appends.LOOP = args.loop
     if args.quick:
         args.runs, args.duration, args.events, args.repeats = 1, 0.5, 20_000, 50
 
     with open("/proc/loadavg") as load:
-        print("load average before:", load.read().split()[:3], flush=True)
+        print("load average before:", load.read().split()[:3], "loop:", args.loop, flush=True)
     server, root = None, None
     server_url = args.url
     if server_url is None:
@@ -162,5 +167,14 @@ async def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
 
 
-if __name__ == "__main__":
+def _run_on_chosen_loop() -> None:
+    if "--loop=asyncio" not in sys.argv and not (
+            "--loop" in sys.argv and sys.argv[sys.argv.index("--loop") + 1] == "asyncio"):
+        import uvloop
+
+        uvloop.install()
     asyncio.run(main())
+
+
+if __name__ == "__main__":
+    _run_on_chosen_loop()
