@@ -28,6 +28,9 @@ async def _prepare_database(settings: Settings, url: str) -> list[str]:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger.observability import configure_logging
+
+    configure_logging(settings.log_level)  # before anything logs: every stderr line is JSON
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     check_port_free(host, port)

@@ -194,6 +194,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             }),
         ),
         debug=False,
+        # Logging is ours (observability.logs: JSON, no bodies); litestar's default config
+        # would replace the root handlers with its plain-text format.
+        logging_config=None,
     )
     _forbid_unknown_fields_in_schema(app)
     return app
