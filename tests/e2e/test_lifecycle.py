@@ -125,6 +125,11 @@ async def test_sigterm_during_load_loses_no_acknowledged_write(make_database):
         _wait_healthy(base, restarted)
         view = httpx.get(f"{base}/v1/cases/{case['case_id']}", headers=headers, timeout=10).json()
         assert view["paid_total"] >= 100 * len(acknowledged)
+        for external_id in acknowledged[:3] + acknowledged[-3:]:
+            again = httpx.post(target, json=_payment(external_id), timeout=10,
+                               headers={**headers, "Idempotency-Key": external_id})
+            assert again.status_code == 201, again.text
+            assert again.headers["Idempotency-Replayed"] == "true"
     finally:
         restarted.send_signal(signal.SIGTERM)
         restarted.communicate(timeout=60)
