@@ -48,7 +48,7 @@ async def test_request_lines_are_json_with_ids_route_status_latency_and_no_perso
     placed = await client.post("/v1/cases", json=body, headers=keys["integration"])
     assert placed.status_code == 201
     case_id = placed.json()["case_id"]
-    pay = await client.post(f"/v1/cases/{case_id}/payments", json=payment(amount=777),
+    pay = await client.post(f"/v1/cases/{case_id}/payments", json=payment(amount=987_654_321),
                             headers={**keys["integration"], "Idempotency-Key": "log-pay"})
     assert pay.status_code == 201
     bad = await client.post("/v1/cases", headers=keys["integration"],
@@ -74,7 +74,7 @@ async def test_request_lines_are_json_with_ids_route_status_latency_and_no_perso
     assert any(line["status"] == 401 and line["tenant"] is None for line in requests), [(l["status"], l["route"], l["tenant"]) for l in requests]
 
     forbidden = [*DEBTOR["phones"], *DEBTOR["emails"], DEBTOR["name"], "Quartermain", "Juniper",
-                 "payday", "Mars/Olympus", unknown_key, "Bearer", "lk_", "777", case_id,
+                 "payday", "Mars/Olympus", unknown_key, "Bearer", "lk_", "987654321", case_id,
                  body["external_ref"]]
     for secret_value in [*forbidden, *(h["Authorization"].split()[-1] for h in keys.values())]:
         assert secret_value not in text, f"{secret_value!r} leaked into the logs"
