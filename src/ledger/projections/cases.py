@@ -1,9 +1,19 @@
-"""The ``cases`` projection: rm_cases (lists, work queue, deadlines, roll rates),
-rm_payments (recovery by portfolio, cohort, agent, channel) and rm_promises.
+"""The ``cases`` projection: rm_cases (lists, work queue, deadlines), rm_payments and
+rm_promises (per-row detail), rm_case_ageing (roll rates) and the recovery and promise rollups.
 
-Per batch: load the stored facts of the touched cases in one query, fold the batch's events
-into them in memory, then write every touched case's row and re-derive the payment and
-promise rows of the cases whose inputs changed, all with set-based statements.
+Per batch: take the touched cases' facts from a bounded in-memory cache (reading only the
+misses from rm_cases), fold the events in, then write the changed cases' rows with binary
+COPY (after deleting their old rows) and add the rollup deltas.
+
+The cache is only valid while it mirrors what is committed. A batch whose transaction fails
+leaves folded but uncommitted facts behind, and another owner or a rebuild swap may move the
+position: so the cache is dropped whenever a batch does not start right after the last one
+this instance applied, and whenever the runner calls ``reset()`` (position reloaded,
+ownership lost or taken).
+
+``bulk`` (set by ``rebuild``, whose tables nobody reads until the swap and which restarts
+from zero if interrupted): changed cases are written only when they leave the cache and at
+``flush()``, so a case touched by many batches is written once.
 """
 
 from __future__ import annotations
@@ -14,8 +24,14 @@ from typing import Any
 
 import asyncpg
 
-from ledger.projections.case_facts import DECODER, ENCODER, CaseFacts, facts_from_placement
+from ledger.projections import rollups
+from ledger.projections.case_facts import DECODER, CaseFacts, facts_from_placement
 from ledger.projections.case_fold import PAYMENTS, PROMISES, apply_event
+from ledger.projections.case_rows import (
+    AGEING_COLUMNS, CASE_COLUMNS, PAYMENT_COLUMNS, PROMISE_COLUMNS, add_delta, ageing_row,
+    case_row, dpd_anchor, payment_rows, promise_contribution, promise_rows,
+    recovery_contribution,
+)
 from ledger.projections.framework import Envelope, is_case_event
 
 log = logging.getLogger(__name__)
@@ -25,138 +41,156 @@ LOAD_FACTS_SQL = """
     JOIN unnest($1::text[], $2::uuid[]) AS k(tenant_id, case_id)
       ON c.tenant_id = k.tenant_id AND c.case_id = k.case_id
 """
-_CASE_COLUMNS = (
-    "tenant_id, case_id, version, external_ref, portfolio, product, currency, base_status, "
-    "holds, placed_at, placed_amount, balance, principal, interest, fees, paid_total, "
-    "past_due_amount, placed_dpd, timezone, cured_at, assigned_to, promise_id, promise_amount, "
-    "promise_due, promise_status, last_contact_at, closed_at, close_reason, next_deadline, facts"
-)
-_CASE_TYPES = (
-    "text[], uuid[], int8[], text[], text[], text[], text[], text[], text[], timestamptz[], "
-    "int8[], int8[], int8[], int8[], int8[], int8[], int8[], int4[], text[], timestamptz[], "
-    "text[], uuid[], int8[], date[], text[], timestamptz[], timestamptz[], text[], "
-    "timestamptz[], bytea[]"
-)
-_UNNEST = ", ".join(f"${i + 1}::{t.strip()}" for i, t in enumerate(_CASE_TYPES.split(",")))
-_UPDATES = ", ".join(f"{c.strip()} = EXCLUDED.{c.strip()}"
-                     for c in _CASE_COLUMNS.split(",")[2:])
-UPSERT_CASES_SQL = f"""
-    INSERT INTO rm_cases ({_CASE_COLUMNS})
-    SELECT u.tenant_id, u.case_id, u.version, u.external_ref, u.portfolio, u.product, u.currency,
-        u.base_status, u.holds::tstzmultirange, u.placed_at, u.placed_amount, u.balance,
-        u.principal, u.interest, u.fees, u.paid_total, u.past_due_amount, u.placed_dpd,
-        u.timezone, u.cured_at, u.assigned_to, u.promise_id, u.promise_amount, u.promise_due,
-        u.promise_status, u.last_contact_at, u.closed_at, u.close_reason, u.next_deadline,
-        u.facts
-    FROM unnest({_UNNEST}) AS u({_CASE_COLUMNS})
-    ON CONFLICT (tenant_id, case_id) DO UPDATE SET {_UPDATES}
+DELETE_SQL = """
+    DELETE FROM {table} t USING unnest($1::text[], $2::uuid[]) AS k(tenant_id, case_id)
+    WHERE t.tenant_id = k.tenant_id AND t.case_id = k.case_id
 """
-DELETE_PAYMENTS_SQL = """
-    DELETE FROM rm_payments p USING unnest($1::text[], $2::uuid[]) AS k(tenant_id, case_id)
-    WHERE p.tenant_id = k.tenant_id AND p.case_id = k.case_id
-"""
-INSERT_PAYMENTS_SQL = """
-    INSERT INTO rm_payments (tenant_id, case_id, external_id, amount, received_at, reversed,
-                             agent, channel, portfolio, placed_at)
-    SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int8[], $5::timestamptz[],
-                         $6::bool[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
-"""
-DELETE_PROMISES_SQL = """
-    DELETE FROM rm_promises p USING unnest($1::text[], $2::uuid[]) AS k(tenant_id, case_id)
-    WHERE p.tenant_id = k.tenant_id AND p.case_id = k.case_id
-"""
-INSERT_PROMISES_SQL = """
-    INSERT INTO rm_promises (tenant_id, case_id, promise_id, agent, portfolio, amount, made_at,
-                             due_date, status)
-    SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
-                         $6::int8[], $7::timestamptz[], $8::date[], $9::text[])
-"""
+CACHE_CASES = 20_000
+CHANGED = 4
+"""Flag: an event changed the case (its rm_cases row at least must be rewritten)."""
 
 
-def case_row(facts: CaseFacts) -> tuple[Any, ...]:
-    """The rm_cases row of ``facts`` (column order of ``_CASE_COLUMNS``)."""
-    latest = facts.promises[-1] if facts.promises else None
-    return (
-        facts.tenant_id, facts.case_id, facts.version, facts.external_ref, facts.portfolio,
-        facts.product, facts.currency, facts.base_status, facts.hold_windows(),
-        facts.placed_at, facts.placed_amount, facts.balance, facts.principal, facts.interest,
-        facts.fees, facts.payments_total - facts.reversals_total, facts.past_due_amount,
-        facts.placed_dpd, facts.timezone, facts.cured_at(), facts.assigned_to,
-        latest and latest.promise_id, latest and latest.amount, latest and latest.due_date,
-        latest and latest.status, facts.last_contact_at, facts.closed_at, facts.close_reason,
-        facts.next_deadline(), ENCODER.encode(facts),
-    )
+class Entry:
+    """A cached case: its facts and what was last written for it."""
 
+    __slots__ = ("ageing", "dirty", "facts", "promises", "recovery", "stored")
 
-def payment_rows(facts: CaseFacts) -> list[tuple[Any, ...]]:
-    """One row per payment, attributed by business time (see ``CaseFacts.agent_at``)."""
-    return [
-        (facts.tenant_id, facts.case_id, p.external_id, p.amount, p.received_at, p.reversed,
-         facts.agent_at(p.received_at), facts.channel_at(p.received_at), facts.portfolio,
-         facts.placed_at)
-        for p in facts.payments
-    ]
-
-
-def promise_rows(facts: CaseFacts) -> list[tuple[Any, ...]]:
-    return [
-        (facts.tenant_id, facts.case_id, p.promise_id, p.agent or "unassigned",
-         facts.portfolio, p.amount, p.made_at, p.due_date, p.status)
-        for p in facts.promises
-    ]
-
-
-def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    if not rows:
-        return [[] for _ in range(width)]
-    return [list(column) for column in zip(*rows, strict=True)]
+    def __init__(self, facts: CaseFacts, stored: bool) -> None:
+        self.facts = facts
+        self.stored = stored
+        self.dirty = 0
+        if stored:  # the rows in the tables were derived from exactly these facts
+            self.recovery = recovery_contribution(facts, payment_rows(facts))
+            self.promises = promise_contribution(promise_rows(facts))
+            self.ageing = ageing_row(facts, dpd_anchor(facts))
+        else:
+            self.recovery, self.promises, self.ageing = {}, {}, None
 
 
 class CasesProjection:
-    """rm_cases, rm_payments and rm_promises."""
+    """rm_cases, rm_payments, rm_promises, rm_case_ageing and the two rollups."""
 
     name = "cases"
-    tables = ("rm_cases", "rm_payments", "rm_promises")
+    tables = ("rm_cases", "rm_payments", "rm_promises", "rm_case_ageing",
+              "rm_recovery_rollup", "rm_promise_rollup")
+
+    # Class-level defaults, so subclasses need not call __init__.
+    capacity = CACHE_CASES
+    bulk = False
+    _next_seq: int | None = None
+
+    def __init__(self, cache_cases: int = CACHE_CASES) -> None:
+        self.capacity = cache_cases
+        self._cache: dict[Any, Entry] = {}
+
+    def reset(self) -> None:
+        """Forget the cache (the next batch reads its cases from the tables)."""
+        self._cache = {}
+        self._next_seq = None
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
+        if batch and (batch[0].seq != self._next_seq or not hasattr(self, "_cache")):
+            self.reset()
+        self._next_seq = None  # until this batch has been applied in full
         case_events = [e for e in batch if is_case_event(e)]
-        if not case_events:
-            return
-        keys = list(dict.fromkeys((e.row.tenant_id, e.row.originator_id) for e in case_events))
-        stored = await conn.fetch(LOAD_FACTS_SQL, [k[0] for k in keys], [k[1] for k in keys])
-        facts_by_id: dict[Any, CaseFacts] = {}
-        for record in stored:
-            facts = DECODER.decode(record[0])
-            facts_by_id[facts.case_id] = facts
-        dirty: dict[Any, int] = {}
+        if case_events:
+            await self._apply(conn, case_events)
+        if batch:
+            self._next_seq = batch[-1].seq + 1
+
+    async def _apply(self, conn: asyncpg.Connection, case_events: list[Envelope]) -> None:
+        cache = self._cache
+        missing = {(e.row.tenant_id, e.row.originator_id) for e in case_events
+                   if e.type != "Placed" and e.row.originator_id not in cache}
+        if missing:
+            keys = list(missing)
+            for record in await conn.fetch(LOAD_FACTS_SQL, [k[0] for k in keys],
+                                           [k[1] for k in keys]):
+                facts = DECODER.decode(record[0])
+                cache[facts.case_id] = Entry(facts, stored=True)
+        touched: dict[Any, Entry] = {}
         for envelope in case_events:
             case_id = envelope.row.originator_id
+            entry = cache.pop(case_id, None)  # re-inserted below: the dict's order is LRU
             if envelope.type == "Placed":
-                facts_by_id[case_id] = facts_from_placement(envelope.event)
-                dirty[case_id] = PAYMENTS | PROMISES
+                if entry is None:
+                    entry = Entry(facts_from_placement(envelope.event), stored=False)
+                else:  # never expected: a stream has one placement
+                    entry.facts = facts_from_placement(envelope.event)
+                entry.dirty |= PAYMENTS | PROMISES
+            elif entry is None:
+                log.warning("event for unknown case %s skipped", case_id)
                 continue
-            facts = facts_by_id.get(case_id)
-            if facts is None or envelope.event.originator_version <= facts.version:
-                if facts is None:
-                    log.warning("event for unknown case %s skipped", case_id)
-                continue  # already folded (never expected: positions move atomically)
-            dirty[case_id] = dirty.get(case_id, 0) | apply_event(facts, envelope.type,
-                                                                 envelope.event)
-        await self._write(conn, facts_by_id, dirty)
+            elif envelope.event.originator_version > entry.facts.version:
+                entry.dirty |= apply_event(entry.facts, envelope.type, envelope.event) | CHANGED
+            cache[case_id] = touched[case_id] = entry
+        if not self.bulk:
+            await self._write(conn, [e for e in touched.values() if e.dirty])
+        await self._evict(conn)
 
-    async def _write(self, conn: asyncpg.Connection, facts_by_id: dict[Any, CaseFacts],
-                     dirty: dict[Any, int]) -> None:
-        touched = [facts_by_id[case_id] for case_id in dirty]
-        await conn.execute(UPSERT_CASES_SQL, *_columns([case_row(f) for f in touched], 30))
-        for flag, delete_sql, insert_sql, rows_of, width in (
-            (PAYMENTS, DELETE_PAYMENTS_SQL, INSERT_PAYMENTS_SQL, payment_rows, 10),
-            (PROMISES, DELETE_PROMISES_SQL, INSERT_PROMISES_SQL, promise_rows, 9),
-        ):
-            changed = [f for f in touched if dirty[f.case_id] & flag]
-            if not changed:
-                continue
-            await conn.execute(delete_sql, [f.tenant_id for f in changed],
-                               [f.case_id for f in changed])
-            rows = [row for f in changed for row in rows_of(f)]
-            if rows:
-                await conn.execute(insert_sql, *_columns(rows, width))
+    async def _evict(self, conn: asyncpg.Connection) -> None:
+        excess = len(self._cache) - self.capacity
+        if excess <= 0:
+            return
+        excess += self.capacity // 10  # evict in chunks: fewer, larger writes in bulk mode
+        leaving = []
+        for case_id in list(self._cache)[:excess]:
+            entry = self._cache.pop(case_id)
+            if entry.dirty:
+                leaving.append(entry)
+        await self._write(conn, leaving)
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        """Write every changed cached case (the end of a bulk load)."""
+        await self._write(conn, [e for e in self._cache.values() if e.dirty])
+
+    async def _write(self, conn: asyncpg.Connection, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        cases, payments, promises, ageing = [], [], [], []
+        rewrite: dict[str, list[Entry]] = {"rm_cases": [], "rm_payments": [],
+                                           "rm_promises": [], "rm_case_ageing": []}
+        recovery_delta: dict[Any, list[int]] = {}
+        promise_delta: dict[Any, list[int]] = {}
+        for entry in entries:
+            facts, flags = entry.facts, entry.dirty
+            row = case_row(facts)
+            cases.append(row)
+            pay = payment_rows(facts)
+            recovery = recovery_contribution(facts, pay)
+            add_delta(recovery_delta, entry.recovery, recovery)
+            entry.recovery = recovery
+            if entry.stored:
+                rewrite["rm_cases"].append(entry)
+            if flags & PAYMENTS:
+                payments += pay
+                if entry.stored:
+                    rewrite["rm_payments"].append(entry)
+            if flags & PROMISES:
+                rows = promise_rows(facts)
+                promises += rows
+                contribution = promise_contribution(rows)
+                add_delta(promise_delta, entry.promises, contribution)
+                entry.promises = contribution
+                if entry.stored:
+                    rewrite["rm_promises"].append(entry)
+            aged = ageing_row(facts, row[CASE_COLUMNS.index("dpd_anchor")])
+            if aged != entry.ageing:
+                if entry.ageing is not None:
+                    rewrite["rm_case_ageing"].append(entry)
+                if aged is not None:
+                    ageing.append(aged)
+                entry.ageing = aged
+            entry.stored, entry.dirty = True, 0
+        for table, stale in rewrite.items():
+            if stale:
+                await conn.execute(DELETE_SQL.format(table=table),
+                                   [e.facts.tenant_id for e in stale],
+                                   [e.facts.case_id for e in stale])
+        for table, records, columns in (("rm_cases", cases, CASE_COLUMNS),
+                                        ("rm_payments", payments, PAYMENT_COLUMNS),
+                                        ("rm_promises", promises, PROMISE_COLUMNS),
+                                        ("rm_case_ageing", ageing, AGEING_COLUMNS)):
+            if records:
+                await conn.copy_records_to_table(table, records=records, columns=columns)
+        await rollups.add(conn, recovery_delta, promise_delta)

@@ -3,6 +3,10 @@
 A handler receives a batch of ``Envelope``s (feed order) and a connection inside the
 runner's transaction; it writes its rows there, and the runner commits them together with
 the new position, so a batch takes effect exactly once or not at all.
+
+Optional members, looked up with ``getattr``: ``reset()`` drops state cached across batches
+(the runner calls it whenever the position is (re)loaded), ``bulk`` (bool) lets a rebuild
+defer writes, and ``async flush(conn)`` writes whatever was deferred.
 """
 
 from __future__ import annotations

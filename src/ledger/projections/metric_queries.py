@@ -6,7 +6,7 @@ sums and rounded to 4 decimals, so they reconcile with the amounts shown beside 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 
@@ -60,15 +60,6 @@ COHORT_MONTHLY_SQL = """
     WHERE tenant_id = $1 AND placed_at >= $2 AND placed_at < $3
     GROUP BY 1 ORDER BY 1
 """
-PROMISES_SQL = """
-    SELECT CASE WHEN $4 = 'agent' THEN agent ELSE portfolio END AS grp, count(*),
-           count(*) FILTER (WHERE status = 'kept'), count(*) FILTER (WHERE status = 'broken'),
-           count(*) FILTER (WHERE status = 'pending')
-    FROM rm_promises
-    WHERE tenant_id = $1 AND ($2::date IS NULL OR due_date >= $2)
-      AND ($3::date IS NULL OR due_date < $3)
-    GROUP BY 1 ORDER BY 1
-"""
 CONTACTS_SQL = """
     SELECT CASE WHEN $4 = 'agent' THEN agent ELSE channel END AS grp, sum(attempts),
            sum(contacts), sum(right_party), sum(inbound)
@@ -76,17 +67,36 @@ CONTACTS_SQL = """
     WHERE tenant_id = $1 AND ($2::date IS NULL OR day >= $2) AND ($3::date IS NULL OR day < $3)
     GROUP BY 1 ORDER BY 1
 """
-ROLL_SQL = """
-    SELECT ledger_dpd_bucket(ledger_dpd($2, placed_at, placed_dpd, past_due_amount, cured_at,
-                                        timezone)) AS start_bucket,
-           ledger_dpd_bucket(ledger_dpd($3, placed_at, placed_dpd, past_due_amount, cured_at,
-                                        timezone)) AS end_bucket,
+# DPD at an instant from the stored anchor (migration 0021): 0 once cured, else
+# greatest(placed DPD, local date - anchor), which is ledger_dpd's formula rearranged.
+_DPD_AT = """ledger_dpd_bucket(CASE WHEN cured_at <= {at} THEN 0 ELSE greatest(
+    placed_dpd, ({at} AT TIME ZONE timezone)::date - dpd_anchor) END)"""
+ROLL_SQL = f"""
+    SELECT {_DPD_AT.format(at="$2")} AS start_bucket, {_DPD_AT.format(at="$3")} AS end_bucket,
            (closed_at IS NULL OR closed_at > $3) AS open_at_end,
            (cured_at IS NOT NULL AND cured_at <= $3) AS cured,
            count(*)
-    FROM rm_cases
+    FROM rm_case_ageing
     WHERE tenant_id = $1 AND placed_at <= $2 AND (closed_at IS NULL OR closed_at > $2)
     GROUP BY 1, 2, 3, 4
+"""
+# Rollups (migration 0021): a few rows per placement day and group. Exact for periods given
+# as UTC days, which is all the API asks; other instants go to the per-case statements.
+RECOVERY_ROLLUP_SQL = """
+    SELECT CASE WHEN $4 = 'cohort' THEN to_char(placed_day, 'YYYY-MM') ELSE grp END AS g,
+           sum(placed_amount)::int8, sum(recovered)::int8, sum(cases)::int8,
+           sum(cases_paid)::int8
+    FROM rm_recovery_rollup
+    WHERE tenant_id = $1 AND dimension = $5
+      AND ($2::date IS NULL OR placed_day >= $2) AND ($3::date IS NULL OR placed_day < $3)
+    GROUP BY 1 HAVING sum(cases) > 0 ORDER BY 1
+"""
+PROMISES_SQL = """
+    SELECT grp, sum(made)::int8, sum(kept)::int8, sum(broken)::int8, sum(pending)::int8
+    FROM rm_promise_rollup
+    WHERE tenant_id = $1 AND dimension = $4
+      AND ($2::date IS NULL OR due_date >= $2) AND ($3::date IS NULL OR due_date < $3)
+    GROUP BY 1 HAVING sum(made) > 0 ORDER BY 1
 """
 BUCKET_LABELS = [label for _, _, label in BUCKETS]
 # The last bucket cannot roll further: its "roll" is staying in it.
@@ -98,8 +108,21 @@ def rate(part: int, whole: int) -> float | None:
     return round(int(part) / int(whole), 4) if whole else None
 
 
+def _utc_day(moment: datetime | None) -> date | None | bool:
+    """The UTC date of a midnight-UTC instant, None for None, False for any other instant."""
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.date() if utc == datetime(utc.year, utc.month, utc.day, tzinfo=UTC) else False
+
+
 async def recovery(pool: asyncpg.Pool, tenant_id: str, group_by: str, start: datetime | None,
                    end: datetime | None) -> list[asyncpg.Record]:
+    first, following = _utc_day(start), _utc_day(end)
+    if first is not False and following is not False:
+        dimension = "portfolio" if group_by == "cohort" else group_by
+        return await pool.fetch(RECOVERY_ROLLUP_SQL, tenant_id, first, following, group_by,
+                                dimension)
     sql = RECOVERY_BY_CASE_SQL if group_by in ("portfolio", "cohort") else RECOVERY_BY_PAYMENT_SQL
     return await pool.fetch(sql, tenant_id, start, end, group_by)
 

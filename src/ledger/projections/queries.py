@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
+
+from ledger.domain.delinquency import BUCKETS
 
 CASE_FIELDS = """
     case_id, version, external_ref, portfolio, product,
@@ -23,20 +25,28 @@ CASE_FIELDS = """
     assigned_to, promise_id, promise_amount, promise_due, promise_status, last_contact_at,
     placed_at, closed_at, close_reason
 """
-LIST_CASES_SQL = f"""
+_LIST_CASES = """
     SELECT * FROM (
-        SELECT {CASE_FIELDS} FROM rm_cases
+        SELECT {fields} FROM rm_cases
         WHERE tenant_id = $1
           AND ($3::text IS NULL OR portfolio = $3)
           AND ($4::text IS NULL OR assigned_to = $4)
           AND ($5::text IS NULL OR external_ref = $5)
           AND ($8::timestamptz IS NULL OR (placed_at, case_id) > ($8, $9::uuid))
+          {narrowing}
     ) c
     WHERE ($6::text IS NULL OR status = $6)
       AND ($7::text IS NULL OR ledger_dpd_bucket(dpd) IS NOT DISTINCT FROM $7)
     ORDER BY placed_at, case_id
     LIMIT $10
 """
+LIST_CASES_SQL = _LIST_CASES.format(fields=CASE_FIELDS, narrowing="")
+# With a bucket filter: a case in bucket [lo, hi] now has its DPD anchor (migration 0021)
+# within [today - hi - 1, today - lo + 1] (UTC today; a day's slack each side covers every
+# debtor time zone), unless it was placed after now. The exact test above still decides.
+LIST_CASES_BY_BUCKET_SQL = _LIST_CASES.format(
+    fields=CASE_FIELDS,
+    narrowing="AND (dpd_anchor BETWEEN $11 AND $12 OR placed_at > $2)")
 # Priority (API.md): a broken latest promise first, then balance × days past due, highest first.
 WORK_QUEUE_SQL = f"""
     SELECT {CASE_FIELDS},
@@ -76,6 +86,9 @@ AUDIT_SQL = """
 """
 
 
+BUCKET_BOUNDS = {label: (low, high) for low, high, label in BUCKETS}
+
+
 class BadCursor(ValueError):
     """The cursor was not produced by this list."""
 
@@ -103,8 +116,16 @@ async def list_cases(pool: asyncpg.Pool, tenant_id: str, now: datetime, *,
                      dpd_bucket: str | None, external_ref: str | None,
                      after: list[Any] | None, limit: int) -> list[asyncpg.Record]:
     after_placed, after_id = after if after else (None, None)
-    return await pool.fetch(LIST_CASES_SQL, tenant_id, now, portfolio, assigned_to,
-                            external_ref, status, dpd_bucket, after_placed, after_id, limit)
+    arguments = [tenant_id, now, portfolio, assigned_to, external_ref, status, dpd_bucket,
+                 after_placed, after_id, limit]
+    bounds = BUCKET_BOUNDS.get(dpd_bucket) if dpd_bucket is not None else None
+    if bounds is None:
+        return await pool.fetch(LIST_CASES_SQL, *arguments)
+    low, high = bounds
+    today = now.astimezone(UTC).date()
+    earliest = date.min if high is None else today - timedelta(days=high + 1)
+    return await pool.fetch(LIST_CASES_BY_BUCKET_SQL, *arguments, earliest,
+                            today - timedelta(days=low - 1))
 
 
 async def work_queue(pool: asyncpg.Pool, tenant_id: str, now: datetime,

@@ -110,6 +110,12 @@ async def _catch_up(conn: asyncpg.Connection, projections: Sequence[Projection],
     return position
 
 
+def _set_bulk(projections: Sequence[Projection], bulk: bool) -> None:
+    for projection in projections:
+        if hasattr(projection, "bulk"):
+            projection.bulk = bulk  # type: ignore[attr-defined]
+
+
 async def _swap(conn: asyncpg.Connection, live: str, projections: Sequence[Projection],
                 position: Position, batch_size: int, codec: EventCodec) -> Position:
     async with conn.transaction():
@@ -168,12 +174,19 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection], *,
             eta = max(total - applied, 0) / rate if rate > 0 else None
             on_progress(Progress(applied, total, round(rate, 1), eta))
 
+        _set_bulk(projections, True)
         position = await _catch_up(conn, projections, Position.START, batch_size, codec, report)
         while True:  # keep reading until a short page: the load phase ends near the head
             before = position.events_applied
             position = await _catch_up(conn, projections, position, batch_size, codec, report)
             if position.events_applied == before:
                 break
+        async with conn.transaction():
+            for projection in projections:
+                flush = getattr(projection, "flush", None)
+                if flush is not None:
+                    await flush(conn)
+        _set_bulk(projections, False)
         for definition in indexes:
             await conn.execute(definition)
         position = await _swap(conn, live, projections, position, batch_size, codec)

@@ -44,6 +44,13 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def reset(projection: Projection) -> None:
+    """Make ``projection`` forget state cached across batches (if it keeps any)."""
+    forget = getattr(projection, "reset", None)
+    if forget is not None:
+        forget()
+
+
 async def apply_batch(conn: asyncpg.Connection, projections: Sequence[Projection],
                       position_names: Sequence[str], position: Position,
                       batch: Sequence[Envelope]) -> Position:
@@ -137,6 +144,7 @@ class ProjectionRunner:
 
     async def _follow(self, projection: Projection) -> None:
         name = projection.name
+        reset(projection)  # whatever it cached may predate another owner's batches
         position = await positions.load(self.pool, name)
         while True:
             generation = self.store.wakeup.current()
@@ -149,10 +157,12 @@ class ProjectionRunner:
                     self._record_lag(batch)
             except PositionMoved:
                 log.info("projection %s: position moved (rebuild swap?); reloading", name)
+                reset(projection)
                 position = await positions.load(self.pool, name)
                 continue
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("projection %s: %s; retrying", name, type(error).__name__)
+                reset(projection)
                 await asyncio.sleep(RETRY_AFTER_ERROR_SECONDS)
                 position = await positions.load(self.pool, name)
                 continue
