@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from ledger.observability import logs
 from ledger.observability.logs import json_formatter
 
 from api_helpers import payment, placement
@@ -24,9 +25,11 @@ DEBTOR = {"name": "Zoë Quartermain-Okafor", "phones": ["+15559870123"],
 
 
 @pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """Everything logged while the test runs, rendered by the production JSON formatter."""
+def log_lines(monkeypatch) -> Iterator[io.StringIO]:
+    """Everything logged while the test runs, rendered by the production JSON formatter
+    (library records) or written by the request log itself."""
     buffer = io.StringIO()
+    monkeypatch.setattr(logs, "sink", buffer)
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(json_formatter())
     # The test's own HTTP client logs the URLs it calls; only the server's lines are judged.

@@ -61,7 +61,6 @@ from ledger.observability import (
     ScrapeController,
     configure_logging,
     instrument_store,
-    prometheus_config,
 )
 from ledger.observability.scheduler import MeteredDeadlineScheduler
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
@@ -176,7 +175,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     app = Litestar(
         route_handlers=[HealthController, ScrapeController, v1],
         # Outermost first: time and log the whole request, errors included (see observability).
-        middleware=[RequestLogMiddleware(), prometheus_config().middleware],
+        middleware=[RequestLogMiddleware()],
         lifespan=[database],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_request_id],

@@ -40,7 +40,7 @@ def _debtor(case: Case) -> DebtorView:
 
 def case_view(case: Case, now: datetime) -> CaseView:
     """The case as API.md shows it, aged and judged at ``now``."""
-    view = case.view(now)
+    view = case.view(now, with_payments=False)
     open_dispute = next((d for d in case.disputes.values() if d.is_open), None)
     arrangement = view.arrangement
     promise = view.active_promise

@@ -458,9 +458,13 @@ class Case(CaseCommands, CaseHandling, Aggregate):
 
     # ---- reading ----------------------------------------------------------------------
 
-    def view(self, at: datetime) -> CaseView:
-        """The read-only view the API renders (``at`` drives ageing and hold status)."""
-        return case_view(self, at)
+    def view(self, at: datetime, *, with_payments: bool = True) -> CaseView:
+        """The read-only view the API renders (``at`` drives ageing and hold status).
+
+        ``with_payments=False`` leaves ``payments`` empty: a case summary does not need one
+        entry per payment, and a long-paying case has hundreds.
+        """
+        return case_view(self, at, with_payments=with_payments)
 
     def status(self, at: datetime) -> CaseStatus:
         return status_at(self, at)

@@ -162,7 +162,7 @@ def _arrangement_view(case: Case, at: datetime) -> ArrangementView | None:
     )
 
 
-def case_view(case: Case, at: datetime) -> CaseView:
+def case_view(case: Case, at: datetime, *, with_payments: bool = True) -> CaseView:
     """Everything the API shows about ``case``; ``at`` drives ageing and hold status."""
     at = aware_utc(at, "at")
     dpd = case_days_past_due(case, at)
@@ -193,7 +193,7 @@ def case_view(case: Case, at: datetime) -> CaseView:
                 p.external_id, p.amount, p.currency, p.received_at, p.method, p.allocation,
                 p.reversed, p.reversed_at,
             )
-            for p in case.payments.values()
+            for p in (case.payments.values() if with_payments else ())
         },
         last_contact_at=case.last_contact_at, placed_at=case.placed_at,
         closed_at=case.closed_at, close_reason=case.close_reason, timezone=case.timezone,

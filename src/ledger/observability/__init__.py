@@ -1,7 +1,7 @@
 """Operations: Prometheus metrics, structured JSON logs and the per-request log line."""
 
 from ledger.observability.logs import configure_logging
-from ledger.observability.metrics import ScrapeController, instrument_store, prometheus_config
+from ledger.observability.metrics import ScrapeController, instrument_store
 from ledger.observability.requests import RequestLogMiddleware
 
 __all__ = [
@@ -9,5 +9,4 @@ __all__ = [
     "ScrapeController",
     "configure_logging",
     "instrument_store",
-    "prometheus_config",
 ]

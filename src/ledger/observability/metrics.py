@@ -1,6 +1,6 @@
 """Prometheus series of a Ledger process and the ``/metrics`` endpoint.
 
-Request rate and latency per route come from litestar's Prometheus middleware (labelled by the
+Request rate and latency per route are observed by the request log middleware (labelled by the
 route *template*, so ``/v1/cases/{case_id:uuid}`` is one series, not one per case). The rest are
 ours: appends and conflicts (counted around the event store's ``append``), idempotent replays
 (counted by the request log middleware), deadline-scheduler runs, and gauges refreshed at scrape
@@ -21,7 +21,6 @@ from typing import Any
 import asyncpg
 from litestar import Controller, Response, get
 from litestar.datastructures import State
-from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -67,12 +66,23 @@ POOL_CONNECTIONS = Gauge("ledger_db_pool_connections", "Database connections of 
                          multiprocess_mode="liveall")
 
 
-def prometheus_config() -> PrometheusConfig:
-    """litestar's request metrics: ``ledger_http_requests_total`` and friends, per route."""
-    return PrometheusConfig(
-        app_name="ledger", prefix=f"{PREFIX}_http", group_path=True, buckets=LATENCY_BUCKETS,
-        exclude=["^/metrics$"], exclude_unhandled_paths=True,
-    )
+HTTP_REQUESTS = Counter("ledger_http_requests", "HTTP requests by method, route template and "
+                        "status", ["method", "path", "status_code"])
+HTTP_SECONDS = Histogram("ledger_http_request_duration_seconds", "HTTP request latency by "
+                         "method, route template and status", ["method", "path", "status_code"],
+                         buckets=LATENCY_BUCKETS)
+_http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one request and its latency (label children cached: this runs on every request)."""
+    children = _http_children.get((method, route, status))
+    if children is None:
+        labels = (method, route, str(status))
+        children = _http_children[(method, route, status)] = (
+            HTTP_REQUESTS.labels(*labels), HTTP_SECONDS.labels(*labels))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def instrument_store(store: EventStore) -> EventStore:

@@ -1,4 +1,4 @@
-"""One structured log line per HTTP request, and the idempotent-replay counter.
+"""One structured log line and the request metrics per HTTP request, and idempotent replays.
 
 The line carries what an operator correlates on — request id (also the ``X-Request-Id``
 response header and the events' correlation id), tenant, API key id, method, route template,
@@ -17,10 +17,10 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.commands import request_id
-from ledger.observability.logs import get_logger
-from ledger.observability.metrics import IDEMPOTENT_REPLAYS
+from ledger.observability.logs import LineLogger
+from ledger.observability.metrics import IDEMPOTENT_REPLAYS, observe_request
 
-log = get_logger("ledger.requests")
+log = LineLogger("ledger.requests")
 REPLAYED_HEADER = b"idempotency-replayed"
 
 
@@ -29,7 +29,12 @@ def _route(scope: Scope) -> str:
 
 
 class RequestLogMiddleware(ASGIMiddleware):
-    """Logs each HTTP request after its response was sent; counts idempotent replays."""
+    """Logs and measures each HTTP request after its response was sent.
+
+    One middleware does both because both need the same route, status and latency, and this
+    runs on every request: litestar's Prometheus middleware would rebuild the URL and labels a
+    second time.
+    """
 
     scopes = (ScopeType.HTTP,)
 
@@ -59,12 +64,14 @@ class RequestLogMiddleware(ASGIMiddleware):
     @staticmethod
     def _log(scope: Scope, response: dict[str, Any], seconds: float) -> None:
         route = _route(scope)
+        status = response["status"]
+        if route != "unmatched" and route != "/metrics":
+            observe_request(str(scope.get("method")), route, status, seconds)
         if response["replayed"]:
             IDEMPOTENT_REPLAYS.labels(route).inc()
         if route == "/metrics" or route in ("/health", "/ready"):
             return  # probes and scrapes every few seconds would drown the useful lines
         key = scope.get("user")
-        status = response["status"]
         log.log(
             40 if status >= 500 else 20, "request",
             request_id=str(request_id(scope)),
