@@ -1,24 +1,47 @@
 """Bearer API keys: authentication middleware, per-key rate limit and role guards.
 
 Looking a key up costs a database round trip, which would be a large share of a request's
-budget; verified keys are therefore cached in the process for ``CACHE_SECONDS``. A key
-revoked through the API is dropped from this process's cache at once; one revoked from the
-CLI (another process) stops working within ``CACHE_SECONDS``.
+budget; verified keys are therefore cached in the process. Revocation must still take effect
+at once in every process: ``revoke_key`` notifies ``REVOCATION_CHANNEL`` in the revoking
+statement, and each API process keeps one connection LISTENing there (``RevocationListener``)
+that drops the key from its cache. While that connection is down (database outage, start-up)
+a notification could be missed, so cached keys are then trusted for ``FALLBACK_SECONDS``
+only, and the cache is emptied whenever the listener (re)connects. A lookup that raced with a
+revocation is not cached (``KeyCache.generation``).
+
+Key checks do not reveal which prefixes exist: a presented key is hashed with the server
+secret and looked up by its digest, the same work for any well-formed key.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
+
+import asyncpg
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from ledger.api.problems import ProblemError
-from ledger.services.keys import DEFAULT_RATE_LIMIT, ApiKey, Role, find_key, hash_key
+from ledger.services.keys import (
+    DEFAULT_RATE_LIMIT,
+    REVOCATION_CHANNEL,
+    ApiKey,
+    Role,
+    find_key,
+    hash_key,
+)
 
+log = logging.getLogger("ledger.api")
 CACHE_SECONDS = 10.0
+"""How long a verified key is trusted while revocations are being listened for."""
+FALLBACK_SECONDS = 1.0
+"""How long a verified key is trusted while the revocation listener is not connected."""
 UNKNOWN_CACHE_SECONDS = 2.0
 MAX_CACHE_ENTRIES = 10_000
 SCHEME = "Bearer "
@@ -35,23 +58,48 @@ class KeyCache:
         self.secret = secret
         self._entries: dict[bytes, tuple[ApiKey | None, float]] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        self.listening = False
+        """True while a connection LISTENs for revocations (see ``RevocationListener``)."""
+        self.generation = 0
+        """Bumped by every forget/clear: a lookup that spans a change must not be cached."""
+        self.listener: RevocationListener | None = None
 
     def get(self, digest: bytes, now: float) -> tuple[bool, ApiKey | None]:
         entry = self._entries.get(digest)
-        if entry is None or entry[1] < now:
+        if entry is None:
             return False, None
-        return True, entry[0]
+        key, stored = entry
+        if key is None:
+            ttl = UNKNOWN_CACHE_SECONDS
+        else:
+            ttl = CACHE_SECONDS if self.listening else FALLBACK_SECONDS
+        if now - stored >= ttl:
+            return False, None
+        return True, key
 
-    def put(self, digest: bytes, key: ApiKey | None, now: float) -> None:
+    def put(self, digest: bytes, key: ApiKey | None, now: float, generation: int | None = None) -> None:
+        if generation is not None and generation != self.generation:
+            return  # a revocation arrived while this key was looked up: don't keep the answer
         if len(self._entries) >= MAX_CACHE_ENTRIES:
             self._entries.clear()  # crude but bounded; a refill costs one query per key
-        ttl = CACHE_SECONDS if key is not None else UNKNOWN_CACHE_SECONDS
-        self._entries[digest] = (key, now + ttl)
+        self._entries[digest] = (key, now)
 
     def forget(self, key_id: str) -> None:
+        self.generation += 1
         for digest, (key, _) in list(self._entries.items()):
             if key is not None and key.key_id == key_id:
                 del self._entries[digest]
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+    def ensure_listening(self, pool: asyncpg.Pool) -> None:
+        """Start this process's revocation listener on first use (idempotent)."""
+        listener = self.listener
+        if listener is None or listener.pool is not pool or listener.finished():
+            self.listener = RevocationListener(self, pool)
+            self.listener.start()
 
     def bucket(self, key: ApiKey) -> TokenBucket:
         bucket = self._buckets.get(key.key_id)
@@ -61,6 +109,60 @@ class KeyCache:
                 self._buckets.clear()
             bucket = self._buckets[key.key_id] = TokenBucket(rate)
         return bucket
+
+
+class RevocationListener:
+    """Holds one pool connection LISTENing on ``REVOCATION_CHANNEL``; reconnects after failures.
+
+    It gives its connection back as soon as the pool starts closing, so shutdown never waits
+    on it.
+    """
+
+    RETRY_SECONDS = 1.0
+    CHECK_SECONDS = 0.2
+
+    def __init__(self, cache: KeyCache, pool: asyncpg.Pool) -> None:
+        self.cache = cache
+        self.pool = pool
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._listen_forever())
+
+    def finished(self) -> bool:
+        return self.task is not None and self.task.done()
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    def _on_revoked(self, _conn: object, _pid: int, _channel: str, key_id: str) -> None:
+        self.cache.forget(key_id)
+
+    async def _listen_forever(self) -> None:
+        while not self.pool.is_closing():
+            try:
+                async with self.pool.acquire(timeout=5) as conn:
+                    await conn.add_listener(REVOCATION_CHANNEL, self._on_revoked)
+                    # Revocations before this point were not heard: forget everything.
+                    self.cache.clear()
+                    self.cache.listening = True
+                    try:
+                        while not conn.is_closed() and not self.pool.is_closing():
+                            await asyncio.sleep(self.CHECK_SECONDS)
+                    finally:
+                        self.cache.listening = False
+                        with contextlib.suppress(Exception):
+                            await conn.remove_listener(REVOCATION_CHANNEL, self._on_revoked)
+            except asyncio.CancelledError:
+                self.cache.listening = False
+                raise
+            except Exception as error:  # database down: trust cached keys only briefly
+                self.cache.listening = False
+                log.warning("key revocation listener: %s", type(error).__name__)
+            await asyncio.sleep(self.RETRY_SECONDS)
 
 
 class TokenBucket:
@@ -95,11 +197,13 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         state = connection.app.state
         cache: KeyCache = state.key_cache
         now = time.monotonic()
+        cache.ensure_listening(state.pool)
         digest = hash_key(presented, cache.secret)
         hit, key = cache.get(digest, now)
         if not hit:
+            generation = cache.generation
             key = await find_key(state.pool, cache.secret, presented)
-            cache.put(digest, key, now)
+            cache.put(digest, key, now, generation)
         if key is None or key.revoked_at is not None:
             raise _unauthorized("unknown or revoked API key")
         wait = cache.bucket(key).take(now)

@@ -63,10 +63,15 @@ SELECT key_id, tenant_id, role, label, rate_limit, created_at, revoked_at
 FROM api_keys WHERE ($1::text IS NULL OR tenant_id = $1)
 ORDER BY created_at, key_id
 """
-REVOKE_KEY = """
-UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-WHERE key_id = $1 AND ($2::text IS NULL OR tenant_id = $2)
-RETURNING key_id, tenant_id, role, label, rate_limit, created_at, revoked_at
+REVOCATION_CHANNEL = "ledger_api_key_revoked"
+"""API processes LISTEN here and drop a revoked key from their caches (payload: the key id)."""
+REVOKE_KEY = f"""
+WITH revoked AS (
+    UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+    WHERE key_id = $1 AND ($2::text IS NULL OR tenant_id = $2)
+    RETURNING key_id, tenant_id, role, label, rate_limit, created_at, revoked_at
+)
+SELECT revoked.*, pg_notify('{REVOCATION_CHANNEL}', revoked.key_id) AS notified FROM revoked
 """
 COUNT_KEYS = "SELECT count(*) FROM api_keys"
 
@@ -142,7 +147,11 @@ async def list_keys(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str | No
 async def revoke_key(
     conn: asyncpg.Connection | asyncpg.Pool, key_id: str, tenant_id: str | None = None
 ) -> ApiKey | None:
-    """Revoke a key (idempotent); None when no such key (in that tenant)."""
+    """Revoke a key (idempotent); None when no such key (in that tenant).
+
+    The same statement notifies ``REVOCATION_CHANNEL``, delivered when it commits, so every
+    API process drops the key from its cache at once (``ledger.api.auth.RevocationListener``).
+    """
     row = await conn.fetchrow(REVOKE_KEY, key_id, tenant_id)
     return None if row is None else _row(row)
 
