@@ -102,10 +102,16 @@ LUA_PAYMENT = """
 local ids = {%s}
 local n = 0
 local prefix = "%s"
+local threads = 0
+-- Each wrk thread has its own Lua state: number them, or two threads post the same ids.
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
 request = function()
   n = n + 1
   local id = ids[(n %% #ids) + 1]
-  local ext = prefix .. "-" .. n
+  local ext = prefix .. "-" .. tid .. "-" .. n
   local body = '{"external_id":"' .. ext .. '","amount":1,"currency":"USD",' ..
     '"received_at":"2026-02-01T00:00:00Z","method":"ach"}'
   wrk.headers["Idempotency-Key"] = ext
