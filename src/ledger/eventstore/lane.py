@@ -36,12 +36,21 @@ class ConnectionLane:
             self._held.add(connection)
             self._idle.put_nowait(connection)
 
-    async def close(self) -> None:
-        """Give every connection back to the pool (waits for statements in flight)."""
+    async def close(self, timeout: float = 10.0) -> None:
+        """Give every connection back to the pool, waiting up to ``timeout`` seconds for
+        statements in flight; connections still busy after that are terminated."""
         if self._replacing:
             await asyncio.gather(*self._replacing, return_exceptions=True)
-        for _ in range(len(self._held)):
-            connection = await self._idle.get()
+        returned: set[asyncpg.Connection] = set()
+        try:
+            async with asyncio.timeout(timeout):
+                while len(returned) < len(self._held):
+                    returned.add(await self._idle.get())
+        except TimeoutError:
+            _logger.warning("closing %d busy held connections", len(self._held) - len(returned))
+        for connection in self._held:
+            if connection not in returned:
+                connection.terminate()
             await self._pool.release(connection)
         self._held.clear()
 
