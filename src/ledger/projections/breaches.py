@@ -8,13 +8,8 @@ import asyncpg
 
 from ledger.projections.framework import Envelope
 
-INSERT_SQL = """
-    INSERT INTO rm_breaches (tenant_id, case_id, version, ordinal, rule, detail, agent, channel,
-                             occurred_at, recorded_at)
-    SELECT * FROM unnest($1::text[], $2::uuid[], $3::int8[], $4::int4[], $5::text[],
-                         $6::text[], $7::text[], $8::text[], $9::timestamptz[],
-                         $10::timestamptz[])
-"""
+COLUMNS = ["tenant_id", "case_id", "version", "ordinal", "rule", "detail", "agent", "channel",
+           "occurred_at", "recorded_at"]
 
 
 class BreachesProjection:
@@ -34,4 +29,4 @@ class BreachesProjection:
                              breach.rule, breach.detail, event.agent_id, str(event.channel),
                              event.timestamp, row.recorded_at))
         if rows:
-            await conn.execute(INSERT_SQL, *[list(column) for column in zip(*rows, strict=True)])
+            await conn.copy_records_to_table("rm_breaches", records=rows, columns=COLUMNS)

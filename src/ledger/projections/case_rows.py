@@ -142,13 +142,8 @@ def add_delta(totals: dict[Any, list[int]], old: dict[Any, Any], new: dict[Any, 
     """Accumulate ``new - old`` per key into ``totals``."""
     for key, values in new.items():
         slot = totals.get(key)
-        if slot is None:
-            slot = totals[key] = [0] * len(values)
-        for i, value in enumerate(values):
-            slot[i] += value
+        totals[key] = list(values) if slot is None else [a + b for a, b in zip(slot, values)]
     for key, values in old.items():
         slot = totals.get(key)
-        if slot is None:
-            slot = totals[key] = [0] * len(values)
-        for i, value in enumerate(values):
-            slot[i] -= value
+        totals[key] = ([-v for v in values] if slot is None
+                       else [a - b for a, b in zip(slot, values)])

@@ -46,6 +46,7 @@ DELETE_SQL = """
     WHERE t.tenant_id = k.tenant_id AND t.case_id = k.case_id
 """
 CACHE_CASES = 20_000
+MAX_PENDING_DELTAS = 200_000
 CHANGED = 4
 """Flag: an event changed the case (its rm_cases row at least must be rewritten)."""
 
@@ -78,6 +79,8 @@ class CasesProjection:
     capacity = CACHE_CASES
     bulk = False
     _next_seq: int | None = None
+    _pending: tuple[dict[Any, list[int]], dict[Any, list[int]]] | None = None
+    """Rollup deltas not yet added (in bulk mode they add up across batches)."""
 
     def __init__(self, cache_cases: int = CACHE_CASES) -> None:
         self.capacity = cache_cases
@@ -87,6 +90,7 @@ class CasesProjection:
         """Forget the cache (the next batch reads its cases from the tables)."""
         self._cache = {}
         self._next_seq = None
+        self._pending = None
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
         if batch and (batch[0].seq != self._next_seq or not hasattr(self, "_cache")):
@@ -141,8 +145,9 @@ class CasesProjection:
         await self._write(conn, leaving)
 
     async def flush(self, conn: asyncpg.Connection) -> None:
-        """Write every changed cached case (the end of a bulk load)."""
+        """Write every changed cached case and the rollup deltas (the end of a bulk load)."""
         await self._write(conn, [e for e in self._cache.values() if e.dirty])
+        await self._add_deltas(conn)
 
     async def _write(self, conn: asyncpg.Connection, entries: list[Entry]) -> None:
         if not entries:
@@ -150,8 +155,7 @@ class CasesProjection:
         cases, payments, promises, ageing = [], [], [], []
         rewrite: dict[str, list[Entry]] = {"rm_cases": [], "rm_payments": [],
                                            "rm_promises": [], "rm_case_ageing": []}
-        recovery_delta: dict[Any, list[int]] = {}
-        promise_delta: dict[Any, list[int]] = {}
+        recovery_delta, promise_delta = self._deltas()
         for entry in entries:
             facts, flags = entry.facts, entry.dirty
             row = case_row(facts)
@@ -193,4 +197,15 @@ class CasesProjection:
                                         ("rm_case_ageing", ageing, AGEING_COLUMNS)):
             if records:
                 await conn.copy_records_to_table(table, records=records, columns=columns)
-        await rollups.add(conn, recovery_delta, promise_delta)
+        if not self.bulk or len(recovery_delta) + len(promise_delta) > MAX_PENDING_DELTAS:
+            await self._add_deltas(conn)
+
+    def _deltas(self) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
+        if self._pending is None:
+            self._pending = ({}, {})
+        return self._pending
+
+    async def _add_deltas(self, conn: asyncpg.Connection) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await rollups.add(conn, *pending)

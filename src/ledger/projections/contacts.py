@@ -14,6 +14,7 @@ import asyncpg
 from ledger.projections.case_facts import UNASSIGNED
 from ledger.projections.framework import Envelope
 
+MAX_PENDING_KEYS = 100_000
 CONNECTED = frozenset({"right_party", "third_party"})
 ADD_SQL = """
     INSERT INTO rm_contact_stats AS s (tenant_id, day, agent, channel, attempts, contacts,
@@ -31,9 +32,23 @@ class ContactsProjection:
 
     name = "contacts"
     tables = ("rm_contact_stats",)
+    bulk = False
+    """In a rebuild: sum across batches, write at ``flush`` (or when the sums grow large)."""
+    _pending: dict[tuple[str, object, str, str], list[int]] | None = None
+
+    def reset(self) -> None:
+        self._pending = None
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        totals, self._pending = self._pending, None
+        if totals:
+            rows = [(*key, *counts) for key, counts in totals.items()]
+            await conn.execute(ADD_SQL, *[list(column) for column in zip(*rows, strict=True)])
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
-        totals: dict[tuple[str, object, str, str], list[int]] = {}
+        if self._pending is None or not self.bulk:
+            self._pending = {}
+        totals = self._pending
         for envelope in batch:
             if envelope.type != "ContactRecorded":
                 continue
@@ -48,7 +63,5 @@ class ContactsProjection:
             counts[0] += 1
             counts[1] += outcome in CONNECTED
             counts[2] += outcome == "right_party"
-        if not totals:
-            return
-        rows = [(*key, *counts) for key, counts in totals.items()]
-        await conn.execute(ADD_SQL, *[list(column) for column in zip(*rows, strict=True)])
+        if not self.bulk or len(totals) > MAX_PENDING_KEYS:
+            await self.flush(conn)

@@ -44,21 +44,24 @@ class Projection(Protocol):
         ...
 
 
+_TYPES: dict[str, str] = {}
+
+
 def event_type(topic: str) -> str:
     """``ledger.domain.case:Case.PaymentReceived`` → ``PaymentReceived``."""
-    return topic.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+    found = _TYPES.get(topic)
+    if found is None:
+        found = _TYPES[topic] = topic.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+    return found
 
 
 def decode_rows(codec: EventCodec, rows: Sequence[StoredEventRow],
                 applied_before: int) -> list[Envelope]:
     """Envelopes for ``rows``, numbered after the ``applied_before`` events already applied."""
-    envelopes = []
-    seq = applied_before
-    for row in rows:
-        seq += 1
-        event = codec.decode(row.originator_id, row.originator_version, row.topic, row.state)
-        envelopes.append(Envelope(row, seq, event_type(row.topic), event))
-    return envelopes
+    decode = codec.decode
+    return [Envelope(row, seq, event_type(row.topic),
+                     decode(row.originator_id, row.originator_version, row.topic, row.state))
+            for seq, row in enumerate(rows, applied_before + 1)]
 
 
 def is_case_event(envelope: Envelope) -> bool:

@@ -1,12 +1,13 @@
 """``ledger rebuild``: replay the feed from zero into fresh tables, then swap them in.
 
-1. Per projection, a schema ``rebuild_<name>`` gets empty copies of its tables (columns,
-   defaults, checks and primary keys; secondary indexes come after the load, which is
-   several times faster than maintaining them row by row).
-2. The session's ``search_path`` puts those schemas first, so the projections' ordinary
-   statements write there, batch by batch, with the position ``<name>__rebuild`` moved in
-   the same transaction. The live tables keep serving (and the live runner keeps them
-   current) meanwhile.
+1. Per projection, a schema ``rebuild_<name>`` gets empty UNLOGGED copies of its tables
+   (columns, defaults, checks and primary keys; secondary indexes come after the load, which
+   is several times faster than maintaining them row by row).
+2. ``rebuild_load``: the feed is read and decoded once and every projection applies it on
+   its own connection, whose ``search_path`` puts those schemas first, so the projections'
+   ordinary statements write there, batch by batch, with the position ``<name>__rebuild``
+   moved in the same transaction. Then each projection's tables are set LOGGED and indexed.
+   The live tables keep serving (and the live runner keeps them current) meanwhile.
 3. One transaction locks the live positions (the live runner's next batch waits, then finds
    its position moved and reloads), applies the last events, moves the live tables out and
    the new ones in (``ALTER TABLE … SET SCHEMA`` keeps every index name), sets the live
@@ -18,17 +19,18 @@ next rebuild drops the leftovers. Identifiers formatted into SQL are our own con
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 
 import asyncpg
 import msgspec
 
-from ledger.eventstore import EventCodec, StoredEventRow
-from ledger.eventstore.feed import FEED_SQL
+from ledger.eventstore import EventCodec
 from ledger.projections import positions
 from ledger.projections.framework import Projection, decode_rows
 from ledger.projections.positions import Position
+from ledger.projections.rebuild_load import load, read_page
 from ledger.projections.runner import apply_batch, lock_key
 
 CONSTRAINTS_SQL = """
@@ -42,6 +44,7 @@ INDEXES_SQL = """
     ORDER BY i.indexrelid
 """
 COUNT_SQL = "SELECT count(*) FROM stored_events"
+log = logging.getLogger("ledger.projections")
 
 
 class RebuildBusy(RuntimeError):
@@ -78,7 +81,7 @@ async def _prepare(conn: asyncpg.Connection, live: str, projection: Projection) 
     for table in projection.tables:
         source = f"{quote(live)}.{quote(table)}"
         target = f"{schema}.{quote(table)}"
-        await conn.execute(f"CREATE TABLE {target} (LIKE {source} INCLUDING DEFAULTS "
+        await conn.execute(f"CREATE UNLOGGED TABLE {target} (LIKE {source} INCLUDING DEFAULTS "
                            "INCLUDING CONSTRAINTS INCLUDING STORAGE)")
         for constraint, definition in await conn.fetch(CONSTRAINTS_SQL, source):
             await conn.execute(f"ALTER TABLE {target} ADD CONSTRAINT {quote(constraint)} "
@@ -90,17 +93,11 @@ async def _prepare(conn: asyncpg.Connection, live: str, projection: Projection) 
     return later
 
 
-async def _read(conn: asyncpg.Connection, after: Position, limit: int) -> list[StoredEventRow]:
-    records = await conn.fetch(FEED_SQL, after.cursor.transaction_id,
-                               after.cursor.notification_id, limit, None)
-    return [StoredEventRow(*r) for r in records]
-
-
 async def _catch_up(conn: asyncpg.Connection, projections: Sequence[Projection],
                     position: Position, batch_size: int, codec: EventCodec,
                     report: Callable[[int], None] | None = None) -> Position:
     names = [rebuild_position_name(p.name) for p in projections]
-    while rows := await _read(conn, position, batch_size):
+    while rows := await read_page(conn, position, batch_size):
         batch = decode_rows(codec, rows, position.events_applied)
         position = await apply_batch(conn, projections, names, position, batch)
         if report is not None:
@@ -108,12 +105,6 @@ async def _catch_up(conn: asyncpg.Connection, projections: Sequence[Projection],
         if len(rows) < batch_size:
             break
     return position
-
-
-def _set_bulk(projections: Sequence[Projection], bulk: bool) -> None:
-    for projection in projections:
-        if hasattr(projection, "bulk"):
-            projection.bulk = bulk  # type: ignore[attr-defined]
 
 
 async def _swap(conn: asyncpg.Connection, live: str, projections: Sequence[Projection],
@@ -156,11 +147,9 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection], *,
                                        lock_key("rebuild:" + projection.name)):
                 raise RebuildBusy(f"projection {projection.name} is being rebuilt elsewhere")
         live = await conn.fetchval("SELECT current_schema()")
-        indexes = []
-        for projection in projections:
-            indexes += await _prepare(conn, live, projection)
-        path = ", ".join(quote(rebuild_schema(p.name)) for p in projections)
-        await conn.execute(f"SET search_path TO {path}, {quote(live)}")
+        indexes = {p.name: await _prepare(conn, live, p) for p in projections}
+        path = ", ".join([*(quote(rebuild_schema(p.name)) for p in projections), quote(live)])
+        await conn.execute(f"SET search_path TO {path}")
         total = int(await conn.fetchval(COUNT_SQL))
         started = last_report = time.monotonic()
 
@@ -174,21 +163,12 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection], *,
             eta = max(total - applied, 0) / rate if rate > 0 else None
             on_progress(Progress(applied, total, round(rate, 1), eta))
 
-        _set_bulk(projections, True)
-        position = await _catch_up(conn, projections, Position.START, batch_size, codec, report)
-        while True:  # keep reading until a short page: the load phase ends near the head
-            before = position.events_applied
-            position = await _catch_up(conn, projections, position, batch_size, codec, report)
-            if position.events_applied == before:
-                break
-        async with conn.transaction():
-            for projection in projections:
-                flush = getattr(projection, "flush", None)
-                if flush is not None:
-                    await flush(conn)
-        _set_bulk(projections, False)
-        for definition in indexes:
-            await conn.execute(definition)
+        work = [(p, rebuild_position_name(p.name),
+                 [f"{quote(rebuild_schema(p.name))}.{quote(t)}" for t in p.tables],
+                 indexes[p.name]) for p in projections]
+        position = await load(pool, conn, path, work, batch_size, codec, report)
+        log.info("rebuild: %d events loaded and indexed in %.1f s", position.events_applied,
+                 time.monotonic() - started)
         position = await _swap(conn, live, projections, position, batch_size, codec)
         if on_progress is not None:
             elapsed = max(time.monotonic() - started, 1e-9)
