@@ -198,13 +198,23 @@ class Repository:
         if aggregate.pending_events:
             raise ValueError("refresh needs an aggregate without pending events")
         rows = await self.store.read_stream(aggregate.id, after_version=aggregate.version)
+        if not rows:
+            return aggregate
+        if tenant_id is not None and any(row.tenant_id != tenant_id for row in rows):
+            raise AggregateNotFound(str(aggregate.id))
+        # The same path as a load, so sealed state is opened with the case's key.
+        shaped = [(False, r.originator_id, r.originator_version, r.topic, r.state, r.chain_hash,
+                   r.recorded_at, r.tenant_id) for r in rows]
+        keys = await self._keys(shaped)
+        cipher = self.cipher
         head = None
-        for row in rows:
-            if tenant_id is not None and row.tenant_id != tenant_id:
-                raise AggregateNotFound(str(aggregate.id))
-            event = self.codec.decode(row.originator_id, row.originator_version, row.topic, row.state)
-            aggregate = event.mutate(aggregate)
-            head = ChainHead(row.originator_version, row.chain_hash)
+        for _, originator_id, version, topic, state, chain_hash, _, row_tenant in shaped:
+            if version != aggregate.version + 1:
+                break
+            if cipher is not None and topic in cipher.topics:
+                state = cipher.open(originator_id, row_tenant, topic, state, keys.get(originator_id))
+            aggregate = self.codec.decode(originator_id, version, topic, state).mutate(aggregate)
+            head = ChainHead(version, chain_hash)
         if head is not None:
             self._remember(aggregate, head)
         return aggregate
