@@ -67,17 +67,37 @@ CONTACTS_SQL = """
     WHERE tenant_id = $1 AND ($2::date IS NULL OR day >= $2) AND ($3::date IS NULL OR day < $3)
     GROUP BY 1 ORDER BY 1
 """
-# DPD at an instant from the stored anchor (migration 0021): 0 once cured, else
-# greatest(placed DPD, local date - anchor), which is ledger_dpd's formula rearranged.
-_DPD_AT = """ledger_dpd_bucket(CASE WHEN cured_at <= {at} THEN 0 ELSE greatest(
-    placed_dpd, ({at} AT TIME ZONE timezone)::date - dpd_anchor) END)"""
+# DPD at an instant t from the stored anchor (migration 0021): 0 once cured, else
+# greatest(placed DPD, local date of t - anchor), ledger_dpd's formula rearranged; for cases
+# placed by t that is local date - anchor. So the cases are first counted per (time zone,
+# anchor, cure and close flags) — a few thousand groups however many cases — and local dates
+# are worked out once per time zone of the tenant (found by a skip scan of the zone index).
+# The bucket is width_bucket's index into the lower bounds (0: not past due).
+_BUCKET_AT = """width_bucket(CASE WHEN g.{cured} THEN 0 ELSE z.{day} - g.dpd_anchor END,
+                             $4::int4[])"""
 ROLL_SQL = f"""
-    SELECT {_DPD_AT.format(at="$2")} AS start_bucket, {_DPD_AT.format(at="$3")} AS end_bucket,
-           (closed_at IS NULL OR closed_at > $3) AS open_at_end,
-           (cured_at IS NOT NULL AND cured_at <= $3) AS cured,
-           count(*)
-    FROM rm_case_ageing
-    WHERE tenant_id = $1 AND placed_at <= $2 AND (closed_at IS NULL OR closed_at > $2)
+    WITH RECURSIVE zone(name) AS (
+        SELECT min(timezone) FROM rm_case_ageing WHERE tenant_id = $1
+        UNION ALL
+        SELECT (SELECT min(timezone) FROM rm_case_ageing WHERE tenant_id = $1 AND timezone > name)
+        FROM zone WHERE name IS NOT NULL
+    ), z AS MATERIALIZED (
+        SELECT name, ($2 AT TIME ZONE name)::date AS start_day,
+               ($3 AT TIME ZONE name)::date AS end_day
+        FROM zone WHERE name IS NOT NULL
+    ), g AS MATERIALIZED (
+        SELECT timezone, dpd_anchor,
+               coalesce(cured_at <= $2, false) AS cured_at_start,
+               coalesce(cured_at <= $3, false) AS cured_at_end,
+               (closed_at IS NULL OR closed_at > $3) AS open_at_end, count(*) AS cases
+        FROM rm_case_ageing
+        WHERE tenant_id = $1 AND placed_at <= $2 AND (closed_at IS NULL OR closed_at > $2)
+        GROUP BY 1, 2, 3, 4, 5
+    )
+    SELECT {_BUCKET_AT.format(cured="cured_at_start", day="start_day")} AS start_bucket,
+           {_BUCKET_AT.format(cured="cured_at_end", day="end_day")} AS end_bucket,
+           g.open_at_end, g.cured_at_end, sum(g.cases)::int8
+    FROM g JOIN z ON z.name = g.timezone
     GROUP BY 1, 2, 3, 4
 """
 # Rollups (migration 0021): a few rows per placement day and group. Exact for periods given
@@ -99,6 +119,9 @@ PROMISES_SQL = """
     GROUP BY 1 HAVING sum(made) > 0 ORDER BY 1
 """
 BUCKET_LABELS = [label for _, _, label in BUCKETS]
+BUCKET_LOWS = [low for low, _, _ in BUCKETS]
+BUCKET_BY_INDEX = [None, *BUCKET_LABELS]
+"""width_bucket(days, BUCKET_LOWS) → label (index 0: below the first bucket)."""
 # The last bucket cannot roll further: its "roll" is staying in it.
 NEXT_BUCKET = dict(zip(BUCKET_LABELS, [*BUCKET_LABELS[1:], BUCKET_LABELS[-1]], strict=True))
 
@@ -153,9 +176,11 @@ async def roll_rates(pool: asyncpg.Pool, tenant_id: str, month_start: datetime,
                      month_end: datetime) -> dict[str, list[int]]:
     """Per start bucket: [open cases, rolled to the next bucket, cured] over the month."""
     moment = month_start.resolution  # one microsecond: "end of" = just before the next month
-    rows = await pool.fetch(ROLL_SQL, tenant_id, month_start - moment, month_end - moment)
+    rows = await pool.fetch(ROLL_SQL, tenant_id, month_start - moment, month_end - moment,
+                            BUCKET_LOWS)
     counts = {label: [0, 0, 0] for label in BUCKET_LABELS}
-    for start_bucket, end_bucket, open_at_end, cured, count in rows:
+    for start_index, end_index, open_at_end, cured, count in rows:
+        start_bucket, end_bucket = BUCKET_BY_INDEX[start_index], BUCKET_BY_INDEX[end_index]
         if start_bucket is None:
             continue  # not past due (or cured) at the start: not in any bucket
         figures = counts[start_bucket]
