@@ -54,3 +54,45 @@ CREATE TABLE rm_case_ageing (
 );
 -- The roll-rate query works out local dates once per time zone it finds here.
 CREATE INDEX rm_case_ageing_zone_idx ON rm_case_ageing (tenant_id, timezone);
+
+-- Backfill from the rows already projected, so a running deployment needs no rebuild (the
+-- statements are the from-scratch recomputation of ledger.projections.rollups).
+UPDATE rm_cases SET dpd_anchor = (placed_at AT TIME ZONE timezone)::date - placed_dpd
+WHERE NOT (placed_dpd = 0 AND past_due_amount = 0);
+
+INSERT INTO rm_case_ageing
+SELECT tenant_id, case_id, placed_at, dpd_anchor, placed_dpd, timezone, cured_at, closed_at
+FROM rm_cases WHERE dpd_anchor IS NOT NULL;
+
+INSERT INTO rm_recovery_rollup
+WITH dims(dimension) AS (VALUES ('agent'), ('channel')),
+paid AS (
+    SELECT p.tenant_id, p.case_id, d.dimension,
+           CASE d.dimension WHEN 'agent' THEN p.agent ELSE p.channel END AS grp,
+           coalesce(sum(p.amount) FILTER (WHERE NOT p.reversed), 0) AS recovered
+    FROM rm_payments p CROSS JOIN dims d GROUP BY 1, 2, 3, 4
+), membership AS (
+    SELECT * FROM paid
+    UNION ALL
+    SELECT c.tenant_id, c.case_id, d.dimension,
+           CASE d.dimension WHEN 'agent' THEN coalesce(c.assigned_to, 'unassigned')
+                ELSE 'none' END, 0
+    FROM rm_cases c CROSS JOIN dims d
+    WHERE NOT EXISTS (SELECT 1 FROM rm_payments p
+                      WHERE p.tenant_id = c.tenant_id AND p.case_id = c.case_id)
+    UNION ALL
+    SELECT tenant_id, case_id, 'portfolio', portfolio, paid_total FROM rm_cases
+)
+SELECT m.tenant_id, m.dimension, (c.placed_at AT TIME ZONE 'UTC')::date, m.grp,
+       sum(c.placed_amount)::int8, sum(m.recovered)::int8, count(*),
+       count(*) FILTER (WHERE m.recovered > 0)
+FROM membership m JOIN rm_cases c USING (tenant_id, case_id)
+GROUP BY 1, 2, 3, 4;
+
+INSERT INTO rm_promise_rollup
+SELECT tenant_id, d.dimension, due_date,
+       CASE d.dimension WHEN 'agent' THEN agent ELSE portfolio END, count(*),
+       count(*) FILTER (WHERE status = 'kept'), count(*) FILTER (WHERE status = 'broken'),
+       count(*) FILTER (WHERE status = 'pending')
+FROM rm_promises CROSS JOIN (VALUES ('agent'), ('portfolio')) AS d(dimension)
+GROUP BY 1, 2, 3, 4;
