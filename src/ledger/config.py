@@ -7,6 +7,7 @@ names the variable and says what it expected, so an operator never has to guess.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,28 @@ def _master_key(env: Mapping[str, str], name: str) -> str | None:
         if not valid:  # never echo the value: it is the key to every debtor's data
             raise ConfigError(f"{name} must be 64 hexadecimal digits (32 bytes)")
     return raw
+
+
+def generated_secret(path: Path) -> str:
+    """A random 256-bit hex secret kept in ``path`` (mode 0600), created on first use.
+
+    For single-machine installs (the embedded database) only: with an external database every
+    process must be given the same secret instead.
+    """
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = secrets.token_hex(32)
+    # O_EXCL: if two processes start at once, the loser reads the winner's file.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return generated_secret(path)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(text + "\n")
+    return text
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import secrets
 from pathlib import Path
 
-from ledger.config import ConfigError, Settings
+from ledger.config import ConfigError, Settings, generated_secret
 
 MASTER_KEY_FILE = "master_key"
 _log = logging.getLogger(__name__)
@@ -52,19 +50,7 @@ def _from_hex(text: str, where: str) -> bytes:
 
 
 def _key_file(path: Path) -> bytes:
-    try:
-        text = path.read_text(encoding="ascii")
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = secrets.token_hex(32)
-        # O_EXCL: if two processes start at once, the loser reads the winner's file.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return _key_file(path)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(text + "\n")
-    return _from_hex(text, str(path))
+    return _from_hex(generated_secret(path), str(path))
 
 
 def master_key_id(master_key: bytes) -> str:

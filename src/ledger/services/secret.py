@@ -8,11 +8,9 @@ locally would silently lock every key out: refuse to start instead.
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
-from ledger.config import ConfigError, Settings
+from ledger.config import ConfigError, Settings, generated_secret
 
 SECRET_FILE = "secret_key"
 MIN_SECRET_LENGTH = 16
@@ -33,19 +31,7 @@ def resolve_secret(settings: Settings) -> bytes:
 
 
 def _secret_file(path: Path) -> bytes:
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = secrets.token_hex(32)
-        # O_EXCL: if two processes start at once, the loser reads the winner's file.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return _secret_file(path)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(text + "\n")
-        return text.encode()
+    text = generated_secret(path)
     if len(text) < MIN_SECRET_LENGTH:
         raise ConfigError(f"{path} holds a secret shorter than {MIN_SECRET_LENGTH} characters")
     return text.encode()
