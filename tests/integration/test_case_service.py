@@ -106,3 +106,14 @@ async def test_a_cached_case_is_not_found_by_another_tenant(services, tenant):
 
     with pytest.raises(CaseNotFound):
         await first.load("someone-else", case_id)
+
+
+async def test_a_case_loaded_from_its_snapshot_takes_new_commands(pool, tenant):
+    writer = CaseService(Repository(EventStore(pool), snapshot_interval=10))
+    ctx, case_id = await _placed(writer, tenant)
+    for n in range(25):
+        await writer.execute(ctx, case_id, _pay(f"P-{n}", 10), _render)
+    restarted = CaseService(Repository(EventStore(pool), snapshot_interval=10))
+    reply = await restarted.execute(ctx, case_id, _pay("P-after-restart", 10), _render)
+    assert reply.body == b"27"
+    assert (await writer.load(tenant, case_id)).view(NOW).paid_total == 260
