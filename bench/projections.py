@@ -7,15 +7,18 @@
    events/s over the whole rebuild (load, index build and swap), RSS sampled every 0.2 s.
 2. queries: every metrics query and a case-list/work-queue page on the rebuilt read models
    (one tenant holding all cases), 50 runs each, p50/p95.
-3. lag: the projection runner in this process (as inside ``ledger serve``) while tasks append
-   contacts through ``CaseService`` (the API's write path, without HTTP) at ``--rate``
-   events/s; lag = batch commit time − the event's record time, p50/p99.
+3. lag: the projection runner in a worker process (as ``ledger project`` runs it), then in
+   this process (as inside ``ledger serve``), while tasks append contacts through
+   ``CaseService`` (the API's write path, without HTTP) at ``--rate`` events/s;
+   lag = batch commit time − the event's record time, p50/p99.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import multiprocessing
 import shutil
 import statistics
 import tempfile
@@ -57,18 +60,20 @@ async def bench_rebuild(pool: Any, events: int) -> dict[str, float]:
             await asyncio.sleep(0.2)
 
     sampler = asyncio.create_task(sample())
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     position = await rebuild(pool, all_projections(), batch_size=5000,
                              on_progress=lambda p: print(f"  {p.applied:,} events, "
                                                          f"{p.events_per_second:,.0f}/s",
                                                          flush=True),
                              progress_every=5.0)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     sampler.cancel()
     assert position.events_applied == events, (position, events)
     tenth = max(1, len(samples) // 10)
     return {"events": events, "seconds": round(elapsed, 1),
             "events_per_second": round(events / elapsed),
+            "python_cpu_seconds": round(cpu, 1),
             "rss_first_tenth_mb": round(max(samples[:tenth]) / 2**20),
             "rss_last_tenth_mb": round(max(samples[-tenth:]) / 2**20),
             "rss_peak_mb": round(max(samples) / 2**20)}
@@ -105,13 +110,48 @@ async def bench_queries(pool: Any) -> dict[str, dict[str, float]]:
     return results
 
 
-async def bench_lag(pool: Any, rate: int, seconds: float, cases: int) -> dict[str, float]:
-    store = EventStore(pool)
-    service = CaseService(Repository(store, snapshot_interval=50))
+async def _follow_in_child(url: str, ready: Any, stop: Any, out: str) -> None:
+    pool = await create_pool(url, min_size=2, max_size=8)
+    store = EventStore(pool, cross_process_wakeups=True)
+    await store.start()
     runner = ProjectionRunner(pool, store, all_projections())
     await runner.start()
     await runner.wait_until_caught_up(timeout=600)
     runner.lag_samples.clear()
+    ready.set()
+    await asyncio.to_thread(stop.wait)
+    await runner.wait_until_caught_up(timeout=60)
+    await runner.stop()
+    Path(out).write_text(json.dumps(list(runner.lag_samples)))
+    await store.close()
+    await pool.close()
+
+
+def _runner_process(url: str, ready: Any, stop: Any, out: str) -> None:
+    """``ledger project`` in miniature: the projection worker as its own process."""
+    asyncio.run(_follow_in_child(url, ready, stop, out))
+
+
+async def bench_lag(pool: Any, url: str, rate: int, seconds: float, cases: int,
+                    separate: bool) -> dict[str, float]:
+    """Appends through ``CaseService`` paced at ``rate``; the runner in this process or
+    (``separate``) in a worker process, as ``ledger serve`` + ``ledger project`` run it."""
+    store = EventStore(pool, cross_process_wakeups=separate)
+    await store.start()
+    service = CaseService(Repository(store, snapshot_interval=50))
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Event(), context.Event()
+    out = tempfile.mktemp(prefix="ledger-bench-lag-", suffix=".json")  # noqa: S306 - ours
+    child, runner = None, None
+    if separate:
+        child = context.Process(target=_runner_process, args=(url, ready, stop, out))
+        child.start()
+        await asyncio.to_thread(ready.wait, 900)
+    else:
+        runner = ProjectionRunner(pool, store, all_projections())
+        await runner.start()
+        await runner.wait_until_caught_up(timeout=600)
+        runner.lag_samples.clear()
     ids = [uuid.uuid5(uuid.NAMESPACE_URL, f"{TENANT}/{i}") for i in range(cases)]
     ctx = Context(TENANT, "bench:lag", uuid.uuid4())
     writers, sent = 16, 0
@@ -134,10 +174,19 @@ async def bench_lag(pool: Any, rate: int, seconds: float, cases: int) -> dict[st
     started = time.monotonic()
     await asyncio.gather(*(writer(i) for i in range(writers)))
     achieved = sent / (time.monotonic() - started)
-    await runner.wait_until_caught_up(timeout=60)
-    await runner.stop()
-    samples = [s * 1000 for s in runner.lag_samples]
-    return {"appended_events_per_second": round(achieved), "samples": len(samples),
+    if child is not None:
+        stop.set()
+        await asyncio.to_thread(child.join, 120)
+        samples = [s * 1000 for s in json.loads(Path(out).read_text())]
+        Path(out).unlink()
+    else:
+        assert runner is not None
+        await runner.wait_until_caught_up(timeout=60)
+        await runner.stop()
+        samples = [s * 1000 for s in runner.lag_samples]
+    await store.close()
+    return {"runner": "separate process" if separate else "same process",
+            "appended_events_per_second": round(achieved), "samples": len(samples),
             "p50_ms": round(statistics.median(samples), 1),
             "p99_ms": round(percentile(samples, 0.99), 1)}
 
@@ -154,8 +203,9 @@ async def run(url: str, args: argparse.Namespace) -> None:
         print("metrics queries:", flush=True)
         await bench_queries(pool)
         print(f"lag at {args.rate} appended events/s for {args.seconds:.0f} s:", flush=True)
-        print(" ", await bench_lag(pool, args.rate, args.seconds, min(args.cases, 20_000)),
-              flush=True)
+        for separate in (True, False):
+            print(" ", await bench_lag(pool, url, args.rate, args.seconds,
+                                       min(args.cases, 20_000), separate), flush=True)
     finally:
         await pool.close()
 

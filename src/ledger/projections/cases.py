@@ -45,7 +45,8 @@ DELETE_SQL = """
     DELETE FROM {table} t USING unnest($1::text[], $2::uuid[]) AS k(tenant_id, case_id)
     WHERE t.tenant_id = k.tenant_id AND t.case_id = k.case_id
 """
-CACHE_CASES = 20_000
+CACHE_CASES = 5_000
+"""About 6 kB each: enough for a busy floor's working set, flat memory however many cases."""
 MAX_PENDING_DELTAS = 200_000
 CHANGED = 4
 """Flag: an event changed the case (its rm_cases row at least must be rewritten)."""

@@ -7,7 +7,8 @@ for another. Queues are short, so memory stays flat however long the feed is.
 
 When the feed is drained each writer flushes what its projection deferred (``bulk``), makes
 its tables LOGGED (they were loaded UNLOGGED: no WAL per row, one bulk rewrite instead; a
-crash before the swap loses only the rebuild, which starts over) and builds their indexes.
+crash before the swap loses only the rebuild, which starts over), builds their indexes and
+gathers their statistics.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ async def _write(pool: asyncpg.Pool, search_path: str, projection: Projection,
                 await conn.execute(f"ALTER TABLE {table} SET LOGGED")
             for definition in indexes:
                 await conn.execute(definition)
+            for table in tables:  # fresh tables have no statistics until autovacuum runs
+                await conn.execute(f"ANALYZE {table}")
         finally:
             await conn.execute("RESET search_path")
     return position
