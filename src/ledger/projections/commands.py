@@ -21,11 +21,11 @@ from ledger.projections.runner import ProjectionRunner
 from ledger.services.cases import CaseService
 
 
-async def _pool(settings: Settings, url: str) -> Any:
+async def _pool(settings: Settings, url: str, max_size: int = 4) -> Any:
     if settings.uses_embedded_database:
         await ensure_database_exists(url)
     await migrate(url)
-    return await create_pool(url, min_size=2, max_size=max(4, settings.pool_min_size))
+    return await create_pool(url, min_size=2, max_size=max(max_size, settings.pool_min_size))
 
 
 async def _project(settings: Settings, url: str, names: list[str]) -> int:
@@ -55,7 +55,7 @@ def _print_progress(progress: Progress) -> None:
 
 
 async def _rebuild(settings: Settings, url: str, names: list[str]) -> int:
-    pool = await _pool(settings, url)
+    pool = await _pool(settings, url, max_size=len(names) + 1)  # a reader + a writer each
     try:
         print(f"rebuilding {', '.join(names)} from the start of the feed", file=sys.stderr)
         position = await rebuild(pool, [by_name(n) for n in names], on_progress=_print_progress)

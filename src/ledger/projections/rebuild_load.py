@@ -36,46 +36,59 @@ async def read_page(conn: asyncpg.Connection, after: Position,
     return [StoredEventRow(*r) for r in records]
 
 
-async def _write(pool: asyncpg.Pool, search_path: str, projection: Projection,
-                 position_name: str, tables: Sequence[str], indexes: Sequence[str],
+Work = tuple[Projection, str, Sequence[str], Sequence[str]]
+"""A projection, its rebuild position name, its (qualified) tables and their index DDL."""
+
+
+def _set_bulk(lane: Sequence[Work], bulk: bool) -> None:
+    for projection, *_ in lane:
+        if hasattr(projection, "bulk"):
+            projection.bulk = bulk  # type: ignore[attr-defined]
+
+
+async def _write(pool: asyncpg.Pool, search_path: str, lane: Sequence[Work],
                  pages: asyncio.Queue[list[Envelope] | None]) -> Position:
+    """Apply every page to the projections of ``lane`` (one transaction per page)."""
     position = Position.START
+    projections = [work[0] for work in lane]
+    names = [work[1] for work in lane]
     async with pool.acquire() as conn:
         await conn.execute(f"SET search_path TO {search_path}")
         try:
-            reset(projection)
-            if hasattr(projection, "bulk"):
-                projection.bulk = True  # type: ignore[attr-defined]
+            for projection in projections:
+                reset(projection)
+            _set_bulk(lane, True)
             while (batch := await pages.get()) is not None:
-                position = await apply_batch(conn, [projection], [position_name], position,
-                                             batch)
-            loaded = time.monotonic()
-            flush = getattr(projection, "flush", None)
-            if flush is not None:
-                async with conn.transaction():
-                    await flush(conn)
-            if hasattr(projection, "bulk"):
-                projection.bulk = False  # type: ignore[attr-defined]
-            flushed = time.monotonic()
-            for definition in indexes:
-                await conn.execute(definition)
-            for table in tables:  # fresh tables have no statistics until autovacuum runs
-                await conn.execute(f"ANALYZE {table}")
-            log.info("rebuild %s: flushed in %.1f s, indexed and analyzed in %.1f s",
-                     projection.name, flushed - loaded, time.monotonic() - flushed)
+                position = await apply_batch(conn, projections, names, position, batch)
+            for projection, _, tables, indexes in lane:
+                loaded = time.monotonic()
+                flush = getattr(projection, "flush", None)
+                if flush is not None:
+                    async with conn.transaction():
+                        await flush(conn)
+                flushed = time.monotonic()
+                for definition in indexes:
+                    await conn.execute(definition)
+                for table in tables:  # fresh tables have no statistics until autovacuum runs
+                    await conn.execute(f"ANALYZE {table}")
+                log.info("rebuild %s: flushed in %.1f s, indexed and analyzed in %.1f s",
+                         projection.name, flushed - loaded, time.monotonic() - flushed)
+            _set_bulk(lane, False)
         finally:
             await conn.execute("RESET search_path")
     return position
 
 
 async def load(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
-               work: Sequence[tuple[Projection, str, Sequence[str], Sequence[str]]],
-               batch_size: int, codec: EventCodec,
+               work: Sequence[Work], batch_size: int, codec: EventCodec,
                report: Callable[[int], None] | None = None) -> Position:
-    """Apply the feed to every (projection, position name, its tables, index DDL) of
-    ``work`` from the start; returns where they all stand (the same position)."""
+    """Apply the feed to every projection of ``work`` from the start; returns where they
+    all stand (the same position). ``conn`` (the reader's) comes from ``pool`` too: with
+    fewer spare connections than projections, projections share a writer."""
+    writers = max(1, min(len(work), pool.get_max_size() - 1))
+    lanes = [list(work[i::writers]) for i in range(writers)]
     queues: list[asyncio.Queue[list[Envelope] | None]] = [
-        asyncio.Queue(QUEUE_PAGES) for _ in work]
+        asyncio.Queue(QUEUE_PAGES) for _ in lanes]
 
     async def read() -> Position:
         position = Position.START
@@ -94,11 +107,9 @@ async def load(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
 
     async with asyncio.TaskGroup() as group:  # one failure cancels the rest
         reader = group.create_task(read())
-        writers = [group.create_task(_write(pool, search_path, projection, name, tables,
-                                            indexes, queue))
-                   for (projection, name, tables, indexes), queue in zip(work, queues,
-                                                                          strict=True)]
+        tasks = [group.create_task(_write(pool, search_path, lane, queue))
+                 for lane, queue in zip(lanes, queues, strict=True)]
     position = reader.result()
-    if any(w.result() != position for w in writers):
+    if any(task.result() != position for task in tasks):
         raise RuntimeError("rebuild writers ended at different positions")
     return position

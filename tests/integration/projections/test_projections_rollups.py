@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 
+from ledger.db.migrations import migrate
+from ledger.db.pool import create_pool
 from ledger.domain.case import Case
 from ledger.domain.delinquency import bucket_for
 from ledger.domain.errors import DomainError
@@ -194,3 +196,22 @@ def test_day_boundaries_used_by_the_rollups_are_utc() -> None:
     assert mq._utc_day(datetime(2026, 2, 1, tzinfo=UTC)) == date(2026, 2, 1)
     assert mq._utc_day(datetime(2026, 2, 1, 5, tzinfo=UTC)) is False
     assert mq._utc_day(None) is None
+
+
+async def test_a_rebuild_of_everything_completes_with_a_pool_of_two_connections(
+        make_database, tenant):
+    url = await make_database()
+    await migrate(url)
+    small = await create_pool(url, min_size=1, max_size=2)
+    try:
+        writer = Writer(small, tenant)
+        await writer.save(*(place(tenant, f"G{i}") for i in range(5)))
+        await project_all(small, all_projections())
+        before = await rollups.stored(small)
+        cases_before = await small.fetch("SELECT * FROM rm_cases ORDER BY case_id")
+        position = await rebuild(small, all_projections(), batch_size=2)
+        assert position.events_applied == 5
+        assert await rollups.stored(small) == before
+        assert await small.fetch("SELECT * FROM rm_cases ORDER BY case_id") == cases_before
+    finally:
+        await small.close()
