@@ -10,7 +10,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
-from ledger.api.controllers.case_list import Cursor, Limit, parse_cursor
+from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import AuditItem, AuditPage
 from ledger.projections import events_applied, queries
@@ -30,8 +30,8 @@ class AuditTrailController(Controller):
          responses=responses())
     async def audit_trail(
         self, request: Request,
-        actor: Annotated[str | None, QueryParameter(max_length=255)] = None,
-        type: Annotated[str | None, QueryParameter(max_length=100, description=(
+        actor: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
+        type: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=100, description=(
             "Event type, e.g. `PaymentReceived`."))] = None,
         case_id: FromQuery[UUID | None] = None,
         start: Annotated[datetime | None, QueryParameter(name="from", description=(

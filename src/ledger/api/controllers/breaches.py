@@ -10,7 +10,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
-from ledger.api.controllers.case_list import Cursor, Limit, parse_cursor
+from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import BreachItem, BreachPage
 from ledger.projections import events_applied, queries
@@ -34,8 +34,8 @@ class BreachController(Controller):
             "Contacts that happened at or after this time (RFC 3339)."))] = None,
         end: Annotated[datetime | None, QueryParameter(name="to", description=(
             "Contacts that happened before this time (RFC 3339)."))] = None,
-        rule: Annotated[str | None, QueryParameter(max_length=100)] = None,
-        agent_id: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        rule: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=100)] = None,
+        agent_id: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
         limit: Limit = 50, cursor: Cursor = None,
     ) -> BreachPage:
         """Recorded breaches in business-time order: rule, case, agent and both times."""

@@ -22,6 +22,8 @@ from ledger.services.keys import Role
 
 CASE_LISTS = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
 STATUSES = [s.value for s in CaseStatus]
+TEXT = r"^[^\x00]*$"
+"""Free-text filters: anything PostgreSQL can compare (text cannot hold NUL)."""
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size, 1–500.")]
 Cursor = Annotated[str | None, QueryParameter(max_length=512,
                                          description="`next_cursor` of the previous page.")]
@@ -66,11 +68,11 @@ class CaseListController(Controller):
     async def list_cases(
         self, request: Request,
         status: Annotated[str | None, QueryParameter(description="One of " + ", ".join(STATUSES))] = None,
-        portfolio: Annotated[str | None, QueryParameter(max_length=255)] = None,
-        assigned_to: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        portfolio: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
+        assigned_to: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
         dpd_bucket: Annotated[str | None, QueryParameter(
             description="One of " + ", ".join(BUCKET_LABELS))] = None,
-        external_ref: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        external_ref: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
         limit: Limit = 50, cursor: Cursor = None,
     ) -> CasePage:
         """Cases of the key's tenant in placement order, from the ``cases`` read model.

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
-from ledger.api.controllers.case_list import case_summary
+from ledger.api.controllers.case_list import TEXT, case_summary
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
 from ledger.api.schemas.queries import WorkItem, WorkQueue
@@ -32,7 +32,8 @@ class WorkQueueController(Controller):
     async def work_queue(
         self, request: Request,
         agent_id: Annotated[str | None, QueryParameter(
-            max_length=255, description="The agent whose queue to show. Required for agents; "
+            pattern=TEXT, max_length=255,
+            description="The agent whose queue to show. Required for agents; "
             "supervisors and admins omit it for the unassigned cases.")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> WorkQueue:
