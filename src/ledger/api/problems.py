@@ -12,6 +12,7 @@ import logging
 import re
 from http import HTTPStatus
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -147,6 +148,16 @@ def _from_parameters(exc: ValidationException) -> bool:
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
+    if isinstance(exc, RecursionError):
+        # The JSON decoder's answer to absurdly deep nesting (``[[[[…``): a bad body, not a bug.
+        return problem_response(
+            422, "invalid_request", "the request body is nested too deeply",
+            [FieldError("body", "nested too deeply")],
+        )
+    if isinstance(exc, asyncpg.InternalClientError):
+        # asyncpg's protocol state on a connection the server has just shut down (``pg_ctl
+        # stop -m fast`` mid-request): the database went away, the request may be retried.
+        return handle_database_down(request, exc)
     # Log the type and where, not the message: messages of library errors can quote data.
     log.error(
         "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
