@@ -46,6 +46,7 @@ class AuditProjection:
             records.append((row.tenant_id, envelope.seq, row.originator_id,
                             row.originator_version, envelope.type, row.actor,
                             getattr(event, "timestamp", row.recorded_at), row.recorded_at,
-                            amount_of(event) if amount_of else None, row.correlation_id))
+                            amount_of(event) if amount_of and event is not None else None,
+                            row.correlation_id))
         if records:
             await conn.copy_records_to_table("rm_audit", records=records, columns=COLUMNS)

@@ -21,7 +21,7 @@ class BreachesProjection:
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
         rows = []
         for envelope in batch:
-            if envelope.type != "ContactRecorded" or not envelope.event.breaches:
+            if envelope.type != "ContactRecorded" or envelope.event is None or not envelope.event.breaches:
                 continue
             event, row = envelope.event, envelope.row
             for ordinal, breach in enumerate(event.breaches):

@@ -50,7 +50,7 @@ class ContactsProjection:
             self._pending = {}
         totals = self._pending
         for envelope in batch:
-            if envelope.type != "ContactRecorded":
+            if envelope.type != "ContactRecorded" or envelope.event is None:
                 continue
             event = envelope.event
             key = (envelope.row.tenant_id, event.timestamp.date(), event.agent_id or UNASSIGNED,

@@ -29,7 +29,7 @@ class Envelope(NamedTuple):
     type: str
     """Short event type: ``Placed``, ``PaymentReceived``, …"""
     event: Any
-    """The decoded domain event."""
+    """The decoded domain event (None for events of other streams than cases)."""
 
 
 class Projection(Protocol):
@@ -57,10 +57,17 @@ def event_type(topic: str) -> str:
 
 def decode_rows(codec: EventCodec, rows: Sequence[StoredEventRow],
                 applied_before: int) -> list[Envelope]:
-    """Envelopes for ``rows``, numbered after the ``applied_before`` events already applied."""
+    """Envelopes for ``rows``, numbered after the ``applied_before`` events already applied.
+
+    Only case events are decoded: the feed may carry other streams' events (another
+    application's, or a newer release's) that no read model here understands, and those must
+    neither stop the projections nor be guessed at. They keep their place in the numbering,
+    with ``event`` None.
+    """
     decode = codec.decode
     return [Envelope(row, seq, event_type(row.topic),
-                     decode(row.originator_id, row.originator_version, row.topic, row.state))
+                     decode(row.originator_id, row.originator_version, row.topic, row.state)
+                     if row.topic.startswith(CASE_TOPIC_PREFIX) else None)
             for seq, row in enumerate(rows, applied_before + 1)]
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import date
 
 import asyncpg
 import pytest
 
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore, NewEvent, Repository
 from ledger.projections import NAMES, ProjectionRunner, all_projections, lags
 from ledger.projections.cases import CasesProjection
 from ledger.projections.deadlines import tick
@@ -135,3 +136,22 @@ async def test_two_schedulers_racing_mark_a_broken_promise_once(own_pool, tenant
     assert [e[0] for e in events] == ["system:scheduler"]
     assert await own_pool.fetchval(
         "SELECT promise_status FROM rm_cases WHERE case_id = $1", case.id) == "broken"
+
+
+async def test_an_event_of_another_stream_type_in_the_feed_does_not_stop_the_projections(
+        own_pool, tenant):
+    # A topic no module here resolves: another application's stream, or a newer release's.
+    store = EventStore(own_pool)
+    await store.append(
+        [NewEvent(uuid.uuid4(), 1, "elsewhere.module:Thing.Happened", b'{"timestamp":"x"}')],
+        tenant_id=tenant, actor="someone-else")
+    await _write_cases(own_pool, tenant, 3)
+    runner = ProjectionRunner(own_pool, store, all_projections())
+    await runner.start()
+    try:
+        await runner.wait_until_caught_up(timeout=10)
+    finally:
+        await runner.stop()
+    paid, payments, attempts, audit_rows, _ = await _totals(own_pool, tenant)
+    assert (paid, payments, attempts) == (1_000 + 1_001 + 1_002, 3, 3)
+    assert audit_rows == 1 + 3 * 3  # the foreign event is listed, by its type, in the trail
