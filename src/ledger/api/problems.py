@@ -154,6 +154,12 @@ def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
             422, "invalid_request", "the request body is nested too deeply",
             [FieldError("body", "nested too deeply")],
         )
+    if isinstance(exc, UnicodeDecodeError):
+        # litestar hands the raw body to msgspec, which refuses bytes that are not UTF-8.
+        return problem_response(
+            422, "invalid_request", "the request body is not valid UTF-8",
+            [FieldError("body", "not valid UTF-8")],
+        )
     if isinstance(exc, asyncpg.InternalClientError):
         # asyncpg's protocol state on a connection the server has just shut down (``pg_ctl
         # stop -m fast`` mid-request): the database went away, the request may be retried.
