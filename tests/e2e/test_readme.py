@@ -67,9 +67,63 @@ async def test_every_curl_example_in_the_readme_answers_as_described(make_databa
                 assert body == json.loads(expectation)
             if "items" in body:
                 assert body["items"], (command, "the demo should make this list non-empty")
+            checked = [check for fragment, check in DESCRIBED.items() if fragment in command]
+            assert len(checked) == 1 or expectation.startswith("{"), (command, "no check for it")
+            for check in checked:
+                check(body)
     finally:
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=60)
+
+
+def _case_view(body: dict) -> None:
+    assert body["external_ref"] == "DEMO-00001"
+    assert {"balance", "paid_total", "status", "dpd_bucket", "active_promise",
+            "arrangement"} <= body.keys()
+
+
+def _promised_cases(body: dict) -> None:
+    assert 1 <= len(body["items"]) <= 2 and "next_cursor" in body
+    assert all(item["status"] == "promised" for item in body["items"])
+
+
+def _work_queue(body: dict) -> None:
+    items = body["items"]
+    assert 1 <= len(items) <= 3
+    assert all(item["case"]["assigned_to"] == "agent-01" for item in items)
+    assert all("next_contact_allowed_at" in item for item in items)
+    broken = [item["broken_promise"] for item in items]
+    assert broken == sorted(broken, reverse=True)  # broken promises first
+
+
+def _recovery_by_agent(body: dict) -> None:
+    for item in body["items"]:
+        assert {"group", "placed_amount", "recovered_amount", "recovery_rate", "cases",
+                "cases_paid"} <= item.keys()
+
+
+def _breaches(body: dict) -> None:
+    assert 1 <= len(body["items"]) <= 3
+    assert all(item["rule"] and "agent_id" in item for item in body["items"])
+
+
+def _scheduler_trail(body: dict) -> None:
+    assert 1 <= len(body["items"]) <= 3
+    for item in body["items"]:
+        assert item["actor"] == "system:scheduler"
+        assert item["type"] in ("PromiseBroken", "ArrangementDefaulted")
+        assert item["occurred_at"] and item["recorded_at"]
+
+
+DESCRIBED = {
+    "/v1/cases/by-ref/": _case_view,
+    "/v1/cases?status=promised": _promised_cases,
+    "/v1/work-queue": _work_queue,
+    "/v1/metrics/recovery": _recovery_by_agent,
+    "/v1/compliance/breaches": _breaches,
+    "/v1/audit?actor=system:scheduler": _scheduler_trail,
+}
+"""What each tour line's ``# →`` says, checked on the answer (keyed by a part of its URL)."""
 
 
 def _wait_caught_up(base: str) -> None:
