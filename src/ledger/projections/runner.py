@@ -36,6 +36,7 @@ LOCK_NAMESPACE = "ledger.projection:"
 TRY_LOCK_SQL = "SELECT pg_try_advisory_lock($1)"
 UNLOCK_SQL = "SELECT pg_advisory_unlock($1)"
 RETRY_AFTER_ERROR_SECONDS = 1.0
+STOP_GRACE_SECONDS = 10.0
 
 
 def lock_key(name: str) -> int:
@@ -87,15 +88,25 @@ class ProjectionRunner:
         """Seconds from each applied event's record time to its batch's commit."""
         self._lock_conn: asyncpg.Connection | None = None
         self._owner: asyncio.Task[None] | None = None
+        self._stopping = False
         self.caught_up = asyncio.Event()
 
     async def start(self) -> None:
         if self._owner is None:
+            self._stopping = False
             self._owner = asyncio.get_running_loop().create_task(self._own_forever())
 
-    async def stop(self) -> None:
-        """Stop following and release ownership (others take over)."""
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop following and release ownership (others take over).
+
+        Followers finish the batch they are applying (up to ``grace`` seconds) rather than
+        being cut off: a cut batch would roll back safely, but its work would be done again.
+        """
         if self._owner is not None:
+            self._stopping = True
+            followers = [task for task in self.owned.values() if not task.done()]
+            if followers:
+                await asyncio.wait(followers, timeout=grace)
             self._owner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._owner
@@ -126,7 +137,8 @@ class ProjectionRunner:
                     await conn.fetchval(UNLOCK_SQL, lock_key(name))
                     del self.owned[name]
                     continue
-                if task is None and await conn.fetchval(TRY_LOCK_SQL, lock_key(name)):
+                if task is None and not self._stopping and await conn.fetchval(
+                        TRY_LOCK_SQL, lock_key(name)):
                     log.info("projection %s: owned by this process", name)
                     self.owned[name] = asyncio.get_running_loop().create_task(
                         self._follow(projection))
@@ -146,7 +158,7 @@ class ProjectionRunner:
         name = projection.name
         reset(projection)  # whatever it cached may predate another owner's batches
         position = await positions.load(self.pool, name)
-        while True:
+        while not self._stopping:  # checked between batches: a started batch completes
             generation = self.store.wakeup.current()
             try:
                 rows = await self.store.read_all(position.cursor, self.batch_size)

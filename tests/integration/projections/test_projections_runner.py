@@ -155,3 +155,33 @@ async def test_an_event_of_another_stream_type_in_the_feed_does_not_stop_the_pro
     paid, payments, attempts, audit_rows, _ = await _totals(own_pool, tenant)
     assert (paid, payments, attempts) == (1_000 + 1_001 + 1_002, 3, 3)
     assert audit_rows == 1 + 3 * 3  # the foreign event is listed, by its type, in the trail
+
+
+class SlowCases(CasesProjection):
+    """Takes its time over each batch, so a stop arrives while one is being applied."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
+        self.started.set()
+        await asyncio.sleep(0.5)
+        await super().apply(conn, batch)
+
+
+async def test_stopping_lets_the_batch_being_applied_commit(own_pool, tenant):
+    store = EventStore(own_pool)
+    catch_up = ProjectionRunner(own_pool, store, all_projections())
+    await catch_up.start()
+    await catch_up.wait_until_caught_up()
+    await catch_up.stop()
+    before = {lag.name: lag.events_applied for lag in await lags(own_pool, ["cases"])}
+    await _write_cases(own_pool, tenant, 4)
+    slow = SlowCases()
+    runner = ProjectionRunner(own_pool, store, [slow])
+    await runner.start()
+    await asyncio.wait_for(slow.started.wait(), timeout=10)
+    await runner.stop()  # arrives mid-batch
+    after = {lag.name: lag.events_applied for lag in await lags(own_pool, ["cases"])}
+    assert after["cases"] == before["cases"] + 4 * 3
