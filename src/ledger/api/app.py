@@ -56,13 +56,14 @@ from ledger.db.pool import create_pool
 from ledger.domain.errors import DomainError
 from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
 from ledger.projections import ProjectionRunner, all_projections
+from ledger.projections.deadlines import DeadlineScheduler
 from ledger.observability import (
     RequestLogMiddleware,
     ScrapeController,
     configure_logging,
     instrument_store,
 )
-from ledger.observability.scheduler import MeteredDeadlineScheduler
+from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
 from ledger.services.secret import resolve_secret
@@ -152,7 +153,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
         # unless LEDGER_RUN_PROJECTIONS=false (then `ledger project` workers do it).
         runner = ProjectionRunner(pool, store, all_projections(), codec=repository.codec)
-        scheduler = MeteredDeadlineScheduler(pool, app.state.cases, settings.deadline_interval)
+        scheduler = DeadlineScheduler(pool, app.state.cases, settings.deadline_interval,
+                                      observe=observe_deadline_pass)
         app.state.update(runner=runner)
         if settings.run_projections:
             await runner.start()

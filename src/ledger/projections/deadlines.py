@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -56,12 +57,18 @@ async def tick(pool: asyncpg.Pool, service: CaseService, now: datetime | None = 
 
 
 class DeadlineScheduler:
-    """Runs ``tick`` every ``interval`` seconds until stopped."""
+    """Runs ``tick`` every ``interval`` seconds until stopped.
 
-    def __init__(self, pool: asyncpg.Pool, service: CaseService, interval: float) -> None:
+    ``observe(changed)`` is called after each pass with the number of cases it changed, or
+    with ``None`` when the pass failed (metrics hook).
+    """
+
+    def __init__(self, pool: asyncpg.Pool, service: CaseService, interval: float, *,
+                 observe: Callable[[int | None], None] | None = None) -> None:
         self.pool = pool
         self.service = service
         self.interval = interval
+        self.observe = observe
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -77,10 +84,13 @@ class DeadlineScheduler:
 
     async def _run(self) -> None:
         while True:
+            changed: int | None = None
             try:
                 changed = await tick(self.pool, self.service)
                 if changed:
                     log.info("deadlines: marked overdue items on %d cases", changed)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("deadline tick failed: %s", type(error).__name__)
+            if self.observe is not None:
+                self.observe(changed)
             await asyncio.sleep(self.interval)
