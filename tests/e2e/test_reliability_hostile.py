@@ -2,8 +2,8 @@
 
 For each POST route that takes JSON (the list comes from the live OpenAPI document) a valid
 body is made hostile one way at a time: oversized, deeply nested, invalid UTF-8, huge integers,
-negative amounts, SQL metacharacters in each string field. Each must get a clear 4xx problem
-document and store nothing (the tenant's event count is unchanged), or — for metacharacters
+negative amounts, NUL characters and SQL metacharacters in each string field. Each must get a
+clear 4xx problem document and store nothing (the tenant's event count is unchanged), or — for metacharacters
 in free text — be stored verbatim with every table intact. No 5xx, ever.
 """
 
@@ -53,12 +53,13 @@ def _integers(body: Any, value: int) -> list[Any]:
     return [_replaced(body, path, value) for path in found]
 
 
-def _strings(body: Any) -> list[tuple[tuple[Any, ...], Any]]:
+def _strings(body: Any, value: str = SQL) -> list[tuple[tuple[Any, ...], Any]]:
+    """Copies of ``body`` with one string field (anywhere) replaced by ``value``."""
     found = []
 
     def walk(node: Any, path: tuple[Any, ...]) -> None:
         if isinstance(node, str):
-            found.append((path, _replaced(body, path, SQL)))
+            found.append((path, _replaced(body, path, value)))
         elif isinstance(node, dict):
             for k, v in node.items():
                 walk(v, (*path, k))
@@ -95,6 +96,8 @@ def _hostile_bodies(body: dict[str, Any]) -> list[tuple[str, bytes]]:
     ]
     kinds += [("huge integer", json.dumps(b).encode()) for b in _integers(body, HUGE)]
     kinds += [("negative amount", json.dumps(b).encode()) for b in _integers(body, -100)]
+    # PostgreSQL text cannot hold U+0000: accepted, it would stop the read models.
+    kinds += [(f"NUL in {path}", json.dumps(b).encode()) for path, b in _strings(body, "nul\u0000")]
     return kinds
 
 

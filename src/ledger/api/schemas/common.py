@@ -28,4 +28,25 @@ Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class Request(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """Base of request bodies: unknown fields are refused."""
+    """Base of request bodies: unknown fields are refused, and so is NUL in any text.
+
+    PostgreSQL text cannot hold U+0000: a fact carrying one would be stored (events are
+    bytes) and then stop every read model that copies the field into a text column.
+    """
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            if _has_nul(getattr(self, name)):
+                raise ValueError(f"`{name}` must not contain U+0000 (NUL)")
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, msgspec.Struct):
+        return any(_has_nul(getattr(value, f)) for f in value.__struct_fields__)
+    return False
