@@ -1,9 +1,11 @@
 """Per-case data keys: created with the placement, wrapped by the master key, destroyed on erasure.
 
-Unwrapped keys are cached in the process for ``CACHE_SECONDS`` so that loading a case costs no
-extra round trip in the common case. Erasure in this process drops the entry at once; another
-process may still decrypt for up to ``CACHE_SECONDS`` (reads of the erased case's view show
-it erased anyway, because they apply the ``PersonalDataErased`` event).
+Unwrapped keys are cached in the process for ``CACHE_SECONDS`` so that a burst of reads of one
+case (a history or feed walk) costs one key query, not one per page. The window is kept short
+because it is how long another process may still decrypt after an erasure elsewhere (erasure
+in this process drops the entry at once; the case view shows an erased case as erased anyway,
+because it applies the ``PersonalDataErased`` event). Case loads by the API mostly hit its case
+cache and fetch no key at all, so the short window costs little.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.privacy.master import master_key_id
 
-CACHE_SECONDS = 30.0
+CACHE_SECONDS = 2.0
 MAX_CACHE_ENTRIES = 100_000
 _NONCE_BYTES = 12
 _WRAP_CONTEXT = b"ledger:data-key:v1\x00"
