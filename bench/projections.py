@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import shutil
 import statistics
 import tempfile
 import time
@@ -28,13 +27,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 
 from bench import projections_data
-from ledger.db.migrations import migrate
-from ledger.db.pool import connect, create_pool
+from bench.scratch import scratch_database
+from ledger.db.pool import create_pool
 from ledger.eventstore import EventStore, Repository
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections import metric_queries as mq
@@ -218,31 +216,8 @@ async def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
-    server, root, server_url = None, None, args.url
-    if server_url is None:
-        from ledger.db.embedded import EmbeddedPostgres
-
-        root = Path(tempfile.mkdtemp(prefix="ledger-bench-pg-"))
-        root.chmod(0o755)
-        server = EmbeddedPostgres(root / "cluster")
-        server.start()
-        server_url = server.url()
-    database = f"ledger_bench_{uuid.uuid4().hex[:10]}"
-    admin = await connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{database}"')  # our own generated name
-        parts = urlsplit(server_url)
-        url = urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
-        await migrate(url)
+    async with scratch_database(args.url) as (url, _):
         await run(url, args)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-        if server is not None:
-            server.stop()
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
-
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -10,26 +10,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
 import sys
-import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 from bench import appends, reads
+from bench.scratch import scratch_database
 from bench.model import sample_payment_event
-from ledger.db.migrations import migrate
-from ledger.db.pool import connect
 from ledger.eventstore import EventCodec
-
-
-def _database_url(server_url: str, database: str) -> str:
-    parts = urlsplit(server_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
 
 
 def library_env(url: str, pool_size: int) -> dict[str, str]:
@@ -134,23 +125,8 @@ async def main() -> None:
 
     with open("/proc/loadavg") as load:
         print("load average before:", load.read().split()[:3], "loop:", args.loop, flush=True)
-    server, root = None, None
-    server_url = args.url
-    if server_url is None:
-        from ledger.db.embedded import EmbeddedPostgres
-
-        root = Path(tempfile.mkdtemp(prefix="ledger-bench-pg-"))
-        root.chmod(0o755)
-        server = EmbeddedPostgres(root / "cluster")
-        server.start()
-        server_url = server.url()
-    database = f"ledger_bench_{uuid.uuid4().hex[:10]}"
-    admin = await connect(server_url)
-    try:
+    async with scratch_database(args.url) as (url, admin):
         print("server:", await admin.fetchval("SELECT version()"), flush=True)
-        await admin.execute(f'CREATE DATABASE "{database}"')  # our own generated name
-        url = _database_url(server_url, database)
-        await migrate(url)
         results = await run(url, args)
         results["server"] = await admin.fetchval("SHOW server_version")
         with open("/proc/loadavg") as load:
@@ -158,14 +134,6 @@ async def main() -> None:
         print("load average after:", results["load_average_after"], flush=True)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-        if server is not None:
-            server.stop()
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
-
 
 def _run_on_chosen_loop() -> None:
     if "--loop=asyncio" not in sys.argv and not (
