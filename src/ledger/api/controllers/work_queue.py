@@ -8,6 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, case_summary
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
@@ -24,6 +25,7 @@ WORK_QUEUE_ROLES = (Role.AGENT, Role.SUPERVISOR)
 class WorkQueueController(Controller):
     """Work queues for agents and supervisors."""
 
+    parameters = MIN_POSITION
     path = "/v1/work-queue"
     tags = ["work queue"]
 
@@ -42,7 +44,7 @@ class WorkQueueController(Controller):
         now from each case's own events (compliance rules, cease, disputes, holds)."""
         if agent_id is None and request.user.role == Role.AGENT:
             raise invalid("agent_id", "agents must name the agent whose queue to show")
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         service: CaseService = request.app.state.cases
         as_of = await events_applied(pool, "cases")
         now = service.clock()
