@@ -19,6 +19,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.problems import invalid
 from ledger.eventstore.appended import track_appends
+from ledger.observability.metrics import READ_MODEL_READS
 
 HEADER = "Ledger-Position"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -44,7 +45,9 @@ async def read_pool(request: Request, projection: str) -> Any:
         if not raw.isdigit() or len(raw) > 19:
             raise invalid("min_position", "must be a feed position: a whole number ≥ 0")
         min_position = int(raw)
-    return await request.app.state.read_side.pool_for(projection, min_position)
+    pool = await request.app.state.read_side.pool_for(projection, min_position)
+    READ_MODEL_READS.labels("primary" if pool is request.app.state.pool else "replica").inc()
+    return pool
 
 
 class PositionHeaderMiddleware(ASGIMiddleware):

@@ -30,7 +30,7 @@ log = logging.getLogger("ledger.replica")
 
 PRIMARY_LSN_SQL = "SELECT pg_current_wal_lsn()::text"
 REPLICA_STATE_SQL = """
-    SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= $1::pg_lsn,
+    SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= $1::text::pg_lsn,
            coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)::float8
 """
 # Has read model $1 applied the event at feed position (notification_id) $2? The event must be
