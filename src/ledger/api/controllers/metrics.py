@@ -13,6 +13,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
 from ledger.api.schemas.metrics import (
@@ -61,6 +62,7 @@ def _month(text: str, field: str) -> tuple[datetime, datetime]:
 class MetricsController(Controller):
     """Dashboards' figures, reconciled to the cent with the events."""
 
+    parameters = MIN_POSITION
     path = "/v1/metrics"
     tags = ["metrics"]
     guards = [auth.allow(*METRICS_ROLES)]
@@ -73,7 +75,7 @@ class MetricsController(Controller):
         placement month (``cohort``), the assignee at each payment's business time (``agent``)
         or the channel of the last right-party contact within 30 days before it (``channel``)."""
         _period(start, end)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         rows = await mq.recovery(pool, request.user.tenant_id, group_by, _instant(start),
                                  _instant(end))
@@ -90,7 +92,7 @@ class MetricsController(Controller):
         first, following = _month(cohort, "cohort")
         now = request.app.state.cases.clock()
         months = max(1, (now.year - first.year) * 12 + now.month - first.month + 1)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         placed, cases, per_month = await mq.liquidation(pool, request.user.tenant_id, first,
                                                         following, months)
@@ -108,7 +110,7 @@ class MetricsController(Controller):
         """Promises due in ``[from, to)``: made, kept, broken, pending and
         kept ÷ (kept + broken), by the agent who took them or by portfolio."""
         _period(start, end)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         rows = await mq.promises(pool, request.user.tenant_id, group_by, start, end)
         items = [PromiseItem(group=g, made=made, kept=kept, broken=broken, pending=pending,
@@ -122,7 +124,7 @@ class MetricsController(Controller):
         """Contacts that happened in ``[from, to)``: outbound attempts, those that reached
         someone (right or third party) and the right party, with their rates."""
         _period(start, end)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "contacts")
         as_of = await events_applied(pool, "contacts")
         rows = await mq.contacts(pool, request.user.tenant_id, group_by, start, end)
         items = [ContactItem(group=g, attempts=int(a), contacts=int(c), right_party=int(r),
@@ -136,7 +138,7 @@ class MetricsController(Controller):
         """For each DPD bucket: of the open cases in it at the end of the previous month,
         the share in the next bucket and the share cured at the end of ``month``."""
         first, following = _month(month, "month")
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         counts = await mq.roll_rates(pool, request.user.tenant_id, first, following)
         items = [RollRateItem(group=bucket, cases=cases, rolled=rolled,
