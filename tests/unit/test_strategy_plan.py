@@ -105,3 +105,23 @@ def test_a_case_in_no_active_strategy_has_no_plan() -> None:
     case = given(lambda c: c.resegment([strategy], at(days=1)))
     assert case.plan([], at(days=2)) is None
     assert case.plan([ActiveStrategy(STRATEGY_ID, 2, document(challenger=None))], at(days=2)) is None
+
+
+def test_call_windows_agree_with_next_action_at_every_hour() -> None:
+    from ledger.domain.strategy.plan import call_windows
+
+    segment = Segment("s", When(), (Step(0, Action.CALL), Step(0, Action.SMS, "r"),
+                                    Step(2, Action.SMS, "r"), Step(2, Action.CALL),
+                                    Step(5, Action.CALL), Step(9, Action.ESCALATE)))
+    entered = utc(2026, 10, 28, 15, 0)
+    done = {Action.SMS: utc(2026, 10, 30, 7, 0)}  # the day-2 sms, so the day-2 call is next
+    windows = call_windows(segment, entered, CHICAGO, done)
+    moment = entered
+    while moment < utc(2026, 11, 10):
+        steps = step_statuses(segment, entered, CHICAGO, done, moment)
+        found = next_action(steps, moment, always_allowed)
+        is_due_call = found is not None and found.action == "call" and found.due_at <= moment
+        inside = any(start <= moment and (end is None or moment < end) for start, end in windows)
+        assert is_due_call == inside, moment
+        moment += timedelta(hours=1)
+    assert len(windows) == 3
