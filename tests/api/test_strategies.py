@@ -206,8 +206,13 @@ async def test_the_dialer_list_shows_due_calls_and_agents_see_their_own(client, 
     items = everyone.json()["items"]
     assert {i["case_id"] for i in items} == {mine["case_id"], theirs["case_id"]}
     assert all(i["phone"] == "+15551234567" and i["allowed_until"] > i["due_at"] for i in items)
-    own = await client.get(f"/v1/dialer-list?at={at}&agent_id=agent-1", headers=keys["agent"])
+    created = await client.post("/v1/keys", json={"role": "agent", "agent_id": "agent-1"},
+                                headers=keys["admin"])
+    bound = {"Authorization": f"Bearer {created.json()['key']}"}
+    own = await client.get(f"/v1/dialer-list?at={at}", headers=bound)
     assert [i["case_id"] for i in own.json()["items"]] == [mine["case_id"]]
+    assert_problem(await client.get(f"/v1/dialer-list?at={at}&agent_id=agent-2", headers=bound),
+                   403, "agent_mismatch")
     night = _local_noon("America/Chicago").replace("T12:", "T23:").replace("+", "%2B")
     late = await client.get(f"/v1/dialer-list?at={night}", headers=keys["supervisor"])
     assert late.json()["items"] == []  # outside the Regulation F hours

@@ -14,6 +14,7 @@ from ledger.api import auth
 from ledger.api.commands import record_fact
 from ledger.api.controllers.case_list import TEXT
 from ledger.api.docs import responses
+from ledger.api.principal import agent_scope
 from ledger.api.problems import ProblemError, invalid
 from ledger.api.schemas.facts import FactRecorded
 from ledger.api.schemas.strategies import (
@@ -112,7 +113,7 @@ class DialerController(Controller):
         most overdue first, each with ``allowed_until`` (when the allowed window closes)."""
         service: CaseService = request.app.state.cases
         moment = service.clock() if at is None else _aware(at)
-        agent = _agent_scope(request, agent_id)
+        agent = agent_scope(request, agent_id)
         rows = await dialer_list(request.app.state.pool, service, request.app.state.strategies,
                                  request.user.tenant_id, moment, limit, agent)
         return DialerList([DialerItem(r.case_id, r.external_ref, r.phone, r.segment, r.arm,
@@ -123,18 +124,3 @@ def _aware(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise invalid("at", "must include a UTC offset")
     return aware_utc(at, "at")
-
-
-def _agent_scope(request: Request, asked: str | None) -> str | None:
-    """An agent sees its own cases: the agent its key is bound to, else the one it names."""
-    key = request.user
-    if key.role != Role.AGENT:
-        return asked
-    bound = getattr(key, "agent_id", None)
-    if bound is not None:
-        if asked is not None and asked != bound:
-            raise ProblemError(403, "agent_mismatch", "an agent key sees only its own dialer list")
-        return str(bound)
-    if asked is None:
-        raise invalid("agent_id", "agents must name the agent whose dialer list to show")
-    return asked
