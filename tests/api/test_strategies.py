@@ -227,3 +227,44 @@ async def test_the_dialer_list_shows_due_calls_and_agents_see_their_own(client, 
     await _caught_up(client)
     after = await client.get(f"/v1/dialer-list?at={at}", headers=keys["supervisor"])
     assert mine["case_id"] not in {i["case_id"] for i in after.json()["items"]}
+
+
+async def test_metrics_compare_arms_and_segments_side_by_side(client, keys) -> None:
+    await _activate(client, keys, "p-metrics")
+    cases = [await _place(client, keys, "p-metrics") for _ in range(4)]
+    paid = await client.post(f"/v1/cases/{cases[0]['case_id']}/payments", json={
+        "external_id": "M-1", "amount": 1234, "currency": "USD", "received_at": ago(seconds=0),
+        "method": "ach"}, headers=keys["integration"])
+    assert paid.status_code == 201
+    contact = await client.post(f"/v1/cases/{cases[1]['case_id']}/contacts", json={
+        "channel": "phone", "direction": "outbound", "outcome": "right_party",
+        "occurred_at": ago(seconds=0), "agent_id": "a"}, headers=keys["agent"])
+    assert contact.status_code == 201
+    await _caught_up(client)
+    plan = (await client.get(f"/v1/cases/{cases[0]['case_id']}/plan", headers=keys["agent"])).json()
+    by_arm = await client.get("/v1/metrics/recovery?group_by=arm", headers=keys["analyst"])
+    assert by_arm.status_code == 200, by_arm.text
+    items = {i["group"]: i for i in by_arm.json()["items"]}
+    assert set(items) <= {"champion", "challenger"} and sum(i["cases"] for i in items.values()) == 4
+    assert items[plan["arm"]]["recovered_amount"] == 1234
+    by_segment = await client.get("/v1/metrics/recovery?group_by=segment", headers=keys["analyst"])
+    assert sum(i["recovered_amount"] for i in by_segment.json()["items"]) == 1234
+    contacts = await client.get("/v1/metrics/contacts?group_by=arm", headers=keys["supervisor"])
+    assert sum(i["right_party"] for i in contacts.json()["items"]) == 1
+    promises = await client.get("/v1/metrics/promises?group_by=segment", headers=keys["auditor"])
+    assert promises.status_code == 200 and promises.json()["items"] == []
+
+
+async def test_the_work_queue_puts_a_due_call_first(client, keys) -> None:
+    await _activate(client, keys, "p-queue")
+    small = await _place(client, keys, "p-queue", principal=1000, interest=0, fees=0, past_due_amount=500)
+    large = await _place(client, keys, "p-other")  # larger balance, in no strategy
+    for case in (small, large):
+        assigned = await client.post(f"/v1/cases/{case['case_id']}/assignment",
+                                     json={"agent_id": "agent-q"}, headers=keys["supervisor"])
+        assert assigned.status_code == 201
+    await _caught_up(client)
+    queue = await client.get("/v1/work-queue?agent_id=agent-q", headers=keys["supervisor"])
+    items = queue.json()["items"]
+    assert [i["case"]["case_id"] for i in items] == [small["case_id"], large["case_id"]]
+    assert [i["call_due"] for i in items] == [True, False]
