@@ -52,9 +52,11 @@ from ledger.api.controllers.strategies import StrategyController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
+from ledger.api.read_side import PositionHeaderMiddleware
 from ledger.api.schemas.common import Request as RequestStruct
 from ledger.config import Settings
 from ledger.db.pool import create_pool
+from ledger.db.replica import ReadSide
 from ledger.domain.errors import DomainError
 from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
 from ledger.projections import ProjectionRunner, all_projections
@@ -151,9 +153,13 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         cipher = DebtorCipher(data_keys)
         repository = Repository(store, snapshot_interval=settings.snapshot_interval,
                                 cipher=cipher)
+        read_side = ReadSide(pool, settings.read_database_url,
+                             max_lag_seconds=settings.read_max_lag_seconds,
+                             pool_max_size=settings.pool_max_size)
+        await read_side.start()
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
-            key_cache=key_cache, data_keys=data_keys, cipher=cipher,
+            key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
         )
         purge = asyncio.create_task(_purge_idempotency_records(pool))
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
@@ -182,11 +188,12 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             with contextlib.suppress(asyncio.CancelledError):
                 await purge
             await store.close()
+            await read_side.close()
             await pool.close()
 
     v1 = Router(
         path="/", route_handlers=V1_CONTROLLERS, security=[{"BearerToken": []}],
-        middleware=[DefineMiddleware(ApiKeyMiddleware)],
+        middleware=[DefineMiddleware(ApiKeyMiddleware), PositionHeaderMiddleware()],
     )
     app = Litestar(
         route_handlers=[HealthController, ScrapeController, v1],

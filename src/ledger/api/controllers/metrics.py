@@ -13,6 +13,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
 from ledger.api.schemas.metrics import (
@@ -62,6 +63,7 @@ def _month(text: str, field: str) -> tuple[datetime, datetime]:
 class MetricsController(Controller):
     """Dashboards' figures, reconciled to the cent with the events."""
 
+    parameters = MIN_POSITION
     path = "/v1/metrics"
     tags = ["metrics"]
     guards = [auth.allow(*METRICS_ROLES)]
@@ -75,7 +77,7 @@ class MetricsController(Controller):
         or the channel of the last right-party contact within 30 days before it (``channel``),
         or the strategy ``segment`` / ``arm`` the case was in at the payment's business time."""
         _period(start, end)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         queries = sm if group_by in sm.STRATEGY_GROUPS else mq
         rows = await queries.recovery(pool, request.user.tenant_id, group_by, _instant(start),
@@ -93,7 +95,7 @@ class MetricsController(Controller):
         first, following = _month(cohort, "cohort")
         now = request.app.state.cases.clock()
         months = max(1, (now.year - first.year) * 12 + now.month - first.month + 1)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         placed, cases, per_month = await mq.liquidation(pool, request.user.tenant_id, first,
                                                         following, months)
@@ -111,7 +113,7 @@ class MetricsController(Controller):
         """Promises due in ``[from, to)``: made, kept, broken, pending and
         kept ÷ (kept + broken), by the agent who took them or by portfolio."""
         _period(start, end)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         queries = sm if group_by in sm.STRATEGY_GROUPS else mq
         rows = await queries.promises(pool, request.user.tenant_id, group_by, start, end)
@@ -126,9 +128,10 @@ class MetricsController(Controller):
         """Contacts that happened in ``[from, to)``: outbound attempts, those that reached
         someone (right or third party) and the right party, with their rates."""
         _period(start, end)
-        pool = request.app.state.pool
         strategic = group_by in sm.STRATEGY_GROUPS
-        as_of = await events_applied(pool, "strategies" if strategic else "contacts")
+        projection = "strategies" if strategic else "contacts"
+        pool = await read_pool(request, projection)
+        as_of = await events_applied(pool, projection)
         rows = await (sm if strategic else mq).contacts(pool, request.user.tenant_id, group_by,
                                                         start, end)
         items = [ContactItem(group=g, attempts=int(a), contacts=int(c), right_party=int(r),
@@ -142,7 +145,7 @@ class MetricsController(Controller):
         """For each DPD bucket: of the open cases in it at the end of the previous month,
         the share in the next bucket and the share cured at the end of ``month``."""
         first, following = _month(month, "month")
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         counts = await mq.roll_rates(pool, request.user.tenant_id, first, following)
         items = [RollRateItem(group=bucket, cases=cases, rolled=rolled,

@@ -8,6 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, case_summary
 from ledger.api.docs import responses
 from ledger.api.principal import agent_scope
@@ -24,6 +25,7 @@ WORK_QUEUE_ROLES = (Role.AGENT, Role.SUPERVISOR)
 class WorkQueueController(Controller):
     """Work queues for agents and supervisors."""
 
+    parameters = MIN_POSITION
     path = "/v1/work-queue"
     tags = ["work queue"]
 
@@ -43,7 +45,7 @@ class WorkQueueController(Controller):
         then by balance × days past due, highest first. ``next_contact_allowed_at`` is judged
         now from each case's own events (compliance rules, cease, disputes, holds)."""
         agent_id = agent_scope(request, agent_id)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         service: CaseService = request.app.state.cases
         as_of = await events_applied(pool, "cases")
         now = service.clock()
