@@ -47,6 +47,8 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.plans import DialerController, PlanController, ScoreController
+from ledger.api.controllers.strategies import StrategyController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
@@ -70,6 +72,9 @@ from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
 from ledger.services.secret import resolve_secret
+from ledger.services.resegment import Resegmenter
+from ledger.services.strategies import StrategyService
+from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
     "Event-sourced backend for collecting delinquent consumer debt: placements, contacts, "
@@ -93,6 +98,7 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    ScoreController, StrategyController, PlanController, DialerController,
 ]
 log = logging.getLogger("ledger.api")
 
@@ -163,12 +169,20 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         scheduler = DeadlineScheduler(pool, app.state.cases, settings.deadline_interval,
                                       observe=observe_deadline_pass)
         app.state.update(runner=runner)
+        # Contact strategies (issue 12): re-segment after each write, and sweep as days pass.
+        strategies = StrategyService(repository, pool)
+        app.state.cases.follow_up = Resegmenter(strategies)
+        sweeper = StrategySweeper(pool, app.state.cases, strategies)
+        strategies.on_activation = sweeper.wake
+        app.state.update(strategies=strategies, sweeper=sweeper)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
+            await sweeper.start()
         try:
             yield
         finally:
+            await sweeper.stop()
             await scheduler.stop()
             await runner.stop()
             purge.cancel()
