@@ -34,7 +34,8 @@ from ledger.projections import strategy_metrics as sm
 from ledger.services.keys import Role
 
 METRICS_ROLES = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+"""Years 1900–2999: every month matching it is a valid calendar month, and so is the next."""
 From = Annotated[date | None, QueryParameter(name="from", description="First day (YYYY-MM-DD, UTC).")]
 To = Annotated[date | None, QueryParameter(name="to", description="Day after the last (YYYY-MM-DD).")]
 Month = Annotated[str, QueryParameter(pattern=MONTH_PATTERN, description="A month, YYYY-MM (UTC).")]
@@ -45,8 +46,8 @@ def _instant(day: date | None) -> datetime | None:
 
 
 def _period(start: date | None, end: date | None) -> None:
-    if start is not None and end is not None and end <= start:
-        raise invalid("to", "must be after from")
+    """``[from, to)`` with ``to`` ≤ ``from`` is an empty period, not an error: OpenAPI cannot
+    state a constraint between two parameters, so a document-following client may send it."""
 
 
 def _month(text: str, field: str) -> tuple[datetime, datetime]:
