@@ -47,6 +47,10 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.approvals import ApprovalController
+from ledger.api.controllers.complaints import ComplaintController
+from ledger.api.controllers.negotiation_metrics import NegotiationMetricsController
+from ledger.api.controllers.policies import OfferController, PolicyController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
@@ -67,6 +71,7 @@ from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
 from ledger.services.secret import resolve_secret
+from ledger.services.negotiation import NegotiationService
 
 DESCRIPTION = (
     "Event-sourced backend for collecting delinquent consumer debt: placements, contacts, "
@@ -90,6 +95,9 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    # negotiation (issue 15)
+    PolicyController, OfferController, ApprovalController, ComplaintController,
+    NegotiationMetricsController,
 ]
 log = logging.getLogger("ledger.api")
 
@@ -149,6 +157,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
             key_cache=key_cache, data_keys=data_keys, cipher=cipher,
         )
+        app.state.negotiation = NegotiationService(
+            repository, pool, lambda: app.state.cases.clock(), settings.complaint_response_days)
         purge = asyncio.create_task(_purge_idempotency_records(pool))
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
         # unless LEDGER_RUN_PROJECTIONS=false (then `ledger project` workers do it).

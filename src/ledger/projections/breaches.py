@@ -1,4 +1,5 @@
-"""The ``compliance`` projection: one rm_breaches row per rule a recorded contact broke."""
+"""The ``compliance`` projection: one rm_breaches row per rule a recorded contact broke,
+and one per complaint left unanswered past its deadline (``complaint_overdue``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ COLUMNS = ["tenant_id", "case_id", "version", "ordinal", "rule", "detail", "agen
            "occurred_at", "recorded_at"]
 
 
+def complaint_overdue_row(envelope: Envelope) -> tuple[object, ...]:
+    """A complaint unanswered at its deadline (issue 15): the breach happened then."""
+    event, row = envelope.event, envelope.row
+    detail = f"complaint {event.complaint_id} had no final response by its deadline"
+    return (row.tenant_id, row.originator_id, row.originator_version, 0, "complaint_overdue",
+            detail, event.agent_id, event.channel, event.timestamp, row.recorded_at)
+
+
 class BreachesProjection:
     """rm_breaches."""
 
@@ -21,6 +30,9 @@ class BreachesProjection:
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
         rows = []
         for envelope in batch:
+            if envelope.type == "ComplaintOverdue" and envelope.event is not None:
+                rows.append(complaint_overdue_row(envelope))
+                continue
             if envelope.type != "ContactRecorded" or envelope.event is None or not envelope.event.breaches:
                 continue
             event, row = envelope.event, envelope.row

@@ -11,14 +11,15 @@ from ledger.api import auth
 from ledger.api.controllers.case_list import TEXT, case_summary
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
-from ledger.api.schemas.queries import WorkItem, WorkQueue
+from ledger.api.schemas.queries import PendingApprovalItem, WorkItem, WorkQueue
 from ledger.domain.compliance import permission
 from ledger.domain.values import Channel
-from ledger.projections import events_applied, queries
+from ledger.projections import events_applied, negotiation_queries, queries
 from ledger.services.cases import CaseService
 from ledger.services.keys import Role
 
 WORK_QUEUE_ROLES = (Role.AGENT, Role.SUPERVISOR)
+PENDING_APPROVALS_SHOWN = 100
 
 
 class WorkQueueController(Controller):
@@ -38,7 +39,8 @@ class WorkQueueController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> WorkQueue:
         """Open cases assigned to ``agent_id`` (or unassigned), a broken latest promise first,
-        then by balance × days past due, highest first. ``next_contact_allowed_at`` is judged
+        then by balance × days past due, highest first. A supervisor's or admin's queue
+        (without ``agent_id``) also lists ``pending_approvals``. ``next_contact_allowed_at`` is judged
         now from each case's own events (compliance rules, cease, disputes, holds)."""
         if agent_id is None and request.user.role == Role.AGENT:
             raise invalid("agent_id", "agents must name the agent whose queue to show")
@@ -56,4 +58,13 @@ class WorkQueueController(Controller):
             items.append(WorkItem(case=case_summary(row), priority=rank,
                                   broken_promise=bool(row["broken"]),
                                   next_contact_allowed_at=allowed_at))
-        return WorkQueue(items, as_of)
+        pending = []
+        if request.user.role in (Role.SUPERVISOR, Role.ADMIN) and agent_id is None:
+            pending = [PendingApprovalItem(
+                approval_id=r["approval_id"], case_id=r["case_id"], kind=r["kind"],
+                reasons=list(r["reasons"]), requested_at=r["requested_at"],
+                requested_by=r["requested_by"], requester_agent=r["requester_agent"])
+                for r in await negotiation_queries.approvals(
+                    pool, tenant, status="pending", case_id=None, after_seq=0,
+                    limit=PENDING_APPROVALS_SHOWN)]
+        return WorkQueue(items, as_of, pending)
