@@ -46,6 +46,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     complaint_response_days: dict[str, int] = msgspec.field(
         default_factory=lambda: dict(DEFAULT_RESPONSE_DAYS))
     """Days to answer a complaint by jurisdiction prefix (issue 15); ``*`` for the rest."""
+    read_database_url: str | None = None
+    """A streaming replica for lists, metrics and queues (docs/SCALING.md); None: the primary."""
+    read_max_lag_seconds: int = 5
+    """A replica replaying further behind than this is skipped (reads go to the primary)."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -156,6 +160,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
         "master_key": _master_key(env, "LEDGER_MASTER_KEY"),
         "complaint_response_days": _response_days(env, "LEDGER_COMPLAINT_RESPONSE_DAYS"),
+        "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
+        "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
     }
     values.update(overrides)
     return Settings(**values)

@@ -17,6 +17,8 @@ from ledger.api.schemas.cases import (
     OpenComplaintView,
     PendingApprovalView,
     PromiseView,
+    ScoreReasonView,
+    ScoreView,
 )
 from ledger.api.schemas.facts import BreachView, FactRecorded
 from ledger.domain.case import Case
@@ -89,7 +91,18 @@ def case_view(case: Case, now: datetime) -> CaseView:
                               c.overdue or c.respond_by <= now)
             for c in case.complaints.values() if c.resolved_at is None
         ],
+        scores=scores_view(case, now),
     )
+
+
+def scores_view(case: Case, at: datetime) -> dict[str, ScoreView]:
+    """Each model's latest score, and ``behaviour`` computed from the case's facts at ``at``."""
+    found = {model: ScoreView(s.value, s.model_version, s.scored_at)
+             for model, s in sorted(case.scores.items())}
+    behaviour = case.behaviour(at)
+    found["behaviour"] = ScoreView(behaviour.value, behaviour.model_version, at,
+                                   [ScoreReasonView(r.code, r.points) for r in behaviour.reasons])
+    return found
 
 
 def fact_recorded(case: Case, now: datetime, **extra: Any) -> FactRecorded:

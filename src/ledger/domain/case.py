@@ -44,8 +44,10 @@ from ledger.domain.negotiation.case_approvals import (
     CaseApprovals,
     WaiverRequest,
 )
+from ledger.domain.case_strategy import CaseStrategy, ScoreRecord, SegmentRecord
 from ledger.domain.delinquency import bucket_for
 from ledger.domain.money import Allocation
+from ledger.domain.strategy.document import Action
 from ledger.domain.records import (
     ArrangementRecord,
     DisputeRecord,
@@ -79,7 +81,8 @@ CALL_HISTORY_DAYS = 10
 replace = msgspec.structs.replace
 
 
-class Case(CaseCommands, CaseHandling, CaseApprovals, CaseComplaints, Aggregate):
+class Case(CaseCommands, CaseHandling, CaseStrategy, CaseApprovals, CaseComplaints,
+           Aggregate):
     """A placed account; see the module docstring for the life of a case."""
 
     # Read-only defaults, replaced (never mutated) by the event bodies below, so cases
@@ -253,6 +256,18 @@ class Case(CaseCommands, CaseHandling, CaseApprovals, CaseComplaints, Aggregate)
         agent_id: str | None
         channel: str
 
+    # Scores and contact strategies (issue 12; logic in ledger.domain.case_strategy).
+    class ScoreRecorded(Aggregate.Event):
+        model: str
+        value: int
+        model_version: str
+
+    class SegmentEntered(Aggregate.Event):
+        strategy_id: UUID
+        version: int
+        arm: str
+        segment: str
+
     # ---- state --------------------------------------------------------------------
 
     def __init__(
@@ -337,6 +352,7 @@ class Case(CaseCommands, CaseHandling, CaseApprovals, CaseComplaints, Aggregate)
         breaches: tuple[Breach, ...],
     ) -> None:
         self.last_contact_at = max(self.last_contact_at or timestamp, timestamp)
+        self._track_contact(timestamp, channel, direction, outcome)
         if channel is not Channel.PHONE:
             return
         if outcome is Outcome.RIGHT_PARTY:
@@ -474,6 +490,7 @@ class Case(CaseCommands, CaseHandling, CaseApprovals, CaseComplaints, Aggregate)
     @event(Escalated)
     def _escalated(self, timestamp: datetime, reason: str) -> None:
         self.legal, self.escalated_at = True, timestamp
+        self._track_action(Action.ESCALATE, timestamp)
 
     @event(BalanceAdjusted)
     def _balance_adjusted(
@@ -494,6 +511,7 @@ class Case(CaseCommands, CaseHandling, CaseApprovals, CaseComplaints, Aggregate)
     @event(NoteAdded)
     def _note_added(self, timestamp: datetime, text: str, author: str | None) -> None:
         self.notes_count += 1
+        self._track_action(Action.REVIEW, timestamp)
 
     @event(Closed)
     def _closed(self, timestamp: datetime, reason: CloseReason) -> None:
@@ -554,6 +572,17 @@ class Case(CaseCommands, CaseHandling, CaseApprovals, CaseComplaints, Aggregate)
     ) -> None:
         self.complaints = {**self.complaints,
                            complaint_id: replace(self.complaints[complaint_id], overdue=True)}
+
+    # Scores and contact strategies (issue 12).
+    @event(ScoreRecorded)
+    def _score_recorded(self, timestamp: datetime, model: str, value: int,
+                        model_version: str) -> None:
+        self._track_score(model, ScoreRecord(value, model_version, timestamp))
+
+    @event(SegmentEntered)
+    def _segment_entered(self, timestamp: datetime, strategy_id: UUID, version: int, arm: str,
+                         segment: str) -> None:
+        self.segment_entry = SegmentRecord(strategy_id, version, arm, segment, timestamp)
 
     # ---- helpers shared by the commands -------------------------------------------
 

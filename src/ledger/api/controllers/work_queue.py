@@ -8,6 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, case_summary
 from ledger.api.docs import responses
 from ledger.api.principal import agent_scope
@@ -25,6 +26,7 @@ PENDING_APPROVALS_SHOWN = 100
 class WorkQueueController(Controller):
     """Work queues for agents and supervisors."""
 
+    parameters = MIN_POSITION
     path = "/v1/work-queue"
     tags = ["work queue"]
 
@@ -39,12 +41,13 @@ class WorkQueueController(Controller):
             "supervisors and admins omit it for the unassigned cases.")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> WorkQueue:
-        """Open cases assigned to ``agent_id`` (or unassigned), a broken latest promise first,
+        """Open cases assigned to ``agent_id`` (or unassigned): cases with a due ``call`` step of
+        their contact strategy first, then a broken latest promise,
         then by balance × days past due, highest first. A supervisor's or admin's queue
         (without ``agent_id``) also lists ``pending_approvals``. ``next_contact_allowed_at`` is judged
         now from each case's own events (compliance rules, cease, disputes, holds)."""
         agent_id = agent_scope(request, agent_id)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         service: CaseService = request.app.state.cases
         as_of = await events_applied(pool, "cases")
         now = service.clock()
@@ -57,7 +60,8 @@ class WorkQueueController(Controller):
             allowed_at = None if case is None else permission(case, Channel.PHONE, now).next_allowed_at
             items.append(WorkItem(case=case_summary(row), priority=rank,
                                   broken_promise=bool(row["broken"]),
-                                  next_contact_allowed_at=allowed_at))
+                                  next_contact_allowed_at=allowed_at,
+                                  call_due=bool(row["call_due"])))
         pending = []
         if request.user.role in (Role.SUPERVISOR, Role.ADMIN) and agent_id is None:
             pending = [PendingApprovalItem(

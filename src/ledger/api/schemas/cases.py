@@ -128,6 +128,17 @@ class OpenComplaintView(msgspec.Struct, frozen=True):
     received_at: datetime
     respond_by: datetime
     overdue: bool
+class ScoreReasonView(msgspec.Struct):
+    code: str
+    points: int
+
+
+class ScoreView(msgspec.Struct, omit_defaults=True):
+    value: int
+    model_version: str
+    scored_at: datetime
+    reasons: list[ScoreReasonView] | None = None
+    """Only for ``behaviour``: the points table's lines that applied (README)."""
 
 
 class CaseView(msgspec.Struct, frozen=True):
@@ -168,6 +179,8 @@ class CaseView(msgspec.Struct, frozen=True):
     """Requests beyond authority waiting for a decision (issue 15)."""
     open_complaints: list[OpenComplaintView] = []
     """Complaints without a final response yet, with their deadline (issue 15)."""
+    scores: dict[str, ScoreView] = {}
+    """Latest score per model (by ``scored_at``), always with Ledger's own ``behaviour``."""
 
 
 PLACE_EXAMPLE = {
