@@ -29,7 +29,7 @@ def settlement(amount: int, due_in_days: int = 10) -> dict[str, Any]:
 
 def instalments(count: int, amount: int, **changes: Any) -> dict[str, Any]:
     start = datetime.now(UTC).date() + timedelta(days=5)
-    plan = [{"due_date": (start + timedelta(days=30 * k)).isoformat(), "amount": amount}
+    plan = [{"due_date": (start + timedelta(days=28 * k)).isoformat(), "amount": amount}
             for k in range(count)]
     body = {"kind": "installments", "installments": plan, "agreed_at": datetime.now(UTC).isoformat()}
     body.update(changes)
