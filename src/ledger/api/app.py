@@ -54,7 +54,7 @@ from ledger.api.schemas.common import Request as RequestStruct
 from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.domain.errors import DomainError
-from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
+from ledger.eventstore import ConcurrencyConflict, EventStore
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections.deadlines import DeadlineScheduler
 from ledger.observability import (
@@ -65,7 +65,8 @@ from ledger.observability import (
 )
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
-from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
+from ledger.privacy import DataKeys, resolve_master_key
+from ledger.services.repositories import case_repository
 from ledger.services.secret import resolve_secret
 
 DESCRIPTION = (
@@ -126,10 +127,16 @@ async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
             log.warning("idempotency purge failed: %s", type(error).__name__)
 
 
-def create_app(settings: Settings, database_url: str) -> Litestar:
-    """Build the app; the pool opens on start-up and closes on shutdown."""
+def create_app(settings: Settings, database_url: str, *,
+               derive_master_key_for_tests: bool = False) -> Litestar:
+    """Build the app; the pool opens on start-up and closes on shutdown.
+
+    ``derive_master_key_for_tests``: only test suites and benchmarks pass it (see
+    ``resolve_master_key``); ``ledger serve`` refuses to start without ``LEDGER_MASTER_KEY``
+    on an external database.
+    """
     key_cache = KeyCache(resolve_secret(settings))
-    master_key = resolve_master_key(settings, derive_for_tests=True)
+    master_key = resolve_master_key(settings, derive_for_tests=derive_master_key_for_tests)
     configure_logging(settings.log_level)
 
     @asynccontextmanager
@@ -142,9 +149,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         await store.start()
         # Debtor personal data is sealed with per-case data keys (crypto-shredding).
         data_keys = DataKeys(store.fetch, master_key)
-        cipher = DebtorCipher(data_keys)
-        repository = Repository(store, snapshot_interval=settings.snapshot_interval,
-                                cipher=cipher)
+        repository = case_repository(store, data_keys, snapshot_interval=settings.snapshot_interval)
+        cipher = repository.cipher
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
             key_cache=key_cache, data_keys=data_keys, cipher=cipher,
