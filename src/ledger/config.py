@@ -41,6 +41,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds between deadline-scheduler passes (broken promises, missed instalments)."""
     master_key: str | None = None
     """64 hex digits wrapping the per-case data keys of personal data; see ledger.privacy."""
+    read_database_url: str | None = None
+    """A streaming replica for lists, metrics and queues (docs/SCALING.md); None: the primary."""
+    read_max_lag_seconds: int = 5
+    """A replica replaying further behind than this is skipped (reads go to the primary)."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -143,6 +147,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "run_projections": _flag(env, "LEDGER_RUN_PROJECTIONS", True),
         "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
         "master_key": _master_key(env, "LEDGER_MASTER_KEY"),
+        "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
+        "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
     }
     values.update(overrides)
     return Settings(**values)

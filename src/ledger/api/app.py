@@ -47,12 +47,17 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.plans import DialerController, PlanController, ScoreController
+from ledger.api.controllers.strategies import StrategyController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
+from ledger.api.read_side import PositionHeaderMiddleware
 from ledger.api.schemas.common import Request as RequestStruct
+from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
 from ledger.config import Settings
 from ledger.db.pool import create_pool
+from ledger.db.replica import ReadSide
 from ledger.domain.errors import DomainError
 from ledger.eventstore import ConcurrencyConflict, EventStore
 from ledger.projections import ProjectionRunner, all_projections
@@ -68,6 +73,9 @@ from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, V
 from ledger.privacy import DataKeys, resolve_master_key
 from ledger.services.repositories import case_repository
 from ledger.services.secret import resolve_secret
+from ledger.services.resegment import Resegmenter
+from ledger.services.strategies import StrategyService
+from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
     "Event-sourced backend for collecting delinquent consumer debt: placements, contacts, "
@@ -91,6 +99,7 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    ScoreController, StrategyController, PlanController, DialerController,
 ]
 log = logging.getLogger("ledger.api")
 
@@ -151,9 +160,13 @@ def create_app(settings: Settings, database_url: str, *,
         data_keys = DataKeys(store.fetch, master_key)
         repository = case_repository(store, data_keys, snapshot_interval=settings.snapshot_interval)
         cipher = repository.cipher
+        read_side = ReadSide(pool, settings.read_database_url,
+                             max_lag_seconds=settings.read_max_lag_seconds,
+                             pool_max_size=settings.pool_max_size)
+        await read_side.start()
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
-            key_cache=key_cache, data_keys=data_keys, cipher=cipher,
+            key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
         )
         purge = asyncio.create_task(_purge_idempotency_records(pool))
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
@@ -162,23 +175,32 @@ def create_app(settings: Settings, database_url: str, *,
         scheduler = DeadlineScheduler(pool, app.state.cases, settings.deadline_interval,
                                       observe=observe_deadline_pass)
         app.state.update(runner=runner)
+        # Contact strategies (issue 12): re-segment after each write, and sweep as days pass.
+        strategies = StrategyService(repository, pool)
+        app.state.cases.follow_up = Resegmenter(strategies)
+        sweeper = StrategySweeper(pool, app.state.cases, strategies)
+        strategies.on_activation = sweeper.wake
+        app.state.update(strategies=strategies, sweeper=sweeper)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
+            await sweeper.start()
         try:
             yield
         finally:
+            await sweeper.stop()
             await scheduler.stop()
             await runner.stop()
             purge.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purge
             await store.close()
+            await read_side.close()
             await pool.close()
 
     v1 = Router(
         path="/", route_handlers=V1_CONTROLLERS, security=[{"BearerToken": []}],
-        middleware=[DefineMiddleware(ApiKeyMiddleware)],
+        middleware=[DefineMiddleware(ApiKeyMiddleware), PositionHeaderMiddleware()],
     )
     app = Litestar(
         route_handlers=[HealthController, ScrapeController, v1],
@@ -188,6 +210,9 @@ def create_app(settings: Settings, database_url: str, *,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_request_id],
         request_max_body_size=MAX_BODY,
+        # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
+        type_decoders=TIME_DECODERS,
+        plugins=[InstantSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Ledger",
             version=__version__,

@@ -35,8 +35,10 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.case_commands import CaseCommands, Overdue, PaymentReceipt
 from ledger.domain.case_handling import CaseHandling
+from ledger.domain.case_strategy import CaseStrategy, ScoreRecord, SegmentRecord
 from ledger.domain.delinquency import bucket_for
 from ledger.domain.money import Allocation
+from ledger.domain.strategy.document import Action
 from ledger.domain.records import (
     ArrangementRecord,
     DisputeRecord,
@@ -70,7 +72,7 @@ CALL_HISTORY_DAYS = 10
 replace = msgspec.structs.replace
 
 
-class Case(CaseCommands, CaseHandling, Aggregate):
+class Case(CaseCommands, CaseHandling, CaseStrategy, Aggregate):
     """A placed account; see the module docstring for the life of a case."""
 
     # trust-data: the repository refuses to store a Case without sealing its debtor's data.
@@ -197,6 +199,18 @@ class Case(CaseCommands, CaseHandling, Aggregate):
     class PersonalDataErased(Aggregate.Event):
         reason: str
 
+    # Scores and contact strategies (issue 12; logic in ledger.domain.case_strategy).
+    class ScoreRecorded(Aggregate.Event):
+        model: str
+        value: int
+        model_version: str
+
+    class SegmentEntered(Aggregate.Event):
+        strategy_id: UUID
+        version: int
+        arm: str
+        segment: str
+
     # ---- state --------------------------------------------------------------------
 
     def __init__(
@@ -281,6 +295,7 @@ class Case(CaseCommands, CaseHandling, Aggregate):
         breaches: tuple[Breach, ...],
     ) -> None:
         self.last_contact_at = max(self.last_contact_at or timestamp, timestamp)
+        self._track_contact(timestamp, channel, direction, outcome)
         if channel is not Channel.PHONE:
             return
         if outcome is Outcome.RIGHT_PARTY:
@@ -418,6 +433,7 @@ class Case(CaseCommands, CaseHandling, Aggregate):
     @event(Escalated)
     def _escalated(self, timestamp: datetime, reason: str) -> None:
         self.legal, self.escalated_at = True, timestamp
+        self._track_action(Action.ESCALATE, timestamp)
 
     @event(BalanceAdjusted)
     def _balance_adjusted(
@@ -438,6 +454,7 @@ class Case(CaseCommands, CaseHandling, Aggregate):
     @event(NoteAdded)
     def _note_added(self, timestamp: datetime, text: str, author: str | None) -> None:
         self.notes_count += 1
+        self._track_action(Action.REVIEW, timestamp)
 
     @event(Closed)
     def _closed(self, timestamp: datetime, reason: CloseReason) -> None:
@@ -451,6 +468,17 @@ class Case(CaseCommands, CaseHandling, Aggregate):
     @event(PersonalDataErased)
     def _personal_data_erased(self, timestamp: datetime, reason: str) -> None:
         self.debtor, self.personal_data_erased = None, True
+
+    # Scores and contact strategies (issue 12).
+    @event(ScoreRecorded)
+    def _score_recorded(self, timestamp: datetime, model: str, value: int,
+                        model_version: str) -> None:
+        self._track_score(model, ScoreRecord(value, model_version, timestamp))
+
+    @event(SegmentEntered)
+    def _segment_entered(self, timestamp: datetime, strategy_id: UUID, version: int, arm: str,
+                         segment: str) -> None:
+        self.segment_entry = SegmentRecord(strategy_id, version, arm, segment, timestamp)
 
     # ---- helpers shared by the commands -------------------------------------------
 
