@@ -8,7 +8,7 @@
 CREATE FUNCTION ledger_refuse_event_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'stored_events is append-only: % refused', TG_OP
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege',
               HINT = 'events are never changed or removed; record a new fact instead';
 END
