@@ -54,6 +54,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Run the message sender inside ``ledger serve``."""
     sender_backoff: float = 2.0
     """First retry delay (seconds) of a message the provider refused; doubles per attempt."""
+    read_database_url: str | None = None
+    """A streaming replica for lists, metrics and queues (docs/SCALING.md); None: the primary."""
+    read_max_lag_seconds: int = 5
+    """A replica replaying further behind than this is skipped (reads go to the primary)."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -182,6 +186,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "agency_name": _text(env, "LEDGER_AGENCY_NAME") or "Ledger Collections",
         "run_sender": _flag(env, "LEDGER_RUN_SENDER", True),
         "sender_backoff": _backoff(env, "LEDGER_SENDER_BACKOFF"),
+        "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
+        "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
     }
     values.update(overrides)
     return Settings(**values)

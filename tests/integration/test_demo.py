@@ -14,13 +14,18 @@ CASES = 120
 
 
 async def _fingerprint(pool, tenant: str) -> list[tuple]:
-    """Per case (by external ref): its event types in order and its money figures."""
+    """Per case (by external ref): its event types in order and its money figures.
+
+    Segment entries are left out: a case's strategy arm hashes its case and strategy ids, which
+    derive from the tenant, so two tenants' demos split their arms differently by design."""
     repository = Repository(EventStore(pool))
     rows = await pool.fetch(
         "SELECT originator_id, originator_version, topic FROM stored_events "
         "WHERE tenant_id = $1 ORDER BY originator_id, originator_version", tenant)
     by_case: dict = {}
     for row in rows:
+        if row["topic"].endswith("SegmentEntered"):
+            continue
         by_case.setdefault(row["originator_id"], []).append(row["topic"].rsplit(".", 1)[-1])
     found = []
     for index in range(1, CASES + 1):
@@ -63,7 +68,8 @@ async def test_the_demo_has_the_variety_a_newcomer_should_see_and_passes_verify(
     assert await pool.fetchval("SELECT count(*) FROM stored_events WHERE tenant_id = $1",
                                tenant) == summary.events
     verified = await verify_all(pool.fetch, tenant_id=tenant)
-    assert verified.bad == [] and verified.events == summary.events and verified.streams == CASES
+    # every case's stream, and the demo strategy's
+    assert verified.bad == [] and verified.events == summary.events and verified.streams == CASES + 1
     # A second run adds nothing (the demo is loaded once per tenant).
     again = await load_demo(Repository(EventStore(pool)), tenant_id=tenant, cases=CASES, seed=42,
                             end=END)

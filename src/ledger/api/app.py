@@ -57,12 +57,16 @@ from ledger.api.controllers.templates import TemplateController
 from ledger.domain.messaging.case_messages import ContactNotAllowed
 from ledger.messaging.runtime import MessagingWorkers
 from ledger.services.messages import MessageService
+from ledger.api.controllers.plans import DialerController, PlanController, ScoreController
+from ledger.api.controllers.strategies import StrategyController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
+from ledger.api.read_side import PositionHeaderMiddleware
 from ledger.api.schemas.common import Request as RequestStruct
 from ledger.config import Settings
 from ledger.db.pool import create_pool
+from ledger.db.replica import ReadSide
 from ledger.domain.errors import DomainError
 from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
 from ledger.projections import ProjectionRunner, all_projections
@@ -77,6 +81,9 @@ from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
 from ledger.services.secret import resolve_secret
+from ledger.services.resegment import Resegmenter
+from ledger.services.strategies import StrategyService
+from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
     "Event-sourced backend for collecting delinquent consumer debt: placements, contacts, "
@@ -103,6 +110,7 @@ V1_CONTROLLERS = [
     # Messages (issue 13)
     TemplateController, CaseMessageController, MessageController, InboundController,
     LetterController,
+    ScoreController, StrategyController, PlanController, DialerController,
 ]
 log = logging.getLogger("ledger.api")
 
@@ -159,9 +167,13 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         cipher = DebtorCipher(data_keys)
         repository = Repository(store, snapshot_interval=settings.snapshot_interval,
                                 cipher=cipher)
+        read_side = ReadSide(pool, settings.read_database_url,
+                             max_lag_seconds=settings.read_max_lag_seconds,
+                             pool_max_size=settings.pool_max_size)
+        await read_side.start()
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
-            key_cache=key_cache, data_keys=data_keys, cipher=cipher,
+            key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
         )
         purge = asyncio.create_task(_purge_idempotency_records(pool))
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
@@ -170,6 +182,12 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         scheduler = DeadlineScheduler(pool, app.state.cases, settings.deadline_interval,
                                       observe=observe_deadline_pass)
         app.state.update(runner=runner)
+        # Contact strategies (issue 12): re-segment after each write, and sweep as days pass.
+        strategies = StrategyService(repository, pool)
+        app.state.cases.follow_up = Resegmenter(strategies)
+        sweeper = StrategySweeper(pool, app.state.cases, strategies)
+        strategies.on_activation = sweeper.wake
+        app.state.update(strategies=strategies, sweeper=sweeper)
         # Messages (issue 13): templates and queueing; the sender, address index and
         # validation-notice sweep run here unless switched off.
         messaging = MessagingWorkers(settings, pool, store, app.state.cases, data_keys, cipher,
@@ -179,22 +197,25 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
+            await sweeper.start()
         await messaging.start(sender=settings.run_sender, projections=settings.run_projections)
         try:
             yield
         finally:
             await messaging.stop()
+            await sweeper.stop()
             await scheduler.stop()
             await runner.stop()
             purge.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purge
             await store.close()
+            await read_side.close()
             await pool.close()
 
     v1 = Router(
         path="/", route_handlers=V1_CONTROLLERS, security=[{"BearerToken": []}],
-        middleware=[DefineMiddleware(ApiKeyMiddleware)],
+        middleware=[DefineMiddleware(ApiKeyMiddleware), PositionHeaderMiddleware()],
     )
     app = Litestar(
         route_handlers=[HealthController, ScrapeController, v1],

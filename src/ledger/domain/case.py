@@ -36,11 +36,13 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.case_commands import CaseCommands, Overdue, PaymentReceipt
 from ledger.domain.case_handling import CaseHandling
+from ledger.domain.case_strategy import CHANNEL_ACTION, CaseStrategy, ScoreRecord, SegmentRecord
 from ledger.domain.delinquency import bucket_for
 from ledger.domain.messaging.case_messages import CaseMessaging
 from ledger.domain.messaging.fields import DeliveryStatus, MessageChannel, MessageStatus
 from ledger.domain.messaging.records import Itemization, MessageRecord
 from ledger.domain.money import Allocation
+from ledger.domain.strategy.document import Action
 from ledger.domain.records import (
     ArrangementRecord,
     DisputeRecord,
@@ -74,7 +76,7 @@ CALL_HISTORY_DAYS = 10
 replace = msgspec.structs.replace
 
 
-class Case(CaseCommands, CaseHandling, CaseMessaging, Aggregate):
+class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, Aggregate):
     """A placed account; see the module docstring for the life of a case."""
 
     # ---- events -------------------------------------------------------------------
@@ -233,6 +235,17 @@ class Case(CaseCommands, CaseHandling, CaseMessaging, Aggregate):
         rule: str
         detail: str
         channel: Channel
+    # Scores and contact strategies (issue 12; logic in ledger.domain.case_strategy).
+    class ScoreRecorded(Aggregate.Event):
+        model: str
+        value: int
+        model_version: str
+
+    class SegmentEntered(Aggregate.Event):
+        strategy_id: UUID
+        version: int
+        arm: str
+        segment: str
 
     # ---- state --------------------------------------------------------------------
 
@@ -329,6 +342,7 @@ class Case(CaseCommands, CaseHandling, CaseMessaging, Aggregate):
         if direction is Direction.OUTBOUND and outcome is Outcome.RIGHT_PARTY and (
                 self.first_communication_at is None or timestamp < self.first_communication_at):
             self.first_communication_at = timestamp
+        self._track_contact(timestamp, channel, direction, outcome)
         if channel is not Channel.PHONE:
             return
         if outcome is Outcome.RIGHT_PARTY:
@@ -466,6 +480,7 @@ class Case(CaseCommands, CaseHandling, CaseMessaging, Aggregate):
     @event(Escalated)
     def _escalated(self, timestamp: datetime, reason: str) -> None:
         self.legal, self.escalated_at = True, timestamp
+        self._track_action(Action.ESCALATE, timestamp)
 
     @event(BalanceAdjusted)
     def _balance_adjusted(
@@ -486,6 +501,7 @@ class Case(CaseCommands, CaseHandling, CaseMessaging, Aggregate):
     @event(NoteAdded)
     def _note_added(self, timestamp: datetime, text: str, author: str | None) -> None:
         self.notes_count += 1
+        self._track_action(Action.REVIEW, timestamp)
 
     @event(Closed)
     def _closed(self, timestamp: datetime, reason: CloseReason) -> None:
@@ -517,6 +533,8 @@ class Case(CaseCommands, CaseHandling, CaseMessaging, Aggregate):
             template_version=template_version, queued_at=timestamp, send_at=send_at,
             status=status, content=content, itemization=itemization)
         self.messages = {**self.messages, message_id: record}
+        # A message done is a strategy step done (issue 12's plan reads the last action).
+        self._track_action(CHANNEL_ACTION[Channel(channel.value)], timestamp)
 
     @event(MessageSent)
     def _message_sent(self, timestamp: datetime, message_id: UUID, attempts: int) -> None:
@@ -547,6 +565,16 @@ class Case(CaseCommands, CaseHandling, CaseMessaging, Aggregate):
                                  channel: Channel) -> None:
         if rule == "validation_notice_late":
             self.validation_notice_flagged = True
+    # Scores and contact strategies (issue 12).
+    @event(ScoreRecorded)
+    def _score_recorded(self, timestamp: datetime, model: str, value: int,
+                        model_version: str) -> None:
+        self._track_score(model, ScoreRecord(value, model_version, timestamp))
+
+    @event(SegmentEntered)
+    def _segment_entered(self, timestamp: datetime, strategy_id: UUID, version: int, arm: str,
+                         segment: str) -> None:
+        self.segment_entry = SegmentRecord(strategy_id, version, arm, segment, timestamp)
 
     # ---- helpers shared by the commands -------------------------------------------
 

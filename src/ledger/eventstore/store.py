@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from ledger.eventstore.appended import note_appended
 from ledger.eventstore.append_sql import (
     APPEND_MANY_SQL,
     APPEND_MANY_WITH_IDEMPOTENCY_SQL,
@@ -217,6 +218,7 @@ class EventStore:
         if connection is None or not connection.is_in_transaction():
             self.notify_appended()
         positions = {(r[0], r[1]): (r[2], r[3]) for r in returned}
+        note_appended(max(r[2] for r in returned))
         stored = []
         for index, originator_id in enumerate(ids):
             notification_id, transaction_id = positions[(originator_id, versions[index])]

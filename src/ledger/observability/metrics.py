@@ -64,6 +64,9 @@ DEADLINE_CASES = Counter("ledger_deadline_cases_changed", "Cases on which the de
 POOL_CONNECTIONS = Gauge("ledger_db_pool_connections", "Database connections of this process's "
                          "pool by state (in_use, idle, max)", ["state"],
                          multiprocess_mode="liveall")
+READ_MODEL_READS = Counter("ledger_read_model_reads", "Read-model requests (lists, metrics, "
+                           "queues) by the server chosen to answer them (replica, primary)",
+                           ["source"])
 
 
 HTTP_REQUESTS = Counter("ledger_http_requests", "HTTP requests by method, route template and "

@@ -10,6 +10,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import AuditItem, AuditPage
@@ -23,6 +24,7 @@ AUDIT_ROLES = (Role.AUDITOR,)
 class AuditTrailController(Controller):
     """Who did what, when, across all cases of the tenant."""
 
+    parameters = MIN_POSITION
     path = "/v1/audit"
     tags = ["audit"]
 
@@ -30,7 +32,10 @@ class AuditTrailController(Controller):
          responses=responses())
     async def audit_trail(
         self, request: Request,
-        actor: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
+        actor: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255, description=(
+            "`key:<id>` (every event recorded with that key, bound or not), `agent:<id>` "
+            "(every event recorded by a key bound to that agent) or a whole actor, e.g. "
+            "`key:<id>/agent:<id>` or `system:scheduler`."))] = None,
         type: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=100, description=(
             "Event type, e.g. `PaymentReceived`."))] = None,
         case_id: FromQuery[UUID | None] = None,
@@ -43,7 +48,7 @@ class AuditTrailController(Controller):
         """One entry per event, oldest first: actor, type, business and record time, amount,
         case. The event data itself is in the case's history."""
         after = parse_cursor("audit", cursor, (int,))
-        pool = request.app.state.pool
+        pool = await read_pool(request, "audit")
         as_of = await events_applied(pool, "audit")
         rows = await queries.audit_trail(
             pool, request.user.tenant_id, actor=actor, event_type=type, case_id=case_id,

@@ -10,6 +10,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import BreachItem, BreachPage
@@ -23,6 +24,7 @@ BREACH_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
 class BreachController(Controller):
     """The compliance breach report."""
 
+    parameters = MIN_POSITION
     path = "/v1/compliance/breaches"
     tags = ["compliance"]
 
@@ -40,7 +42,7 @@ class BreachController(Controller):
     ) -> BreachPage:
         """Recorded breaches in business-time order: rule, case, agent and both times."""
         after = parse_cursor("breaches", cursor, (datetime, UUID, int, int))
-        pool = request.app.state.pool
+        pool = await read_pool(request, "compliance")
         as_of = await events_applied(pool, "compliance")
         rows = await queries.breaches(pool, request.user.tenant_id, start=start, end=end,
                                       rule=rule, agent_id=agent_id, after=after,

@@ -1,0 +1,1 @@
+"""Webhooks to bank systems: signing, the SSRF guard, endpoints and the delivery runner."""
