@@ -1,10 +1,6 @@
-"""Provider requests are signed like webhooks (Standard Webhooks): ``webhook-id`` (the
-message id, stable across attempts, for de-duplication), ``webhook-timestamp`` and
-``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``).
-
-The one place that calls the ``standardwebhooks`` package for messages; switch to the shared
-webhook signing module once it exists.
-"""
+"""Provider requests are signed like webhooks (Standard Webhooks, ``ledger.webhooks.signing``):
+``webhook-id`` (the message id, stable across attempts, for de-duplication),
+``webhook-timestamp`` and ``webhook-signature``."""
 
 from __future__ import annotations
 
@@ -13,9 +9,9 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from standardwebhooks import Webhook
+from ledger.webhooks import signing
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = signing.SECRET_PREFIX
 
 
 def derived_secret(server_secret: bytes) -> str:
@@ -26,15 +22,13 @@ def derived_secret(server_secret: bytes) -> str:
 
 
 def signature_headers(secret: str, message_id: str, at: datetime, body: bytes) -> dict[str, str]:
-    signature = Webhook(secret).sign(message_id, at, body.decode())
-    return {"webhook-id": message_id, "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": signature}
+    return signing.signature_headers(message_id, body, [secret], at=at)
 
 
 def verify(secret: str, body: bytes, headers: dict[str, str]) -> bool:
     """For receivers (the fake provider): is the signature valid and the timestamp fresh?"""
     try:
-        Webhook(secret).verify(body, headers, json_parse=False)
+        signing.verify(body, headers, secret)
     except Exception:  # the package raises its own error types for every refusal
         return False
     return True
