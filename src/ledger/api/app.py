@@ -64,6 +64,7 @@ from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
 from ledger.api.read_side import PositionHeaderMiddleware
 from ledger.api.schemas.common import Request as RequestStruct
+from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
 from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.db.replica import ReadSide
@@ -225,6 +226,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_request_id],
         request_max_body_size=MAX_BODY,
+        # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
+        type_decoders=TIME_DECODERS,
+        plugins=[InstantSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Ledger",
             version=__version__,
