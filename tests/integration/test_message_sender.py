@@ -19,6 +19,7 @@ import msgspec
 import pytest
 
 from ledger.api.placement import new_case
+from ledger.api.schemas import times
 from ledger.api.schemas.cases import PlaceCase
 from ledger.db.migrations import migrate
 from ledger.db.pool import create_pool
@@ -92,7 +93,7 @@ async def _placed_with_template(stack, tenant: str) -> tuple[Context, uuid.UUID]
         "past_due_amount": 10_000, "days_past_due": 40, "placed_at": "2026-09-01T00:00:00Z",
         "debtor": {"name": "Test Debtor", "phones": ["+15550001111"], "timezone": _midday_zone(),
                    "jurisdiction": "US-TX"},
-    }, PlaceCase)
+    }, PlaceCase, dec_hook=times.dec_hook)
     case = new_case(tenant, body, datetime.now(UTC))
     ctx = Context(tenant, "test", uuid.uuid4())
     await cases.place(ctx, case, lambda c, _: (201, b""), lambda e, n: (200, b""))
