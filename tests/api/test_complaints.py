@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from api_helpers import SECRET, ago, assert_problem, placement
 from ledger.config import Settings
-from ledger.eventstore import EventStore, Repository
-from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
+from ledger.eventstore import EventStore
+from ledger.privacy import DataKeys, resolve_master_key
 from ledger.projections.deadlines import tick
 from ledger.services.cases import CaseService
+from ledger.services.repositories import case_repository
 from negotiation_helpers import caught_up, settled
 
 
@@ -102,7 +103,7 @@ def _scheduler_service(pool, database_url):
     master = resolve_master_key(Settings(database_url=database_url, secret_key=SECRET),
                                 derive_for_tests=True)
     store = EventStore(pool)
-    return CaseService(Repository(store, cipher=DebtorCipher(DataKeys(store.fetch, master))))
+    return CaseService(case_repository(store, DataKeys(store.fetch, master)))
 
 
 async def test_an_unanswered_complaint_becomes_an_overdue_breach(client, keys, pool, database_url):

@@ -1,5 +1,6 @@
 """The ``compliance`` projection: one rm_breaches row per rule a recorded contact broke,
-and one per complaint left unanswered past its deadline (``complaint_overdue``)."""
+one per ``ComplianceBreachFound`` (a rule broken by something else: a late validation
+notice), and one per complaint left unanswered past its deadline (``complaint_overdue``)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ class BreachesProjection:
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
         rows = []
         for envelope in batch:
+            if envelope.type == "ComplianceBreachFound" and envelope.event is not None:
+                event, row = envelope.event, envelope.row
+                rows.append((row.tenant_id, row.originator_id, row.originator_version, 0,
+                             event.rule, event.detail, None, str(event.channel),
+                             event.timestamp, row.recorded_at))
+                continue
             if envelope.type == "ComplaintOverdue" and envelope.event is not None:
                 rows.append(complaint_overdue_row(envelope))
                 continue
