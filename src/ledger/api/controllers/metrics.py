@@ -6,14 +6,18 @@ metrics". Every response carries ``as_of_position``: the feed events the figures
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, get
+import msgspec
+from litestar import Controller, Request, Response, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.csv_export import csv_response, structs_csv, wants_csv
 from ledger.api.docs import responses
+from ledger.api.periods import DESCRIPTION as PERIOD_DESCRIPTION
+from ledger.api.periods import day_after_last, first_day, period
 from ledger.api.problems import invalid
 from ledger.api.schemas.metrics import (
     ContactItem,
@@ -33,18 +37,23 @@ from ledger.services.keys import Role
 
 METRICS_ROLES = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-From = Annotated[date | None, QueryParameter(name="from", description="First day (YYYY-MM-DD, UTC).")]
-To = Annotated[date | None, QueryParameter(name="to", description="Day after the last (YYYY-MM-DD).")]
+From = Annotated[str | None, QueryParameter(name="from", description="Start of the period "
+                                            "(inclusive). " + PERIOD_DESCRIPTION)]
+To = Annotated[str | None, QueryParameter(name="to", description="End of the period "
+                                        "(exclusive). " + PERIOD_DESCRIPTION)]
+CSV_NOTE = ("The report. With `Accept: text/csv`: its items as CSV, one column per field, "
+            "and `as_of_position` in the header `Ledger-As-Of-Position`.")
 Month = Annotated[str, QueryParameter(pattern=MONTH_PATTERN, description="A month, YYYY-MM (UTC).")]
 
 
-def _instant(day: date | None) -> datetime | None:
-    return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _period(start: date | None, end: date | None) -> None:
-    if start is not None and end is not None and end <= start:
-        raise invalid("to", "must be after from")
+def _reply(request: Request, report: msgspec.Struct, kind: type[msgspec.Struct],
+           name: str) -> Any:
+    """The report as JSON, or its items as CSV when the client asks for ``text/csv``."""
+    if not wants_csv(request):
+        return report
+    position = str(getattr(report, "as_of_position"))
+    return csv_response(structs_csv(getattr(report, "items"), kind), f"{name}.csv",
+                        {"Ledger-As-Of-Position": position})
 
 
 def _month(text: str, field: str) -> tuple[datetime, datetime]:
@@ -65,25 +74,27 @@ class MetricsController(Controller):
     tags = ["metrics"]
     guards = [auth.allow(*METRICS_ROLES)]
 
-    @get("/recovery", operation_id="recoveryMetrics", responses=responses())
+    @get("/recovery", operation_id="recoveryMetrics",
+         responses=responses(ok=RecoveryReport, ok_description=CSV_NOTE))
     async def recovery(self, request: Request,
                        group_by: FromQuery[Literal["portfolio", "cohort", "agent", "channel"]],
                        start: From = None, end: To = None) -> RecoveryReport:
         """Placed and recovered amounts of the cases placed in ``[from, to)``, by portfolio,
         placement month (``cohort``), the assignee at each payment's business time (``agent``)
-        or the channel of the last right-party contact within 30 days before it (``channel``)."""
-        _period(start, end)
+        or the channel of the last right-party contact within 30 days before it (``channel``).
+        """
+        first, following = period(start, end)
         pool = request.app.state.pool
         as_of = await events_applied(pool, "cases")
-        rows = await mq.recovery(pool, request.user.tenant_id, group_by, _instant(start),
-                                 _instant(end))
+        rows = await mq.recovery(pool, request.user.tenant_id, group_by, first, following)
         items = [RecoveryItem(group=g, placed_amount=int(placed), recovered_amount=int(got),
                               recovery_rate=mq.rate(int(got), int(placed)), cases=cases,
                               cases_paid=paid)
                  for g, placed, got, cases, paid in rows]
-        return RecoveryReport(items, as_of)
+        return _reply(request, RecoveryReport(items, as_of), RecoveryItem, "recovery")
 
-    @get("/liquidation", operation_id="liquidationCurve", responses=responses())
+    @get("/liquidation", operation_id="liquidationCurve",
+         responses=responses(ok=LiquidationCurve, ok_description=CSV_NOTE))
     async def liquidation(self, request: Request, cohort: Month) -> LiquidationCurve:
         """Cumulative recovery rate of the cases placed in ``cohort`` by month since
         placement (month 0 = the placement month; calendar months, UTC)."""
@@ -100,38 +111,46 @@ class MetricsController(Controller):
             items.append(LiquidationPoint(group=str(month), month=month, placed_amount=placed,
                                           recovered_amount=running,
                                           recovery_rate=mq.rate(running, placed)))
-        return LiquidationCurve(items, cases, as_of)
+        return _reply(request, LiquidationCurve(items, cases, as_of), LiquidationPoint,
+                      f"liquidation-{cohort}")
 
-    @get("/promises", operation_id="promiseMetrics", responses=responses())
+    @get("/promises", operation_id="promiseMetrics",
+         responses=responses(ok=PromiseReport, ok_description=CSV_NOTE))
     async def promises(self, request: Request, group_by: FromQuery[Literal["agent", "portfolio"]],
                        start: From = None, end: To = None) -> PromiseReport:
         """Promises due in ``[from, to)``: made, kept, broken, pending and
-        kept ÷ (kept + broken), by the agent who took them or by portfolio."""
-        _period(start, end)
+        kept ÷ (kept + broken), by the agent who took them or by portfolio (due dates are
+        days: a period given as times covers the UTC days it touches)."""
+        first, following = period(start, end)
         pool = request.app.state.pool
         as_of = await events_applied(pool, "cases")
-        rows = await mq.promises(pool, request.user.tenant_id, group_by, start, end)
+        rows = await mq.promises(pool, request.user.tenant_id, group_by, first_day(first),
+                                 day_after_last(following))
         items = [PromiseItem(group=g, made=made, kept=kept, broken=broken, pending=pending,
                              kept_rate=mq.rate(kept, kept + broken))
                  for g, made, kept, broken, pending in rows]
-        return PromiseReport(items, as_of)
+        return _reply(request, PromiseReport(items, as_of), PromiseItem, "promises")
 
-    @get("/contacts", operation_id="contactMetrics", responses=responses())
+    @get("/contacts", operation_id="contactMetrics",
+         responses=responses(ok=ContactReport, ok_description=CSV_NOTE))
     async def contacts(self, request: Request, group_by: FromQuery[Literal["agent", "channel"]],
                        start: From = None, end: To = None) -> ContactReport:
         """Contacts that happened in ``[from, to)``: outbound attempts, those that reached
-        someone (right or third party) and the right party, with their rates."""
-        _period(start, end)
+        someone (right or third party) and the right party, with their rates (counted per
+        UTC day: a period given as times covers the days it touches)."""
+        first, following = period(start, end)
         pool = request.app.state.pool
         as_of = await events_applied(pool, "contacts")
-        rows = await mq.contacts(pool, request.user.tenant_id, group_by, start, end)
+        rows = await mq.contacts(pool, request.user.tenant_id, group_by, first_day(first),
+                                 day_after_last(following))
         items = [ContactItem(group=g, attempts=int(a), contacts=int(c), right_party=int(r),
                              contact_rate=mq.rate(int(c), int(a)),
                              rpc_rate=mq.rate(int(r), int(a)), inbound=int(i))
                  for g, a, c, r, i in rows]
-        return ContactReport(items, as_of)
+        return _reply(request, ContactReport(items, as_of), ContactItem, "contacts")
 
-    @get("/roll-rates", operation_id="rollRates", responses=responses())
+    @get("/roll-rates", operation_id="rollRates",
+         responses=responses(ok=RollRateReport, ok_description=CSV_NOTE))
     async def roll_rates(self, request: Request, month: Month) -> RollRateReport:
         """For each DPD bucket: of the open cases in it at the end of the previous month,
         the share in the next bucket and the share cured at the end of ``month``."""
@@ -143,4 +162,4 @@ class MetricsController(Controller):
                               roll_rate=mq.rate(rolled, cases), cured=cured,
                               cure_rate=mq.rate(cured, cases))
                  for bucket, (cases, rolled, cured) in counts.items()]
-        return RollRateReport(items, as_of)
+        return _reply(request, RollRateReport(items, as_of), RollRateItem, f"roll-rates-{month}")
