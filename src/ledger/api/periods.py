@@ -54,3 +54,14 @@ def day_after_last(moment: datetime | None) -> date | None:
     utc = moment.astimezone(UTC)
     midnight = datetime(utc.year, utc.month, utc.day, tzinfo=UTC)
     return utc.date() if utc == midnight else utc.date() + timedelta(days=1)
+
+
+def month_span(text: str, field: str) -> tuple[datetime, datetime]:
+    """[first instant of the month, first instant of the next) for ``YYYY-MM`` (UTC)."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        first = datetime(year, month, 1, tzinfo=UTC)
+    except ValueError:
+        raise invalid(field, "must be a month, YYYY-MM") from None
+    following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return first, following

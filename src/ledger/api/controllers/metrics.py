@@ -6,19 +6,18 @@ metrics". Every response carries ``as_of_position``: the feed events the figures
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
 from ledger.api.csv_export import csv_response, structs_csv, wants_csv
 from ledger.api.docs import responses
 from ledger.api.periods import DESCRIPTION as PERIOD_DESCRIPTION
-from ledger.api.periods import day_after_last, first_day, period
-from ledger.api.problems import invalid
+from ledger.api.periods import month_span, period
+from ledger.api import metric_reports as reports
 from ledger.api.schemas.metrics import (
     ContactItem,
     ContactReport,
@@ -31,8 +30,6 @@ from ledger.api.schemas.metrics import (
     RollRateItem,
     RollRateReport,
 )
-from ledger.projections import events_applied
-from ledger.projections import metric_queries as mq
 from ledger.services.keys import Role
 
 METRICS_ROLES = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
@@ -56,17 +53,6 @@ def _reply(request: Request, report: msgspec.Struct, kind: type[msgspec.Struct],
                         {"Ledger-As-Of-Position": position})
 
 
-def _month(text: str, field: str) -> tuple[datetime, datetime]:
-    """[first instant of the month, first instant of the next) for ``YYYY-MM``."""
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        first = datetime(year, month, 1, tzinfo=UTC)
-    except ValueError:
-        raise invalid(field, "must be a month, YYYY-MM") from None
-    following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-    return first, following
-
-
 class MetricsController(Controller):
     """Dashboards' figures, reconciled to the cent with the events."""
 
@@ -84,34 +70,19 @@ class MetricsController(Controller):
         or the channel of the last right-party contact within 30 days before it (``channel``).
         """
         first, following = period(start, end)
-        pool = request.app.state.pool
-        as_of = await events_applied(pool, "cases")
-        rows = await mq.recovery(pool, request.user.tenant_id, group_by, first, following)
-        items = [RecoveryItem(group=g, placed_amount=int(placed), recovered_amount=int(got),
-                              recovery_rate=mq.rate(int(got), int(placed)), cases=cases,
-                              cases_paid=paid)
-                 for g, placed, got, cases, paid in rows]
-        return _reply(request, RecoveryReport(items, as_of), RecoveryItem, "recovery")
+        report = await reports.recovery(request.app.state.pool, request.user.tenant_id,
+                                        group_by, first, following)
+        return _reply(request, report, RecoveryItem, "recovery")
 
     @get("/liquidation", operation_id="liquidationCurve",
          responses=responses(ok=LiquidationCurve, ok_description=CSV_NOTE))
     async def liquidation(self, request: Request, cohort: Month) -> LiquidationCurve:
         """Cumulative recovery rate of the cases placed in ``cohort`` by month since
         placement (month 0 = the placement month; calendar months, UTC)."""
-        first, following = _month(cohort, "cohort")
-        now = request.app.state.cases.clock()
-        months = max(1, (now.year - first.year) * 12 + now.month - first.month + 1)
-        pool = request.app.state.pool
-        as_of = await events_applied(pool, "cases")
-        placed, cases, per_month = await mq.liquidation(pool, request.user.tenant_id, first,
-                                                        following, months)
-        items, running = [], 0
-        for month, amount in enumerate(per_month):
-            running += amount
-            items.append(LiquidationPoint(group=str(month), month=month, placed_amount=placed,
-                                          recovered_amount=running,
-                                          recovery_rate=mq.rate(running, placed)))
-        return _reply(request, LiquidationCurve(items, cases, as_of), LiquidationPoint,
+        first, following = month_span(cohort, "cohort")
+        report = await reports.liquidation(request.app.state.pool, request.user.tenant_id, first,
+                                           following, request.app.state.cases.clock())
+        return _reply(request, report, LiquidationPoint,
                       f"liquidation-{cohort}")
 
     @get("/promises", operation_id="promiseMetrics",
@@ -122,14 +93,9 @@ class MetricsController(Controller):
         kept ÷ (kept + broken), by the agent who took them or by portfolio (due dates are
         days: a period given as times covers the UTC days it touches)."""
         first, following = period(start, end)
-        pool = request.app.state.pool
-        as_of = await events_applied(pool, "cases")
-        rows = await mq.promises(pool, request.user.tenant_id, group_by, first_day(first),
-                                 day_after_last(following))
-        items = [PromiseItem(group=g, made=made, kept=kept, broken=broken, pending=pending,
-                             kept_rate=mq.rate(kept, kept + broken))
-                 for g, made, kept, broken, pending in rows]
-        return _reply(request, PromiseReport(items, as_of), PromiseItem, "promises")
+        report = await reports.promises(request.app.state.pool, request.user.tenant_id,
+                                        group_by, first, following)
+        return _reply(request, report, PromiseItem, "promises")
 
     @get("/contacts", operation_id="contactMetrics",
          responses=responses(ok=ContactReport, ok_description=CSV_NOTE))
@@ -139,27 +105,16 @@ class MetricsController(Controller):
         someone (right or third party) and the right party, with their rates (counted per
         UTC day: a period given as times covers the days it touches)."""
         first, following = period(start, end)
-        pool = request.app.state.pool
-        as_of = await events_applied(pool, "contacts")
-        rows = await mq.contacts(pool, request.user.tenant_id, group_by, first_day(first),
-                                 day_after_last(following))
-        items = [ContactItem(group=g, attempts=int(a), contacts=int(c), right_party=int(r),
-                             contact_rate=mq.rate(int(c), int(a)),
-                             rpc_rate=mq.rate(int(r), int(a)), inbound=int(i))
-                 for g, a, c, r, i in rows]
-        return _reply(request, ContactReport(items, as_of), ContactItem, "contacts")
+        report = await reports.contacts(request.app.state.pool, request.user.tenant_id,
+                                        group_by, first, following)
+        return _reply(request, report, ContactItem, "contacts")
 
     @get("/roll-rates", operation_id="rollRates",
          responses=responses(ok=RollRateReport, ok_description=CSV_NOTE))
     async def roll_rates(self, request: Request, month: Month) -> RollRateReport:
         """For each DPD bucket: of the open cases in it at the end of the previous month,
         the share in the next bucket and the share cured at the end of ``month``."""
-        first, following = _month(month, "month")
-        pool = request.app.state.pool
-        as_of = await events_applied(pool, "cases")
-        counts = await mq.roll_rates(pool, request.user.tenant_id, first, following)
-        items = [RollRateItem(group=bucket, cases=cases, rolled=rolled,
-                              roll_rate=mq.rate(rolled, cases), cured=cured,
-                              cure_rate=mq.rate(cured, cases))
-                 for bucket, (cases, rolled, cured) in counts.items()]
-        return _reply(request, RollRateReport(items, as_of), RollRateItem, f"roll-rates-{month}")
+        first, following = month_span(month, "month")
+        report = await reports.roll_rates(request.app.state.pool, request.user.tenant_id, first,
+                                          following)
+        return _reply(request, report, RollRateItem, f"roll-rates-{month}")
