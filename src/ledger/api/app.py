@@ -20,6 +20,7 @@ from ledger.api import problems
 from ledger.api.auth import ApiKeyMiddleware, KeyCache
 # Reporting (issue 16): offline API docs with a strict CSP.
 from ledger.api.api_docs import OfflineSwaggerPlugin, add_security_headers, assets_router
+from ledger.api.dashboard import dashboard_routes, template_config
 from ledger.api.commands import add_request_id
 from ledger.api.controllers.audit_trail import AuditTrailController
 from ledger.api.controllers.erasure import ErasureController
@@ -176,7 +177,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         middleware=[DefineMiddleware(ApiKeyMiddleware)],
     )
     app = Litestar(
-        route_handlers=[HealthController, ScrapeController, v1, assets_router()],
+        route_handlers=[HealthController, ScrapeController, v1, assets_router(),
+                        *dashboard_routes()],
+        template_config=template_config(),
         # Outermost first: time and log the whole request, errors included (see observability).
         middleware=[RequestLogMiddleware()],
         lifespan=[database],
