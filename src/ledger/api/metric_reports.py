@@ -25,6 +25,7 @@ from ledger.api.schemas.metrics import (
 )
 from ledger.projections import events_applied
 from ledger.projections import metric_queries as mq
+from ledger.projections import strategy_metrics as sm
 
 Instant = datetime | None
 
@@ -32,7 +33,8 @@ Instant = datetime | None
 async def recovery(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
                    end: Instant) -> RecoveryReport:
     as_of = await events_applied(pool, "cases")
-    rows = await mq.recovery(pool, tenant, group_by, start, end)
+    queries = sm if group_by in sm.STRATEGY_GROUPS else mq
+    rows = await queries.recovery(pool, tenant, group_by, start, end)
     items = [RecoveryItem(group=g, placed_amount=int(placed), recovered_amount=int(got),
                           recovery_rate=mq.rate(int(got), int(placed)), cases=cases,
                           cases_paid=paid)
@@ -59,7 +61,8 @@ async def liquidation(pool: asyncpg.Pool, tenant: str, first: datetime, followin
 async def promises(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
                    end: Instant) -> PromiseReport:
     as_of = await events_applied(pool, "cases")
-    rows = await mq.promises(pool, tenant, group_by, first_day(start), day_after_last(end))
+    queries = sm if group_by in sm.STRATEGY_GROUPS else mq
+    rows = await queries.promises(pool, tenant, group_by, first_day(start), day_after_last(end))
     items = [PromiseItem(group=g, made=made, kept=kept, broken=broken, pending=pending,
                          kept_rate=mq.rate(kept, kept + broken))
              for g, made, kept, broken, pending in rows]
@@ -68,13 +71,19 @@ async def promises(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instan
 
 async def contacts(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
                    end: Instant) -> ContactReport:
-    as_of = await events_applied(pool, "contacts")
-    rows = await mq.contacts(pool, tenant, group_by, first_day(start), day_after_last(end))
+    as_of = await events_applied(pool, contacts_projection(group_by))
+    queries = sm if group_by in sm.STRATEGY_GROUPS else mq
+    rows = await queries.contacts(pool, tenant, group_by, first_day(start), day_after_last(end))
     items = [ContactItem(group=g, attempts=int(a), contacts=int(c), right_party=int(r),
                          contact_rate=mq.rate(int(c), int(a)), rpc_rate=mq.rate(int(r), int(a)),
                          inbound=int(i))
              for g, a, c, r, i in rows]
     return ContactReport(items, as_of)
+
+
+def contacts_projection(group_by: str) -> str:
+    """The read model contact figures by ``group_by`` come from (segments and arms: strategies)."""
+    return "strategies" if group_by in sm.STRATEGY_GROUPS else "contacts"
 
 
 async def roll_rates(pool: asyncpg.Pool, tenant: str, first: datetime,

@@ -13,6 +13,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.csv_export import csv_response, structs_csv, wants_csv
 from ledger.api.docs import responses
 from ledger.api.periods import DESCRIPTION as PERIOD_DESCRIPTION
@@ -56,6 +57,7 @@ def _reply(request: Request, report: msgspec.Struct, kind: type[msgspec.Struct],
 class MetricsController(Controller):
     """Dashboards' figures, reconciled to the cent with the events."""
 
+    parameters = MIN_POSITION
     path = "/v1/metrics"
     tags = ["metrics"]
     guards = [auth.allow(*METRICS_ROLES)]
@@ -63,14 +65,17 @@ class MetricsController(Controller):
     @get("/recovery", operation_id="recoveryMetrics",
          responses=responses(ok=RecoveryReport, ok_description=CSV_NOTE))
     async def recovery(self, request: Request,
-                       group_by: FromQuery[Literal["portfolio", "cohort", "agent", "channel"]],
+                       group_by: FromQuery[Literal["portfolio", "cohort", "agent", "channel",
+                                                 "segment", "arm"]],
                        start: From = None, end: To = None) -> RecoveryReport:
         """Placed and recovered amounts of the cases placed in ``[from, to)``, by portfolio,
         placement month (``cohort``), the assignee at each payment's business time (``agent``)
-        or the channel of the last right-party contact within 30 days before it (``channel``).
+        or the channel of the last right-party contact within 30 days before it (``channel``),
+        or the strategy ``segment`` / ``arm`` the case was in at the payment's business time.
         """
         first, following = period(start, end)
-        report = await reports.recovery(request.app.state.pool, request.user.tenant_id,
+        pool = await read_pool(request, "cases")
+        report = await reports.recovery(pool, request.user.tenant_id,
                                         group_by, first, following)
         return _reply(request, report, RecoveryItem, "recovery")
 
@@ -80,32 +85,35 @@ class MetricsController(Controller):
         """Cumulative recovery rate of the cases placed in ``cohort`` by month since
         placement (month 0 = the placement month; calendar months, UTC)."""
         first, following = month_span(cohort, "cohort")
-        report = await reports.liquidation(request.app.state.pool, request.user.tenant_id, first,
+        pool = await read_pool(request, "cases")
+        report = await reports.liquidation(pool, request.user.tenant_id, first,
                                            following, request.app.state.cases.clock())
         return _reply(request, report, LiquidationPoint,
                       f"liquidation-{cohort}")
 
     @get("/promises", operation_id="promiseMetrics",
          responses=responses(ok=PromiseReport, ok_description=CSV_NOTE))
-    async def promises(self, request: Request, group_by: FromQuery[Literal["agent", "portfolio"]],
+    async def promises(self, request: Request, group_by: FromQuery[Literal["agent", "portfolio", "segment", "arm"]],
                        start: From = None, end: To = None) -> PromiseReport:
         """Promises due in ``[from, to)``: made, kept, broken, pending and
         kept ÷ (kept + broken), by the agent who took them or by portfolio (due dates are
         days: a period given as times covers the UTC days it touches)."""
         first, following = period(start, end)
-        report = await reports.promises(request.app.state.pool, request.user.tenant_id,
+        pool = await read_pool(request, "cases")
+        report = await reports.promises(pool, request.user.tenant_id,
                                         group_by, first, following)
         return _reply(request, report, PromiseItem, "promises")
 
     @get("/contacts", operation_id="contactMetrics",
          responses=responses(ok=ContactReport, ok_description=CSV_NOTE))
-    async def contacts(self, request: Request, group_by: FromQuery[Literal["agent", "channel"]],
+    async def contacts(self, request: Request, group_by: FromQuery[Literal["agent", "channel", "segment", "arm"]],
                        start: From = None, end: To = None) -> ContactReport:
         """Contacts that happened in ``[from, to)``: outbound attempts, those that reached
         someone (right or third party) and the right party, with their rates (counted per
         UTC day: a period given as times covers the days it touches)."""
         first, following = period(start, end)
-        report = await reports.contacts(request.app.state.pool, request.user.tenant_id,
+        pool = await read_pool(request, reports.contacts_projection(group_by))
+        report = await reports.contacts(pool, request.user.tenant_id,
                                         group_by, first, following)
         return _reply(request, report, ContactItem, "contacts")
 
@@ -115,6 +123,7 @@ class MetricsController(Controller):
         """For each DPD bucket: of the open cases in it at the end of the previous month,
         the share in the next bucket and the share cured at the end of ``month``."""
         first, following = month_span(month, "month")
-        report = await reports.roll_rates(request.app.state.pool, request.user.tenant_id, first,
+        pool = await read_pool(request, "cases")
+        report = await reports.roll_rates(pool, request.user.tenant_id, first,
                                           following)
         return _reply(request, report, RollRateItem, f"roll-rates-{month}")
