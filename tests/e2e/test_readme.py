@@ -44,7 +44,8 @@ async def test_every_curl_example_in_the_readme_answers_as_described(make_databa
         await conn.close()
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    env.update(LEDGER_DATABASE_URL=url, LEDGER_SECRET_KEY=SECRET, LEDGER_PORT=str(port))
+    env.update(LEDGER_DATABASE_URL=url, LEDGER_SECRET_KEY=SECRET, LEDGER_PORT=str(port),
+               LEDGER_MASTER_KEY="5e" * 32)  # required with an external database
     subprocess.run([sys.executable, "-m", "ledger.cli", "demo", "--cases", "150"], env=env,
                    check=True, capture_output=True, timeout=120)
     server = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve"], env=env,
