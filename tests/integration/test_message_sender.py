@@ -195,3 +195,32 @@ async def test_erasure_leaves_no_message_content_readable(stack, own_pool, tenan
     failed = (await fresh.load(tenant, case_id)).message(queued.message_id)
     assert str(failed.status) == "failed" and failed.detail == "personal data erased"
     assert datetime.now(UTC) - failed.failed_at < timedelta(minutes=5)  # type: ignore[operator]
+
+
+async def test_the_sweep_records_a_missing_validation_notice_once(stack, own_pool, tenant):  # type: ignore[no-untyped-def]
+    from ledger.messaging.addresses import AddressIndexProjection
+    from ledger.messaging.runtime import sweep_late_notices
+    from ledger.projections.runner import ProjectionRunner
+
+    cases, data_keys, _ = stack
+    ctx, case_id = await _placed_with_template(stack, tenant)
+
+    def talked(case: Case, now: datetime) -> None:
+        case.record_contact(channel="phone", direction="outbound", outcome="right_party",
+                            occurred_at=now - timedelta(days=6), now=now)
+
+    await cases.execute(ctx, case_id, talked, lambda c, _: (200, b""))
+    runner = ProjectionRunner(own_pool, cases.repository.store,
+                              [AddressIndexProjection(DebtorCipher(data_keys), b"k" * 32)],
+                              codec=cases.repository.codec)
+    await runner.start()
+    try:
+        await runner.wait_until_caught_up()
+    finally:
+        await runner.stop()
+    now = datetime.now(UTC)
+    assert await sweep_late_notices(own_pool, cases, now) >= 1
+    assert await sweep_late_notices(own_pool, cases, now) == 0
+    rows = await cases.repository.store.read_stream(case_id)
+    found = [r for r in rows if r.topic.endswith("ComplianceBreachFound")]
+    assert len(found) == 1 and b"validation_notice_late" in found[0].state
