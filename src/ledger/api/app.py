@@ -69,7 +69,7 @@ from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.db.replica import ReadSide
 from ledger.domain.errors import DomainError
-from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
+from ledger.eventstore import ConcurrencyConflict, EventStore
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections.deadlines import DeadlineScheduler
 from ledger.observability import (
@@ -80,7 +80,8 @@ from ledger.observability import (
 )
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
-from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
+from ledger.privacy import DataKeys, resolve_master_key
+from ledger.services.repositories import case_repository
 from ledger.services.secret import resolve_secret
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
@@ -149,10 +150,16 @@ async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
             log.warning("idempotency purge failed: %s", type(error).__name__)
 
 
-def create_app(settings: Settings, database_url: str) -> Litestar:
-    """Build the app; the pool opens on start-up and closes on shutdown."""
+def create_app(settings: Settings, database_url: str, *,
+               derive_master_key_for_tests: bool = False) -> Litestar:
+    """Build the app; the pool opens on start-up and closes on shutdown.
+
+    ``derive_master_key_for_tests``: only test suites and benchmarks pass it (see
+    ``resolve_master_key``); ``ledger serve`` refuses to start without ``LEDGER_MASTER_KEY``
+    on an external database.
+    """
     key_cache = KeyCache(resolve_secret(settings))
-    master_key = resolve_master_key(settings, derive_for_tests=True)
+    master_key = resolve_master_key(settings, derive_for_tests=derive_master_key_for_tests)
     configure_logging(settings.log_level)
 
     @asynccontextmanager
@@ -165,9 +172,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         await store.start()
         # Debtor personal data is sealed with per-case data keys (crypto-shredding).
         data_keys = DataKeys(store.fetch, master_key)
-        cipher = DebtorCipher(data_keys)
-        repository = Repository(store, snapshot_interval=settings.snapshot_interval,
-                                cipher=cipher)
+        repository = case_repository(store, data_keys, snapshot_interval=settings.snapshot_interval)
+        cipher = repository.cipher
         read_side = ReadSide(pool, settings.read_database_url,
                              max_lag_seconds=settings.read_max_lag_seconds,
                              pool_max_size=settings.pool_max_size)

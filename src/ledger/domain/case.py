@@ -79,6 +79,9 @@ replace = msgspec.structs.replace
 class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, Aggregate):
     """A placed account; see the module docstring for the life of a case."""
 
+    # trust-data: the repository refuses to store a Case without sealing its debtor's data.
+    holds_personal_data = True
+
     # ---- events -------------------------------------------------------------------
 
     class Placed(Aggregate.Created):
