@@ -25,13 +25,14 @@ from ledger.db.migrations import migrate
 from ledger.db.pool import create_pool
 from ledger.domain.case import Case
 from ledger.domain.messaging.case_messages import ContactNotAllowed
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
 from ledger.messaging.content import open_content
 from ledger.messaging.sender import MessageSender
 from ledger.privacy import DataKeys, DebtorCipher
 from ledger.privacy.erasure import erase
 from ledger.services.cases import CaseService, Context
 from ledger.services.messages import MessageService
+from ledger.services.repositories import case_service
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtZmFrZS1wcm92aWRlcg=="
 SMS = "{{ debtor_name }} owes {{ balance }}. {{ opt_out }}"
@@ -81,7 +82,7 @@ async def own_pool(make_database) -> AsyncIterator[asyncpg.Pool]:  # type: ignor
 def stack(own_pool):  # type: ignore[no-untyped-def]
     store = EventStore(own_pool)
     data_keys = DataKeys(store.fetch, os.urandom(32))
-    cases = CaseService(Repository(store, cipher=DebtorCipher(data_keys)))
+    cases = case_service(store, data_keys)
     return cases, data_keys, MessageService(cases, data_keys, agency_name="Test Agency")
 
 
