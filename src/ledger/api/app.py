@@ -207,7 +207,8 @@ def create_app(settings: Settings, database_url: str, *,
             await runner.start()
             await scheduler.start()
             await sweeper.start()
-        await messaging.start(sender=settings.run_sender, projections=settings.run_projections)
+        if settings.run_sender:
+            await messaging.start()
         try:
             yield
         finally:
