@@ -1,6 +1,6 @@
 """``GET /v1/metrics/complaints`` and ``GET /v1/metrics/approvals`` (read model
-``negotiation``); periods are half-open ``[from, to)`` of UTC dates on the receipt or the
-request time."""
+``negotiation``); periods are half-open ``[from, to)`` (dates or RFC 3339 times) on the
+receipt or the request time."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 
 from ledger.api import auth
-from ledger.api.controllers.metrics import METRICS_ROLES, From, To, _instant, _period
+from ledger.api.controllers.metrics import METRICS_ROLES, From, To
+from ledger.api.periods import period
 from ledger.api.docs import responses
 from ledger.api.schemas.negotiation import (
     ApprovalMetrics,
@@ -47,12 +48,12 @@ class NegotiationMetricsController(Controller):
         """Complaints received in ``[from, to)`` by category, root cause (``unresolved`` while
         open) or agent (the case's assignee when it was received, else ``unassigned``):
         counts by state and outcome, redress, and time-to-resolution percentiles in hours."""
-        _period(start, end)
+        begin, finish = period(start, end)
         pool = request.app.state.pool
         as_of = await events_applied(pool, "negotiation")
         now = request.app.state.cases.clock()
-        rows = await nq.complaint_metrics(pool, request.user.tenant_id, group_by,
-                                          _instant(start), _instant(end), now)
+        rows = await nq.complaint_metrics(pool, request.user.tenant_id, group_by, begin, finish,
+                                          now)
         items = [ComplaintMetricsItem(
             group=r["grp"], received=r["received"], resolved=r["resolved"], open=r["open"],
             overdue=r["overdue"], upheld=r["upheld"], partial=r["partial"],
@@ -69,11 +70,10 @@ class NegotiationMetricsController(Controller):
         """Approvals requested in ``[from, to)`` by decision (``pending``, ``approved``,
         ``declined``) or requester (the bound agent, else the key id): counts, approval rate
         and time-to-decision percentiles in hours."""
-        _period(start, end)
+        begin, finish = period(start, end)
         pool = request.app.state.pool
         as_of = await events_applied(pool, "negotiation")
-        rows = await nq.approval_metrics(pool, request.user.tenant_id, group_by,
-                                         _instant(start), _instant(end))
+        rows = await nq.approval_metrics(pool, request.user.tenant_id, group_by, begin, finish)
         items = [ApprovalMetricsItem(
             group=r["grp"], requested=r["requested"], approved=r["approved"],
             declined=r["declined"], pending=r["pending"],
