@@ -22,7 +22,8 @@ PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
 async def cors_client(database_url: str) -> AsyncIterator[AsyncTestClient]:
     settings = Settings(database_url=database_url, secret_key=SECRET, run_projections=False,
                         cors_origins=(ORIGIN, "http://localhost:5173"))
-    async with AsyncTestClient(create_app(settings, database_url), timeout=60) as client:
+    app = create_app(settings, database_url, derive_master_key_for_tests=True)
+    async with AsyncTestClient(app, timeout=60) as client:
         yield client
 
 

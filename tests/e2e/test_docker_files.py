@@ -181,7 +181,7 @@ async def test_the_dockerfile_install_and_start_commands_work_in_a_virtual_envir
                     "$PATH", os.environ["PATH"])
     port = _free_port()
     run_env.update(LEDGER_DATABASE_URL=await make_database(), LEDGER_SECRET_KEY="s" * 32,
-                   LEDGER_PORT=str(port), LEDGER_HOST="127.0.0.1",
+                   LEDGER_MASTER_KEY="5e" * 32, LEDGER_PORT=str(port), LEDGER_HOST="127.0.0.1",
                    LEDGER_DATA_DIR=str(tmp_path / "data"))
     final = {word: args for word, args in runtime}
     command = json.loads(final["CMD"])
