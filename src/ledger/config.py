@@ -51,7 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     agency_name: str = "Ledger Collections"
     """The agency named in messages (``{{ agency_name }}``) and on letters."""
     run_sender: bool = True
-    """Run the message sender inside ``ledger serve``."""
+    """Run the message sender, the address index and the validation-notice sweep in ``ledger serve``."""
     sender_backoff: float = 2.0
     """First retry delay (seconds) of a message the provider refused; doubles per attempt."""
     # trust-data: signed checkpoints (ledger.audit.signing, ledger.audit.checkpoints)

@@ -215,7 +215,8 @@ def create_app(settings: Settings, database_url: str, *,
             await sweeper.start()
             if checkpoints is not None:
                 await checkpoints.start()
-        await messaging.start(sender=settings.run_sender, projections=settings.run_projections)
+        if settings.run_sender:
+            await messaging.start()
         try:
             yield
         finally:
