@@ -40,3 +40,24 @@ CREATE TRIGGER checkpoints_append_only
 CREATE TRIGGER checkpoint_heads_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON checkpoint_heads
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_event_change();
+
+-- Whatever roles were granted on these tables (e.g. by ALTER DEFAULT PRIVILEGES for the API's
+-- role, docker/postgres-roles.sh), only the owner may do more than read and append there.
+DO $$
+DECLARE
+    grantee_name text;
+BEGIN
+    FOR grantee_name IN
+        SELECT DISTINCT grantee FROM information_schema.role_table_grants
+        WHERE table_schema = current_schema()
+          AND table_name IN ('stored_events', 'checkpoints', 'checkpoint_heads')
+          AND privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE')
+          AND grantee NOT IN ('PUBLIC', current_user)
+          AND grantee <> (SELECT tableowner FROM pg_tables
+                          WHERE schemaname = current_schema() AND tablename = 'stored_events')
+    LOOP
+        EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON stored_events, checkpoints, '
+                       'checkpoint_heads FROM %I', grantee_name);
+    END LOOP;
+END
+$$;
