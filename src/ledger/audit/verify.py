@@ -14,6 +14,7 @@ range of case ids are read alongside. Against a checkpoint, a stream is broken w
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -121,6 +122,7 @@ class _Walk:
         self.streams = self.events = 0
         self.bad: list[BadStream] = []
         self.heads: dict[UUID, Head] = {}
+        self.order: deque[UUID] = deque()  # head ids in ascending order, as the pages come
         self.current: UUID | None = None
         self.hashes: list[bytes] = []
         self.expected, self.previous, self.broken = 1, GENESIS_HASH, False
@@ -137,12 +139,17 @@ class _Walk:
                                           reason or ""))
         self.current = None
 
+    def add_head(self, stream_id: UUID, head: Head) -> None:
+        self.heads[stream_id] = head
+        self.order.append(stream_id)
+
     def missing_before(self, case_id: UUID | None) -> None:
         """Checkpointed streams with ids below ``case_id`` (None: all) that have no events."""
-        for stream_id in sorted(self.heads):
-            if case_id is not None and stream_id >= case_id:
-                break
-            head = self.heads.pop(stream_id)
+        while self.order and (case_id is None or self.order[0] < case_id):
+            stream_id = self.order.popleft()
+            head = self.heads.pop(stream_id, None)
+            if head is None:
+                continue  # its stream was walked and checked already
             self.bad.append(BadStream(stream_id, 1, f"the stream is missing (checkpoint "
                                                     f"{head.checkpoint_id} has version {head.version})"))
 
@@ -181,8 +188,7 @@ async def verify_all(fetch: Fetch, *, tenant_id: str | None = None,
             upper = None if final else rows[-1][0]
             for stream_id, version, chain_hash, source in await fetch(
                     RANGE_HEADS_SQL, checkpoint_id, last_id, upper, tenant_id):
-                if stream_id != last_id:  # the stream at the page boundary has its head already
-                    walk.heads[stream_id] = Head(version, bytes(chain_hash), source)
+                walk.add_head(stream_id, Head(version, bytes(chain_hash), source))
         for (case_id, version, topic, state, tenant, actor, recorded_at, chain_hash) in rows:
             walk.row(case_id, version, topic, bytes(state), tenant, actor, recorded_at,
                      bytes(chain_hash))
