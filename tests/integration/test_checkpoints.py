@@ -89,6 +89,10 @@ async def test_a_deleted_tail_a_deleted_stream_and_a_rewritten_stream_are_report
     assert found[tail][0] == 4 and "missing" in found[tail][1]
     assert found[gone][0] == 1 and "stream is missing" in found[gone][1]
     assert found[rewritten][0] == 4 and "rewritten" in found[rewritten][1]
+    # The same verdicts when pages end in the middle of streams (3 rows a page).
+    paged = await verify_all(pool.fetch, tenant_id=tenant, checkpoint_id=taken.checkpoint_id,
+                             page_size=3)
+    assert {bad.case_id: (bad.first_bad_version, bad.reason) for bad in paged.bad} == found
     # Without the checkpoint each chain still recomputes: this is what it adds.
     assert (await verify_all(pool.fetch, tenant_id=tenant)).bad == []
 
