@@ -47,16 +47,29 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.inbound import InboundController, LetterController
+from ledger.api.controllers.messages import (
+    CaseMessageController,
+    MessageController,
+    contact_refused,
+)
+from ledger.api.controllers.templates import TemplateController
+from ledger.domain.messaging.case_messages import ContactNotAllowed
+from ledger.messaging.runtime import MessagingWorkers
+from ledger.services.messages import MessageService
+from ledger.api.controllers.plans import DialerController, PlanController, ScoreController
+from ledger.api.controllers.strategies import StrategyController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
 from ledger.api.read_side import PositionHeaderMiddleware
 from ledger.api.schemas.common import Request as RequestStruct
+from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
 from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.db.replica import ReadSide
 from ledger.domain.errors import DomainError
-from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
+from ledger.eventstore import ConcurrencyConflict, EventStore
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections.deadlines import DeadlineScheduler
 from ledger.observability import (
@@ -67,8 +80,12 @@ from ledger.observability import (
 )
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
-from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
+from ledger.privacy import DataKeys, resolve_master_key
+from ledger.services.repositories import case_repository
 from ledger.services.secret import resolve_secret
+from ledger.services.resegment import Resegmenter
+from ledger.services.strategies import StrategyService
+from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
     "Event-sourced backend for collecting delinquent consumer debt: placements, contacts, "
@@ -92,12 +109,17 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    # Messages (issue 13)
+    TemplateController, CaseMessageController, MessageController, InboundController,
+    LetterController,
+    ScoreController, StrategyController, PlanController, DialerController,
 ]
 log = logging.getLogger("ledger.api")
 
 EXCEPTION_HANDLERS = {
     ProblemError: problems.handle_problem,
     HTTPException: problems.handle_http_exception,
+    ContactNotAllowed: contact_refused,
     DomainError: problems.handle_domain_error,
     CaseNotFound: lambda _, __: problems.problem_response(404, "not_found", "no such case"),
     VersionMismatch: lambda _, exc: problems.problem_response(
@@ -128,10 +150,16 @@ async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
             log.warning("idempotency purge failed: %s", type(error).__name__)
 
 
-def create_app(settings: Settings, database_url: str) -> Litestar:
-    """Build the app; the pool opens on start-up and closes on shutdown."""
+def create_app(settings: Settings, database_url: str, *,
+               derive_master_key_for_tests: bool = False) -> Litestar:
+    """Build the app; the pool opens on start-up and closes on shutdown.
+
+    ``derive_master_key_for_tests``: only test suites and benchmarks pass it (see
+    ``resolve_master_key``); ``ledger serve`` refuses to start without ``LEDGER_MASTER_KEY``
+    on an external database.
+    """
     key_cache = KeyCache(resolve_secret(settings))
-    master_key = resolve_master_key(settings, derive_for_tests=True)
+    master_key = resolve_master_key(settings, derive_for_tests=derive_master_key_for_tests)
     configure_logging(settings.log_level)
 
     @asynccontextmanager
@@ -144,9 +172,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         await store.start()
         # Debtor personal data is sealed with per-case data keys (crypto-shredding).
         data_keys = DataKeys(store.fetch, master_key)
-        cipher = DebtorCipher(data_keys)
-        repository = Repository(store, snapshot_interval=settings.snapshot_interval,
-                                cipher=cipher)
+        repository = case_repository(store, data_keys, snapshot_interval=settings.snapshot_interval)
+        cipher = repository.cipher
         read_side = ReadSide(pool, settings.read_database_url,
                              max_lag_seconds=settings.read_max_lag_seconds,
                              pool_max_size=settings.pool_max_size)
@@ -162,12 +189,28 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         scheduler = DeadlineScheduler(pool, app.state.cases, settings.deadline_interval,
                                       observe=observe_deadline_pass)
         app.state.update(runner=runner)
+        # Contact strategies (issue 12): re-segment after each write, and sweep as days pass.
+        strategies = StrategyService(repository, pool)
+        app.state.cases.follow_up = Resegmenter(strategies)
+        sweeper = StrategySweeper(pool, app.state.cases, strategies)
+        strategies.on_activation = sweeper.wake
+        app.state.update(strategies=strategies, sweeper=sweeper)
+        # Messages (issue 13): templates and queueing; the sender, address index and
+        # validation-notice sweep run here unless switched off.
+        messaging = MessagingWorkers(settings, pool, store, app.state.cases, data_keys, cipher,
+                                     key_cache.secret)
+        app.state.update(messaging=messaging, messages=MessageService(
+            app.state.cases, data_keys, agency_name=settings.agency_name))
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
+            await sweeper.start()
+        await messaging.start(sender=settings.run_sender, projections=settings.run_projections)
         try:
             yield
         finally:
+            await messaging.stop()
+            await sweeper.stop()
             await scheduler.stop()
             await runner.stop()
             purge.cancel()
@@ -189,6 +232,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_request_id],
         request_max_body_size=MAX_BODY,
+        # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
+        type_decoders=TIME_DECODERS,
+        plugins=[InstantSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Ledger",
             version=__version__,

@@ -15,6 +15,8 @@ from ledger.api.schemas.cases import (
     HoldView,
     InstalmentView,
     PromiseView,
+    ScoreReasonView,
+    ScoreView,
 )
 from ledger.api.schemas.facts import BreachView, FactRecorded
 from ledger.domain.case import Case
@@ -77,7 +79,18 @@ def case_view(case: Case, now: datetime) -> CaseView:
         placed_at=view.placed_at, closed_at=view.closed_at,
         close_reason=None if view.close_reason is None else str(view.close_reason),
         debtor=_debtor(case),
+        scores=scores_view(case, now),
     )
+
+
+def scores_view(case: Case, at: datetime) -> dict[str, ScoreView]:
+    """Each model's latest score, and ``behaviour`` computed from the case's facts at ``at``."""
+    found = {model: ScoreView(s.value, s.model_version, s.scored_at)
+             for model, s in sorted(case.scores.items())}
+    behaviour = case.behaviour(at)
+    found["behaviour"] = ScoreView(behaviour.value, behaviour.model_version, at,
+                                   [ScoreReasonView(r.code, r.points) for r in behaviour.reasons])
+    return found
 
 
 def fact_recorded(case: Case, now: datetime, **extra: Any) -> FactRecorded:

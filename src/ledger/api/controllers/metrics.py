@@ -30,6 +30,7 @@ from ledger.api.schemas.metrics import (
 )
 from ledger.projections import events_applied
 from ledger.projections import metric_queries as mq
+from ledger.projections import strategy_metrics as sm
 from ledger.services.keys import Role
 
 METRICS_ROLES = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
@@ -69,16 +70,18 @@ class MetricsController(Controller):
 
     @get("/recovery", operation_id="recoveryMetrics", responses=responses())
     async def recovery(self, request: Request,
-                       group_by: FromQuery[Literal["portfolio", "cohort", "agent", "channel"]],
+                       group_by: FromQuery[Literal["portfolio", "cohort", "agent", "channel", "segment", "arm"]],
                        start: From = None, end: To = None) -> RecoveryReport:
         """Placed and recovered amounts of the cases placed in ``[from, to)``, by portfolio,
         placement month (``cohort``), the assignee at each payment's business time (``agent``)
-        or the channel of the last right-party contact within 30 days before it (``channel``)."""
+        or the channel of the last right-party contact within 30 days before it (``channel``),
+        or the strategy ``segment`` / ``arm`` the case was in at the payment's business time."""
         _period(start, end)
         pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
-        rows = await mq.recovery(pool, request.user.tenant_id, group_by, _instant(start),
-                                 _instant(end))
+        queries = sm if group_by in sm.STRATEGY_GROUPS else mq
+        rows = await queries.recovery(pool, request.user.tenant_id, group_by, _instant(start),
+                                      _instant(end))
         items = [RecoveryItem(group=g, placed_amount=int(placed), recovered_amount=int(got),
                               recovery_rate=mq.rate(int(got), int(placed)), cases=cases,
                               cases_paid=paid)
@@ -105,28 +108,32 @@ class MetricsController(Controller):
         return LiquidationCurve(items, cases, as_of)
 
     @get("/promises", operation_id="promiseMetrics", responses=responses())
-    async def promises(self, request: Request, group_by: FromQuery[Literal["agent", "portfolio"]],
+    async def promises(self, request: Request, group_by: FromQuery[Literal["agent", "portfolio", "segment", "arm"]],
                        start: From = None, end: To = None) -> PromiseReport:
         """Promises due in ``[from, to)``: made, kept, broken, pending and
         kept ÷ (kept + broken), by the agent who took them or by portfolio."""
         _period(start, end)
         pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
-        rows = await mq.promises(pool, request.user.tenant_id, group_by, start, end)
+        queries = sm if group_by in sm.STRATEGY_GROUPS else mq
+        rows = await queries.promises(pool, request.user.tenant_id, group_by, start, end)
         items = [PromiseItem(group=g, made=made, kept=kept, broken=broken, pending=pending,
                              kept_rate=mq.rate(kept, kept + broken))
                  for g, made, kept, broken, pending in rows]
         return PromiseReport(items, as_of)
 
     @get("/contacts", operation_id="contactMetrics", responses=responses())
-    async def contacts(self, request: Request, group_by: FromQuery[Literal["agent", "channel"]],
+    async def contacts(self, request: Request, group_by: FromQuery[Literal["agent", "channel", "segment", "arm"]],
                        start: From = None, end: To = None) -> ContactReport:
         """Contacts that happened in ``[from, to)``: outbound attempts, those that reached
         someone (right or third party) and the right party, with their rates."""
         _period(start, end)
-        pool = await read_pool(request, "contacts")
-        as_of = await events_applied(pool, "contacts")
-        rows = await mq.contacts(pool, request.user.tenant_id, group_by, start, end)
+        strategic = group_by in sm.STRATEGY_GROUPS
+        projection = "strategies" if strategic else "contacts"
+        pool = await read_pool(request, projection)
+        as_of = await events_applied(pool, projection)
+        rows = await (sm if strategic else mq).contacts(pool, request.user.tenant_id, group_by,
+                                                        start, end)
         items = [ContactItem(group=g, attempts=int(a), contacts=int(c), right_party=int(r),
                              contact_rate=mq.rate(int(c), int(a)),
                              rpc_rate=mq.rate(int(r), int(a)), inbound=int(i))

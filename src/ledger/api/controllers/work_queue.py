@@ -40,7 +40,8 @@ class WorkQueueController(Controller):
             "supervisors and admins omit it for the unassigned cases.")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> WorkQueue:
-        """Open cases assigned to ``agent_id`` (or unassigned), a broken latest promise first,
+        """Open cases assigned to ``agent_id`` (or unassigned): cases with a due ``call`` step of
+        their contact strategy first, then a broken latest promise,
         then by balance × days past due, highest first. ``next_contact_allowed_at`` is judged
         now from each case's own events (compliance rules, cease, disputes, holds)."""
         agent_id = agent_scope(request, agent_id)
@@ -57,5 +58,6 @@ class WorkQueueController(Controller):
             allowed_at = None if case is None else permission(case, Channel.PHONE, now).next_allowed_at
             items.append(WorkItem(case=case_summary(row), priority=rank,
                                   broken_promise=bool(row["broken"]),
-                                  next_contact_allowed_at=allowed_at))
+                                  next_contact_allowed_at=allowed_at,
+                                  call_due=bool(row["call_due"])))
         return WorkQueue(items, as_of)

@@ -114,6 +114,19 @@ class DisputeView(msgspec.Struct, frozen=True):
     opened_at: datetime
 
 
+class ScoreReasonView(msgspec.Struct):
+    code: str
+    points: int
+
+
+class ScoreView(msgspec.Struct, omit_defaults=True):
+    value: int
+    model_version: str
+    scored_at: datetime
+    reasons: list[ScoreReasonView] | None = None
+    """Only for ``behaviour``: the points table's lines that applied (README)."""
+
+
 class CaseView(msgspec.Struct, frozen=True):
     """A case as it stands: built from its snapshot and events, so it includes your last write."""
 
@@ -148,6 +161,8 @@ class CaseView(msgspec.Struct, frozen=True):
     closed_at: datetime | None
     close_reason: str | None
     debtor: DebtorView
+    scores: dict[str, ScoreView] = {}
+    """Latest score per model (by ``scored_at``), always with Ledger's own ``behaviour``."""
 
 
 PLACE_EXAMPLE = {

@@ -65,6 +65,8 @@ class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
     broken_promise: bool
     next_contact_allowed_at: datetime | None
     """From the case's compliance rules now; null when no phone contact is allowed at all."""
+    call_due: bool = False
+    """A call step of the case's contact strategy is due (such cases come first)."""
 
 
 class WorkQueue(msgspec.Struct, frozen=True):
