@@ -13,12 +13,14 @@ from litestar import Litestar, Router
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Schema, SecurityScheme
 
 from ledger import __version__
 from ledger.api import problems
 from ledger.api.auth import ApiKeyMiddleware, KeyCache
+# Reporting (issue 16): offline API docs with a strict CSP.
+from ledger.api.api_docs import OfflineSwaggerPlugin, add_security_headers, assets_router
+from ledger.api.dashboard import dashboard_routes, template_config
 from ledger.api.commands import add_request_id
 from ledger.api.controllers.audit_trail import AuditTrailController
 from ledger.api.controllers.erasure import ErasureController
@@ -225,12 +227,14 @@ def create_app(settings: Settings, database_url: str, *,
         middleware=[DefineMiddleware(ApiKeyMiddleware), PositionHeaderMiddleware()],
     )
     app = Litestar(
-        route_handlers=[HealthController, ScrapeController, v1],
+        route_handlers=[HealthController, ScrapeController, v1, assets_router(),
+                        *dashboard_routes()],
+        template_config=template_config(),
         # Outermost first: time and log the whole request, errors included (see observability).
         middleware=[RequestLogMiddleware()],
         lifespan=[database],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        before_send=[add_request_id],
+        before_send=[add_request_id, add_security_headers],
         request_max_body_size=MAX_BODY,
         # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
         type_decoders=TIME_DECODERS,
@@ -241,7 +245,7 @@ def create_app(settings: Settings, database_url: str, *,
             description=DESCRIPTION,
             path="/schema",
             use_handler_docstrings=True,
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[OfflineSwaggerPlugin(path="/swagger")],
             components=Components(security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer",
                                               description="An API key: `lk_<id>_<secret>`."),
