@@ -183,11 +183,42 @@ async def breaches(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime) -
     ], as_of_position=await events_applied(pool, "compliance"))
 
 
+async def arms(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime) -> Page:
+    """Champion and challenger side by side (strategies, issue 14): the same figures as
+    ``/v1/metrics/*?group_by=arm|segment``."""
+    recovery = await reports.recovery(pool, tenant, "arm", f.start, f.end)
+    promised = await reports.promises(pool, tenant, "arm", f.start, f.end)
+    contacted = await reports.contacts(pool, tenant, "arm", f.start, f.end)
+    segments = await reports.recovery(pool, tenant, "segment", f.start, f.end)
+    return Page("arms", "Strategy arms side by side", [
+        Section("Recovery by arm", [Table(
+            "recovery-arm", "Recovery of the cases placed in the period, by the arm each "
+            "payment was made in", RECOVERY_COLUMNS, _rows(recovery.items))],
+            bar_chart("Recovery rate by arm", [(i.group, i.recovery_rate)
+                                               for i in recovery.items], ident="ar")),
+        Section("Promises by arm", [Table(
+            "promises-arm", "Promises due in the period, by arm", PROMISE_COLUMNS,
+            _rows(promised.items))],
+            bar_chart("Promise kept rate by arm", [(i.group, i.kept_rate)
+                                                   for i in promised.items], ident="ap",
+                      maximum=1.0)),
+        Section("Contacts by arm", [Table(
+            "contacts-arm", "Outbound attempts in the period, by arm", CONTACT_COLUMNS,
+            _rows(contacted.items))],
+            bar_chart("Right-party-contact rate by arm", [(i.group, i.rpc_rate)
+                                                          for i in contacted.items],
+                      ident="ac", maximum=1.0)),
+        Section("Recovery by segment", [Table(
+            "recovery-segment", "Recovery by the strategy segment of each payment",
+            RECOVERY_COLUMNS, _rows(segments.items))]),
+    ], as_of_position=recovery.as_of_position)
+
+
 BUILDERS = {"overview": overview, "liquidation": liquidation, "promises": promises,
-            "contacts": contacts, "roll-rates": roll_rates, "breaches": breaches}
+            "contacts": contacts, "roll-rates": roll_rates, "breaches": breaches, "arms": arms}
 NAVIGATION = [("overview", "Recovery"), ("liquidation", "Liquidation"),
               ("promises", "Promises"), ("contacts", "Contacts"), ("roll-rates", "Roll rates"),
-              ("breaches", "Breaches")]
+              ("breaches", "Breaches"), ("arms", "Strategy arms")]
 
 
 def utc_now() -> datetime:
