@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from ledger.domain.complaints.deadlines import DEFAULT_RESPONSE_DAYS, parse_response_days
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -41,6 +43,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds between deadline-scheduler passes (broken promises, missed instalments)."""
     master_key: str | None = None
     """64 hex digits wrapping the per-case data keys of personal data; see ledger.privacy."""
+    complaint_response_days: dict[str, int] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_RESPONSE_DAYS))
+    """Days to answer a complaint by jurisdiction prefix (issue 15); ``*`` for the rest."""
     # Messages (issue 13)
     sms_url: str | None = None
     """Provider Ledger POSTs sms to (signed like webhooks); None: sms stay queued."""
@@ -157,6 +162,13 @@ def generated_secret(path: Path) -> str:
     return text
 
 
+def _response_days(env: Mapping[str, str], name: str) -> dict[str, int]:
+    try:
+        return parse_response_days(_text(env, name) or "")
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error} (e.g. GB=56,US=15,*=15)") from None
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read settings from ``env`` (default: the process environment); ``overrides`` win."""
     env = os.environ if env is None else env
@@ -180,6 +192,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "run_projections": _flag(env, "LEDGER_RUN_PROJECTIONS", True),
         "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
         "master_key": _master_key(env, "LEDGER_MASTER_KEY"),
+        "complaint_response_days": _response_days(env, "LEDGER_COMPLAINT_RESPONSE_DAYS"),
         "sms_url": _provider_url(env, "LEDGER_SMS_URL"),
         "email_url": _provider_url(env, "LEDGER_EMAIL_URL"),
         "message_secret": _text(env, "LEDGER_MESSAGE_SECRET"),
