@@ -50,6 +50,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Database: {where}" + (f" (applied {len(applied)} migrations)" if applied else ""))
         print(f"Ledger API:  http://{host}:{port}/v1")
         print(f"API docs:    http://{host}:{port}/schema  (OpenAPI JSON: /schema/openapi.json)")
+        print(f"Dashboard:   http://{host}:{port}/dashboard  (sign in with an analyst, "
+              "supervisor, auditor or admin key)")
         if first_key is not None:
             print(
                 f"\nFirst start: created an admin API key for tenant {BOOTSTRAP_TENANT!r}. It is shown "
