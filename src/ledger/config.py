@@ -59,6 +59,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Run the message sender, the address index and the validation-notice sweep in ``ledger serve``."""
     sender_backoff: float = 2.0
     """First retry delay (seconds) of a message the provider refused; doubles per attempt."""
+    # trust-data: signed checkpoints (ledger.audit.signing, ledger.audit.checkpoints)
+    signing_key: str | None = None
+    """64 hex digits: the Ed25519 seed that signs checkpoints; generated with the embedded DB."""
+    checkpoint_interval: int = 300
+    """Seconds between signed checkpoints taken by the projection runner's process."""
     read_database_url: str | None = None
     """A streaming replica for lists, metrics and queues (docs/SCALING.md); None: the primary."""
     read_max_lag_seconds: int = 5
@@ -199,6 +204,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "agency_name": _text(env, "LEDGER_AGENCY_NAME") or "Ledger Collections",
         "run_sender": _flag(env, "LEDGER_RUN_SENDER", True),
         "sender_backoff": _backoff(env, "LEDGER_SENDER_BACKOFF"),
+        "signing_key": _master_key(env, "LEDGER_SIGNING_KEY"),
+        "checkpoint_interval": _integer(env, "LEDGER_CHECKPOINT_INTERVAL", 300, 1, 86_400),
         "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
         "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
     }

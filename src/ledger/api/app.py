@@ -88,6 +88,8 @@ from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, resolve_master_key
 from ledger.services.repositories import case_repository
+from ledger.audit.checkpoint_task import CheckpointTask
+from ledger.audit.signing import resolve_signing_key
 from ledger.services.secret import resolve_secret
 from ledger.services.negotiation import NegotiationService
 from ledger.services.resegment import Resegmenter
@@ -213,16 +215,24 @@ def create_app(settings: Settings, database_url: str, *,
                                      key_cache.secret)
         app.state.update(messaging=messaging, messages=MessageService(
             app.state.cases, data_keys, agency_name=settings.agency_name))
+        # trust-data: signed checkpoints where the runner runs (none without a signing key).
+        signing_key = resolve_signing_key(settings)
+        checkpoints = None if signing_key is None else CheckpointTask(
+            pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
             await sweeper.start()
+            if checkpoints is not None:
+                await checkpoints.start()
         if settings.run_sender:
             await messaging.start()
         try:
             yield
         finally:
             await messaging.stop()
+            if checkpoints is not None:
+                await checkpoints.stop()
             await sweeper.stop()
             await scheduler.stop()
             await runner.stop()
