@@ -35,6 +35,7 @@ from ledger.domain.strategy.evaluation import (
     strategy_for,
 )
 from ledger.domain.strategy.plan import (
+    AllowedFrom,
     NextAction,
     PlannedStep,
     next_action,
@@ -164,8 +165,12 @@ class CaseStrategy:
             ceased_everywhere=ceased,
         )
 
-    def plan(self: Case, active: list[ActiveStrategy], now: datetime) -> CasePlan | None:
-        """The plan in the active strategy the case last entered; None if there is none."""
+    def plan(self: Case, active: list[ActiveStrategy], now: datetime, *,
+             with_allowed_at: bool = True) -> CasePlan | None:
+        """The plan in the active strategy the case last entered; None if there is none.
+
+        ``with_allowed_at=False`` leaves ``next.allowed_at`` at the step's start (the dialer
+        list asks permission at its own instant instead)."""
         entry = self.segment_entry
         if entry is None:
             return None
@@ -178,8 +183,10 @@ class CaseStrategy:
             return None
         steps = step_statuses(segment, entry.entered_at, self.timezone, self.last_action_at, now)
         paused = self.pause_reason(now)
-        upcoming = None if paused else next_action(
-            steps, now, lambda channel, at: permission(self, channel, at).next_allowed_at)
+        allowed_from: AllowedFrom = (
+            (lambda channel, at: permission(self, channel, at).next_allowed_at)
+            if with_allowed_at else (lambda _channel, at: at))
+        upcoming = None if paused else next_action(steps, now, allowed_from)
         return CasePlan(entry.strategy_id, entry.version, entry.arm, entry.segment,
                         entry.entered_at, steps, upcoming, paused)
 

@@ -54,18 +54,18 @@ async def dialer_list(pool: asyncpg.Pool, service: CaseService, strategies: Stra
     if not active:
         return rows
     after: tuple[datetime, UUID] = (EPOCH, UUID(int=0))
-    size = max(limit + limit // 4, MIN_PAGE)
+    size = max(limit, MIN_PAGE)
     for _ in range(MAX_CANDIDATES // size):
         page = await pool.fetch(CANDIDATES_SQL, tenant_id, at, agent_id, *after, size)
         if not page:
             break
         after = (page[-1]["due_at"], page[-1]["case_id"])
-        loaded = await service.load_many(tenant_id, [r["case_id"] for r in page])
+        loaded = await service.read_many(tenant_id, [r["case_id"] for r in page])
         for record in page:
             case = loaded.get(record["case_id"])
             if case is None or (agent_id is not None and case.assigned_to != agent_id):
                 continue
-            plan = case.plan(active, at)
+            plan = case.plan(active, at, with_allowed_at=False)
             if plan is None or plan.next is None or plan.next.action is not Action.CALL:
                 continue
             if plan.next.due_at > at or not permission(case, Channel.PHONE, at).allowed:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import msgspec
 
@@ -49,8 +50,11 @@ class NextAction(msgspec.Struct, frozen=True):
     auto: bool = False
 
 
+@lru_cache(maxsize=100_000)
 def due_at(entered_at: datetime, day: int, timezone: str) -> datetime:
-    """Local midnight of ``entered_at``'s local date plus ``day`` days (DST-safe)."""
+    """Local midnight of ``entered_at``'s local date plus ``day`` days (DST-safe).
+
+    Cached: dialer lists and sweeps ask for the same cases' steps again and again."""
     return start_of_local_day(local_date(entered_at, timezone) + timedelta(days=day), timezone)
 
 
