@@ -41,6 +41,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds between deadline-scheduler passes (broken promises, missed instalments)."""
     master_key: str | None = None
     """64 hex digits wrapping the per-case data keys of personal data; see ledger.privacy."""
+    # Messages (issue 13)
+    sms_url: str | None = None
+    """Provider Ledger POSTs sms to (signed like webhooks); None: sms stay queued."""
+    email_url: str | None = None
+    """Provider Ledger POSTs email to; None: emails stay queued."""
+    message_secret: str | None = None
+    """``whsec_...`` secret signing provider requests; generated into ``data_dir`` when unset."""
+    agency_name: str = "Ledger Collections"
+    """The agency named in messages (``{{ agency_name }}``) and on letters."""
+    run_sender: bool = True
+    """Run the message sender inside ``ledger serve``."""
+    sender_backoff: float = 2.0
+    """First retry delay (seconds) of a message the provider refused; doubles per attempt."""
     read_database_url: str | None = None
     """A streaming replica for lists, metrics and queues (docs/SCALING.md); None: the primary."""
     read_max_lag_seconds: int = 5
@@ -102,6 +115,26 @@ def _master_key(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+def _provider_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = _text(env, name)
+    if raw is not None and not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL")
+    return raw
+
+
+def _backoff(env: Mapping[str, str], name: str) -> float:
+    raw = _text(env, name)
+    if raw is None:
+        return 2.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0.01 <= value <= 3600:
+        raise ConfigError(f"{name} must be from 0.01 to 3600 seconds, got {value}")
+    return value
+
+
 def generated_secret(path: Path) -> str:
     """A random 256-bit hex secret kept in ``path`` (mode 0600), created on first use.
 
@@ -147,6 +180,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "run_projections": _flag(env, "LEDGER_RUN_PROJECTIONS", True),
         "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
         "master_key": _master_key(env, "LEDGER_MASTER_KEY"),
+        "sms_url": _provider_url(env, "LEDGER_SMS_URL"),
+        "email_url": _provider_url(env, "LEDGER_EMAIL_URL"),
+        "message_secret": _text(env, "LEDGER_MESSAGE_SECRET"),
+        "agency_name": _text(env, "LEDGER_AGENCY_NAME") or "Ledger Collections",
+        "run_sender": _flag(env, "LEDGER_RUN_SENDER", True),
+        "sender_backoff": _backoff(env, "LEDGER_SENDER_BACKOFF"),
         "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
         "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
     }

@@ -10,6 +10,7 @@ import msgspec
 from api_helpers import payment, placement
 
 from ledger.api.placement import new_case
+from ledger.api.schemas import times
 from ledger.api.schemas.cases import PlaceCase
 from ledger.eventstore import EventStore, Repository
 from ledger.services.cases import CaseService, Context
@@ -37,7 +38,7 @@ async def test_writers_in_different_processes_retry_on_conflicts_and_lose_nothin
     # in-process lock, so they really collide in the store and must retry.
     services = [CaseService(Repository(EventStore(pool))) for _ in range(4)]
     ctx = Context(tenant, "test", uuid.uuid4())
-    body = msgspec.convert(placement(), PlaceCase, strict=False)
+    body = msgspec.convert(placement(), PlaceCase, dec_hook=times.dec_hook)
     case = new_case(tenant, body, services[0].clock())
     await services[0].place(ctx, case, lambda c, _: (201, b""), lambda e, n: (200, b""))
 

@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from ledger.api.placement import new_case
+from ledger.api.schemas import times
 from ledger.api.schemas.cases import PlaceCase
 from ledger.domain.case import Case
 from ledger.domain.errors import UnknownPayment
@@ -43,7 +44,7 @@ async def _placed(service: CaseService, tenant: str) -> tuple[Context, uuid.UUID
         "currency": "USD", "principal": 100_000, "interest": 0, "fees": 0,
         "past_due_amount": 10_000, "days_past_due": 40, "placed_at": "2026-09-01T00:00:00Z",
         "debtor": {"name": "Test Debtor", "timezone": "America/Chicago", "jurisdiction": "US-TX"},
-    }, PlaceCase)
+    }, PlaceCase, dec_hook=times.dec_hook)
     case = new_case(tenant, body, NOW)
     ctx = Context(tenant, "test", uuid.uuid4())
     await service.place(ctx, case, _render, lambda existing, new: (200, b""))

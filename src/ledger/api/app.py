@@ -47,6 +47,16 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.inbound import InboundController, LetterController
+from ledger.api.controllers.messages import (
+    CaseMessageController,
+    MessageController,
+    contact_refused,
+)
+from ledger.api.controllers.templates import TemplateController
+from ledger.domain.messaging.case_messages import ContactNotAllowed
+from ledger.messaging.runtime import MessagingWorkers
+from ledger.services.messages import MessageService
 from ledger.api.controllers.plans import DialerController, PlanController, ScoreController
 from ledger.api.controllers.strategies import StrategyController
 from ledger.api.health import HealthController
@@ -54,6 +64,7 @@ from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
 from ledger.api.read_side import PositionHeaderMiddleware
 from ledger.api.schemas.common import Request as RequestStruct
+from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
 from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.db.replica import ReadSide
@@ -97,6 +108,9 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    # Messages (issue 13)
+    TemplateController, CaseMessageController, MessageController, InboundController,
+    LetterController,
     ScoreController, StrategyController, PlanController, DialerController,
 ]
 log = logging.getLogger("ledger.api")
@@ -104,6 +118,7 @@ log = logging.getLogger("ledger.api")
 EXCEPTION_HANDLERS = {
     ProblemError: problems.handle_problem,
     HTTPException: problems.handle_http_exception,
+    ContactNotAllowed: contact_refused,
     DomainError: problems.handle_domain_error,
     CaseNotFound: lambda _, __: problems.problem_response(404, "not_found", "no such case"),
     VersionMismatch: lambda _, exc: problems.problem_response(
@@ -174,13 +189,21 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         sweeper = StrategySweeper(pool, app.state.cases, strategies)
         strategies.on_activation = sweeper.wake
         app.state.update(strategies=strategies, sweeper=sweeper)
+        # Messages (issue 13): templates and queueing; the sender, address index and
+        # validation-notice sweep run here unless switched off.
+        messaging = MessagingWorkers(settings, pool, store, app.state.cases, data_keys, cipher,
+                                     key_cache.secret)
+        app.state.update(messaging=messaging, messages=MessageService(
+            app.state.cases, data_keys, agency_name=settings.agency_name))
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
             await sweeper.start()
+        await messaging.start(sender=settings.run_sender, projections=settings.run_projections)
         try:
             yield
         finally:
+            await messaging.stop()
             await sweeper.stop()
             await scheduler.stop()
             await runner.stop()
@@ -203,6 +226,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_request_id],
         request_max_body_size=MAX_BODY,
+        # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
+        type_decoders=TIME_DECODERS,
+        plugins=[InstantSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Ledger",
             version=__version__,

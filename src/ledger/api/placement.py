@@ -10,6 +10,7 @@ from itertools import islice
 import msgspec
 
 from ledger.api.schemas.cases import ImportRejection, ImportResult, PlaceCase
+from ledger.api.schemas import times
 from ledger.domain.case import Case
 from ledger.domain.errors import DomainError
 from ledger.domain.values import Debtor
@@ -17,7 +18,7 @@ from ledger.services.cases import CaseService, Context, case_id_for
 
 MAX_IMPORT_LINES = 100_000
 CHUNK = 1_000
-_line_decoder = msgspec.json.Decoder(PlaceCase)
+_line_decoder = msgspec.json.Decoder(PlaceCase, dec_hook=times.dec_hook)
 
 
 def new_case(tenant_id: str, body: PlaceCase, now: datetime) -> Case:

@@ -27,6 +27,7 @@ store adds the recording time. Events are nested here, so topics read
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -35,8 +36,11 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.case_commands import CaseCommands, Overdue, PaymentReceipt
 from ledger.domain.case_handling import CaseHandling
-from ledger.domain.case_strategy import CaseStrategy, ScoreRecord, SegmentRecord
+from ledger.domain.case_strategy import CHANNEL_ACTION, CaseStrategy, ScoreRecord, SegmentRecord
 from ledger.domain.delinquency import bucket_for
+from ledger.domain.messaging.case_messages import CaseMessaging
+from ledger.domain.messaging.fields import DeliveryStatus, MessageChannel, MessageStatus
+from ledger.domain.messaging.records import Itemization, MessageRecord
 from ledger.domain.money import Allocation
 from ledger.domain.strategy.document import Action
 from ledger.domain.records import (
@@ -72,7 +76,7 @@ CALL_HISTORY_DAYS = 10
 replace = msgspec.structs.replace
 
 
-class Case(CaseCommands, CaseHandling, CaseStrategy, Aggregate):
+class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, Aggregate):
     """A placed account; see the module docstring for the life of a case."""
 
     # ---- events -------------------------------------------------------------------
@@ -196,6 +200,41 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, Aggregate):
     class PersonalDataErased(Aggregate.Event):
         reason: str
 
+    # ---- messages and opt-outs (issue 13; commands in domain/messaging/case_messages) --
+
+    class MessageQueued(Aggregate.Event):
+        message_id: UUID
+        channel: MessageChannel
+        template: str
+        template_version: int
+        send_at: datetime
+        status: MessageStatus
+        content: str
+        itemization: Itemization | None
+
+    class MessageSent(Aggregate.Event):
+        message_id: UUID
+        attempts: int
+
+    class MessageDelivered(Aggregate.Event):
+        message_id: UUID
+        detail: str | None
+
+    class MessageFailed(Aggregate.Event):
+        message_id: UUID
+        status: DeliveryStatus
+        detail: str | None
+
+    class ChannelOptedOut(Aggregate.Event):
+        channel: Channel
+        source: str
+
+    class ComplianceBreachFound(Aggregate.Event):
+        """A rule broken by something other than a contact (a late validation notice)."""
+
+        rule: str
+        detail: str
+        channel: Channel
     # Scores and contact strategies (issue 12; logic in ledger.domain.case_strategy).
     class ScoreRecorded(Aggregate.Event):
         model: str
@@ -209,6 +248,14 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, Aggregate):
         segment: str
 
     # ---- state --------------------------------------------------------------------
+
+    # Class-level defaults of message state: cases restored from snapshots taken before
+    # messages existed lack these attributes. Event bodies replace them, never mutate.
+    # (Unannotated: the library would turn annotated class attributes into fields.)
+    messages = MappingProxyType({})  # type: dict[UUID, MessageRecord]
+    opted_out_channels = ()  # type: tuple[Channel, ...]
+    first_communication_at = None  # type: datetime | None
+    validation_notice_flagged = False
 
     def __init__(
         self,
@@ -292,6 +339,9 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, Aggregate):
         breaches: tuple[Breach, ...],
     ) -> None:
         self.last_contact_at = max(self.last_contact_at or timestamp, timestamp)
+        if direction is Direction.OUTBOUND and outcome is Outcome.RIGHT_PARTY and (
+                self.first_communication_at is None or timestamp < self.first_communication_at):
+            self.first_communication_at = timestamp
         self._track_contact(timestamp, channel, direction, outcome)
         if channel is not Channel.PHONE:
             return
@@ -466,6 +516,55 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, Aggregate):
     def _personal_data_erased(self, timestamp: datetime, reason: str) -> None:
         self.debtor, self.personal_data_erased = None, True
 
+    # ---- messages (issue 13) -------------------------------------------------------
+
+    def _set_message(self, message_id: UUID, **changes: Any) -> None:
+        self.messages = {**self.messages,
+                         message_id: replace(self.messages[message_id], **changes)}
+
+    @event(MessageQueued)
+    def _message_queued(
+        self, timestamp: datetime, message_id: UUID, channel: MessageChannel, template: str,
+        template_version: int, send_at: datetime, status: MessageStatus, content: str,
+        itemization: Itemization | None,
+    ) -> None:
+        record = MessageRecord(
+            message_id=message_id, channel=channel, template=template,
+            template_version=template_version, queued_at=timestamp, send_at=send_at,
+            status=status, content=content, itemization=itemization)
+        self.messages = {**self.messages, message_id: record}
+        # A message done is a strategy step done (issue 12's plan reads the last action).
+        self._track_action(CHANNEL_ACTION[Channel(channel.value)], timestamp)
+
+    @event(MessageSent)
+    def _message_sent(self, timestamp: datetime, message_id: UUID, attempts: int) -> None:
+        record = self.messages[message_id]
+        status = MessageStatus.SENT if record.status in (
+            MessageStatus.QUEUED, MessageStatus.SCHEDULED) else record.status
+        self._set_message(message_id, sent_at=timestamp, attempts=attempts, status=status)
+
+    @event(MessageDelivered)
+    def _message_delivered(self, timestamp: datetime, message_id: UUID,
+                           detail: str | None) -> None:
+        self._set_message(message_id, status=MessageStatus.DELIVERED, delivered_at=timestamp,
+                          detail=detail)
+
+    @event(MessageFailed)
+    def _message_failed(self, timestamp: datetime, message_id: UUID, status: DeliveryStatus,
+                        detail: str | None) -> None:
+        self._set_message(message_id, status=MessageStatus(status.value), failed_at=timestamp,
+                          detail=detail)
+
+    @event(ChannelOptedOut)
+    def _channel_opted_out(self, timestamp: datetime, channel: Channel, source: str) -> None:
+        merged = set(self.opted_out_channels) | {channel}
+        self.opted_out_channels = tuple(c for c in Channel if c in merged)
+
+    @event(ComplianceBreachFound)
+    def _compliance_breach_found(self, timestamp: datetime, rule: str, detail: str,
+                                 channel: Channel) -> None:
+        if rule == "validation_notice_late":
+            self.validation_notice_flagged = True
     # Scores and contact strategies (issue 12).
     @event(ScoreRecorded)
     def _score_recorded(self, timestamp: datetime, model: str, value: int,

@@ -131,11 +131,15 @@ class Repository:
 
     async def save(self, *aggregates: Any, tenant_id: str, actor: str | None = None,
                    correlation_id: UUID | None = None, causation_id: UUID | None = None,
-                   idempotency: IdempotencyRecord | None = None) -> list[StoredEventRow]:
+                   idempotency: IdempotencyRecord | None = None,
+                   connection: Any = None) -> list[StoredEventRow]:
         """Append the pending events of ``aggregates`` atomically; return the stored rows.
 
         Raises ``ConcurrencyConflict`` (reload and retry) or ``IdempotencyKeyConflict``; on
         either the pending events stay on the aggregates. Snapshots are written afterwards.
+        With ``connection`` (inside the caller's transaction, e.g. to write an outbox row with
+        the events) the append and any snapshot run on it; the caller commits, then calls
+        ``store.notify_appended()``.
         """
         pending = [(aggregate, list(aggregate.pending_events)) for aggregate in aggregates]
         new_events = [self.codec.encode(e) for _, events in pending for e in events]
@@ -150,7 +154,8 @@ class Repository:
                 heads[aggregate.id] = head
         rows = await self.store.append(
             new_events, tenant_id=tenant_id, actor=actor, correlation_id=correlation_id,
-            causation_id=causation_id, heads=heads, idempotency=idempotency)
+            causation_id=causation_id, heads=heads, idempotency=idempotency,
+            connection=connection)
         last_rows = {row.originator_id: row for row in rows}
         for aggregate, events in pending:
             if not events:
@@ -161,7 +166,8 @@ class Repository:
             interval = self.snapshot_interval
             if interval and last.originator_version // interval > (
                     events[0].originator_version - 1) // interval:
-                await write_snapshot(self.store.fetch, aggregate, last,
+                await write_snapshot(connection.fetch if connection is not None
+                                     else self.store.fetch, aggregate, last,
                                      await self._snapshot_sealer(last))
         return rows
 

@@ -136,6 +136,25 @@ async def observe_projection_lag(pool: asyncpg.Pool) -> None:
         log.warning("projection lag not refreshed: %s", type(error).__name__)
 
 
+MESSAGE_OUTBOX = Gauge("ledger_message_outbox", "Messages waiting to be sent (pending) and "
+                       "quarantined by the sender", ["state"], multiprocess_mode="mostrecent")
+OUTBOX_SQL = """
+    SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'quarantined')
+    FROM message_outbox WHERE state IN ('pending', 'quarantined')
+"""
+
+
+async def observe_outbox(pool: asyncpg.Pool) -> None:
+    """Set the outbox gauges (messages, issue 13) from the database."""
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            pending, quarantined = await conn.fetchrow(OUTBOX_SQL)
+        MESSAGE_OUTBOX.labels("pending").set(pending)
+        MESSAGE_OUTBOX.labels("quarantined").set(quarantined)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        log.warning("outbox gauges not refreshed: %s", type(error).__name__)
+
+
 def _registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         merged = CollectorRegistry()
@@ -162,4 +181,5 @@ class ScrapeController(Controller):
         if pool is not None:
             observe_pool(pool)
             await observe_projection_lag(pool)
+            await observe_outbox(pool)
         return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)

@@ -1,4 +1,5 @@
-"""The ``compliance`` projection: one rm_breaches row per rule a recorded contact broke."""
+"""The ``compliance`` projection: one rm_breaches row per rule a recorded contact broke, and
+one per ``ComplianceBreachFound`` (a rule broken by something else: a late validation notice)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ class BreachesProjection:
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
         rows = []
         for envelope in batch:
+            if envelope.type == "ComplianceBreachFound" and envelope.event is not None:
+                event, row = envelope.event, envelope.row
+                rows.append((row.tenant_id, row.originator_id, row.originator_version, 0,
+                             event.rule, event.detail, None, str(event.channel),
+                             event.timestamp, row.recorded_at))
+                continue
             if envelope.type != "ContactRecorded" or envelope.event is None or not envelope.event.breaches:
                 continue
             event, row = envelope.event, envelope.row

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid5
@@ -86,6 +86,8 @@ class Reply(msgspec.Struct, frozen=True):
 
 
 Render = Callable[[Case, Any], tuple[int, bytes]]
+AlsoInTransaction = Callable[[Any, Case, Any], Awaitable[None]]
+"""``(connection, case, result)``: writes that must commit with the events (an outbox row)."""
 
 
 class FollowUp(Protocol):
@@ -179,11 +181,13 @@ class CaseService:
         *,
         idempotency: Idempotency | None = None,
         expected_version: int | None = None,
+        also: AlsoInTransaction | None = None,
     ) -> Reply:
         """Run ``command(case, now)`` and append what it triggered; return ``render``'s reply.
 
         The reply is rendered before the append so that it can be stored atomically with
-        the events as the idempotency record. Domain errors propagate unchanged.
+        the events as the idempotency record. Domain errors propagate unchanged. ``also``
+        runs in the append's transaction (only when there are events to append).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RETRY_BUDGET_SECONDS
@@ -202,10 +206,13 @@ class CaseService:
                     record = None
                     if idempotency is not None:
                         record = IdempotencyRecord(idempotency.key, idempotency.request_hash, status, body)
-                    await self.repository.save(
-                        case, tenant_id=ctx.tenant_id, actor=ctx.actor,
-                        correlation_id=ctx.correlation_id, idempotency=record,
-                    )
+                    if also is None:
+                        await self.repository.save(
+                            case, tenant_id=ctx.tenant_id, actor=ctx.actor,
+                            correlation_id=ctx.correlation_id, idempotency=record,
+                        )
+                    else:
+                        await self._save_with(ctx, case, result, record, also)
                 except BaseException as error:
                     if case.pending_events:
                         # Facts that were not stored must never be served from the cache.
@@ -224,6 +231,23 @@ class CaseService:
                 await self._follow(ctx, [case])
                 return Reply(status, body, recorded=record is not None)
         raise RetriesExhausted(str(case_id))
+
+    async def _save_with(self, ctx: Context, case: Case, result: Any,
+                         record: IdempotencyRecord | None, also: AlsoInTransaction) -> None:
+        store = self.repository.store
+        try:
+            async with store.pool.acquire() as conn, conn.transaction():
+                await self.repository.save(
+                    case, tenant_id=ctx.tenant_id, actor=ctx.actor,
+                    correlation_id=ctx.correlation_id, idempotency=record, connection=conn,
+                )
+                await also(conn, case, result)
+        except BaseException:
+            # The events may be collected from the object although the transaction rolled
+            # back: this object must never be served again.
+            self.cache.drop(case.id)
+            raise
+        store.notify_appended()
 
     async def place(
         self,

@@ -15,6 +15,7 @@ from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import AuditItem, AuditPage
 from ledger.projections import events_applied, queries
+from ledger.api.schemas.times import Instant
 from ledger.services.keys import Role
 
 # Supervisors read one case's history; the cross-case trail is for auditors (and admins).
@@ -39,9 +40,9 @@ class AuditTrailController(Controller):
         type: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=100, description=(
             "Event type, e.g. `PaymentReceived`."))] = None,
         case_id: FromQuery[UUID | None] = None,
-        start: Annotated[datetime | None, QueryParameter(name="from", description=(
+        start: Annotated[Instant | None, QueryParameter(name="from", description=(
             "Events recorded at or after this time (RFC 3339)."))] = None,
-        end: Annotated[datetime | None, QueryParameter(name="to", description=(
+        end: Annotated[Instant | None, QueryParameter(name="to", description=(
             "Events recorded before this time (RFC 3339)."))] = None,
         limit: Limit = 50, cursor: Cursor = None,
     ) -> AuditPage:

@@ -15,6 +15,7 @@ from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import BreachItem, BreachPage
 from ledger.projections import events_applied, queries
+from ledger.api.schemas.times import Instant
 from ledger.services.keys import Role
 
 # Auditors too: a breach report is evidence of conduct, which is what they examine.
@@ -32,9 +33,9 @@ class BreachController(Controller):
          responses=responses())
     async def list_breaches(
         self, request: Request,
-        start: Annotated[datetime | None, QueryParameter(name="from", description=(
+        start: Annotated[Instant | None, QueryParameter(name="from", description=(
             "Contacts that happened at or after this time (RFC 3339)."))] = None,
-        end: Annotated[datetime | None, QueryParameter(name="to", description=(
+        end: Annotated[Instant | None, QueryParameter(name="to", description=(
             "Contacts that happened before this time (RFC 3339)."))] = None,
         rule: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=100)] = None,
         agent_id: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,

@@ -17,6 +17,7 @@ from ledger.api.docs import responses
 from ledger.api.principal import agent_scope
 from ledger.api.problems import ProblemError, invalid
 from ledger.api.schemas.facts import FactRecorded
+from ledger.api.schemas.times import Instant
 from ledger.api.schemas.strategies import (
     DialerItem,
     DialerList,
@@ -102,7 +103,7 @@ class DialerController(Controller):
          responses=responses())
     async def dialer_list(
         self, request: Request,
-        at: Annotated[datetime | None, QueryParameter(
+        at: Annotated[Instant | None, QueryParameter(
             description="RFC 3339 with offset; default now.")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
         agent_id: Annotated[str | None, QueryParameter(
