@@ -84,6 +84,7 @@ from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
 from ledger.services.secret import resolve_secret
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
+from ledger.services.strategy_auto import AutoSteps
 from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
@@ -195,6 +196,11 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
                                      key_cache.secret)
         app.state.update(messaging=messaging, messages=MessageService(
             app.state.cases, data_keys, agency_name=settings.agency_name))
+        # Strategies' auto steps are queued through the messages feature; strategy templates
+        # are checked against the saved ones.
+        sweeper.auto_steps = AutoSteps(pool, app.state.cases, strategies,
+                                       app.state.messages.queue_message)
+        app.state.update(template_exists=app.state.messages.template_exists)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()

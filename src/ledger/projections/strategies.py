@@ -20,7 +20,7 @@ import msgspec
 
 from ledger.domain.strategy.document import Action, StrategyDocument
 from ledger.domain.strategy.evaluation import segment_named, ActiveStrategy
-from ledger.domain.strategy.plan import call_windows
+from ledger.domain.strategy.plan import auto_windows, call_windows
 from ledger.eventstore import EventCodec
 from ledger.projections.framework import Envelope, event_type
 
@@ -92,6 +92,8 @@ DELETE_DIALER_SQL = """
     WHERE d.tenant_id = k.tenant_id AND d.case_id = k.case_id
 """
 DIALER_COLUMNS = ("tenant_id", "case_id", "due_at", "until", "assigned_to", "segment", "arm")
+DELETE_AUTO_SQL = DELETE_DIALER_SQL.replace("rm_dialer", "rm_auto_steps")
+AUTO_COLUMNS = ("tenant_id", "case_id", "due_at", "until", "action", "template")
 
 
 class StrategiesProjection:
@@ -99,7 +101,7 @@ class StrategiesProjection:
 
     name = "strategies"
     tables = ("rm_plan_facts", "rm_strategy_versions", "rm_case_segments", "rm_segment_entries",
-              "rm_segment_contacts", "rm_score_models", "rm_dialer")
+              "rm_segment_contacts", "rm_score_models", "rm_dialer", "rm_auto_steps")
 
     def __init__(self) -> None:
         self._documents: dict[tuple[str, UUID, int], StrategyDocument] = {}
@@ -163,6 +165,8 @@ class StrategiesProjection:
                 counts[0] += 1
                 counts[1] += outcome in CONNECTED
                 counts[2] += outcome == "right_party"
+            elif kind == "MessageQueued":
+                _done(facts, Action(str(event.channel)), event.timestamp)
             elif kind == "Escalated":
                 _done(facts, Action.ESCALATE, event.timestamp)
             elif kind == "NoteAdded":
@@ -193,7 +197,8 @@ class StrategiesProjection:
         tenants = [touched[i] for i in ids]
         await conn.execute(UPSERT_FACTS_SQL, tenants, ids, [ENCODER.encode(known[i]) for i in ids])
         await conn.execute(DELETE_DIALER_SQL, tenants, ids)
-        rows = []
+        await conn.execute(DELETE_AUTO_SQL, tenants, ids)
+        rows, autos = [], []
         for case_id, tenant in touched.items():
             facts = known[case_id]
             entry = facts.entry
@@ -210,8 +215,13 @@ class StrategiesProjection:
             for start, until in call_windows(segment, entry.entered_at, facts.timezone, done):
                 rows.append((tenant, case_id, start, until, facts.assigned_to, entry.segment,
                              entry.arm))
+            for start, until, step in auto_windows(segment, entry.entered_at, facts.timezone,
+                                                   done):
+                autos.append((tenant, case_id, start, until, str(step.action), step.template))
         if rows:
             await conn.copy_records_to_table("rm_dialer", records=rows, columns=DIALER_COLUMNS)
+        if autos:
+            await conn.copy_records_to_table("rm_auto_steps", records=autos, columns=AUTO_COLUMNS)
 
 
 def _done(facts: PlanFacts, action: Action, at: datetime) -> None:
