@@ -10,7 +10,7 @@ capability existed still load.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -84,6 +84,29 @@ class CasePlan(msgspec.Struct, frozen=True):
     paused: str | None
 
 
+class _Scores(Mapping[str, int]):
+    """A case's score values; the behaviour score costs a pass over the history, so it is
+    computed on first use (most segment conditions never read it)."""
+
+    def __init__(self, case: Case, at: datetime) -> None:
+        self._case, self._at = case, at
+        self._values = {model: record.value for model, record in case.scores.items()}
+        self._behaviour: int | None = None
+
+    def __getitem__(self, model: str) -> int:
+        if model == BEHAVIOUR_MODEL:
+            if self._behaviour is None:
+                self._behaviour = self._case.behaviour(self._at).value
+            return self._behaviour
+        return self._values[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._values, BEHAVIOUR_MODEL])
+
+    def __len__(self) -> int:
+        return len(self._values) + 1
+
+
 class CaseStrategy:
     """Scores, segment entries and plans of a ``Case``."""
 
@@ -146,10 +169,9 @@ class CaseStrategy:
             days_past_due=self.days_past_due(at),
         ))
 
-    def score_values(self: Case, at: datetime) -> dict[str, int]:
-        values = {model: record.value for model, record in self.scores.items()}
-        values[BEHAVIOUR_MODEL] = self.behaviour(at).value
-        return values
+    def score_values(self: Case, at: datetime) -> Mapping[str, int]:
+        """Latest value per model, with ``behaviour`` worked out only if asked for."""
+        return _Scores(self, at)
 
     def segment_inputs(self: Case, at: datetime) -> SegmentInputs:
         return SegmentInputs(days_past_due=self.days_past_due(at), balance=self.balance,

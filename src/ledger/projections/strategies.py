@@ -71,14 +71,17 @@ LOAD_VERSION_SQL = """
 """
 UPSERT_SEGMENT_SQL = """
     INSERT INTO rm_case_segments (tenant_id, case_id, strategy_id, version, arm, segment, entered_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int4[], $5::text[], $6::text[],
+                         $7::timestamptz[])
     ON CONFLICT (tenant_id, case_id) DO UPDATE SET strategy_id = EXCLUDED.strategy_id,
         version = EXCLUDED.version, arm = EXCLUDED.arm, segment = EXCLUDED.segment,
         entered_at = EXCLUDED.entered_at
 """
 ENTRY_SQL = """
     INSERT INTO rm_segment_entries (tenant_id, case_id, entered_at, version, arm, segment)
-    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+    SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::int8[], $5::text[],
+                         $6::text[])
+    ON CONFLICT DO NOTHING
 """
 MODEL_SQL = "INSERT INTO rm_score_models (tenant_id, model) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 CONTACTS_SQL = """
@@ -146,6 +149,7 @@ class StrategiesProjection:
                 LOAD_FACTS_SQL, [k[0] for k in keys], [k[1] for k in keys])}
         contacts: dict[tuple[str, Any, str, str], list[int]] = {}
         touched: dict[UUID, str] = {}
+        entries: list[tuple[Any, ...]] = []
         for envelope in envelopes:
             tenant, case_id, event = envelope.row.tenant_id, envelope.row.originator_id, envelope.event
             kind = envelope.type
@@ -182,13 +186,17 @@ class StrategiesProjection:
             elif kind == "SegmentEntered":
                 facts.entry = Entry(event.strategy_id, event.version, event.arm, event.segment,
                                     event.timestamp)
-                await conn.execute(UPSERT_SEGMENT_SQL, tenant, case_id, event.strategy_id,
-                                   event.version, event.arm, event.segment, event.timestamp)
-                await conn.execute(ENTRY_SQL, tenant, case_id, event.timestamp,
-                                   event.originator_version, event.arm, event.segment)
+                entries.append((tenant, case_id, event.timestamp, event.originator_version,
+                                event.arm, event.segment))
         if contacts:
             rows = [(*k, *v) for k, v in contacts.items()]
             await conn.execute(CONTACTS_SQL, *[list(c) for c in zip(*rows, strict=True)])
+        if entries:
+            await conn.execute(ENTRY_SQL, *[list(c) for c in zip(*entries, strict=True)])
+            entered = {entry[1] for entry in entries}
+            current = [(t, i, e.strategy_id, e.version, e.arm, e.segment, e.entered_at)
+                       for i, t in touched.items() if i in entered and (e := known[i].entry)]
+            await conn.execute(UPSERT_SEGMENT_SQL, *[list(c) for c in zip(*current, strict=True)])
         await self._write(conn, known, touched)
 
     async def _write(self, conn: asyncpg.Connection, known: dict[UUID, PlanFacts],
