@@ -3,6 +3,7 @@ late-notice breach, and erasure of letter content."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,14 @@ async def test_a_notice_sent_after_five_days_is_a_validation_notice_late_breach(
     history = (await client.get(url + "/history", headers=keys["supervisor"])).json()["items"]
     found = [e["data"] for e in history if e["type"] == "ComplianceBreachFound"]
     assert [f["rule"] for f in found] == ["validation_notice_late"]
+    for _ in range(100):  # the breach report reads a projection
+        report = await client.get("/v1/compliance/breaches?rule=validation_notice_late",
+                                  headers=keys["supervisor"])
+        assert report.status_code == 200, report.text
+        if report.json()["items"]:
+            break
+        await asyncio.sleep(0.1)
+    assert [b["case_id"] for b in report.json()["items"]] == [case["case_id"]]
 
 
 async def test_after_erasure_a_letter_shows_no_personal_data(client, keys):

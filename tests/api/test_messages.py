@@ -128,6 +128,14 @@ async def test_a_delivered_message_counts_as_an_outbound_contact(client, keys):
     contacts = [e["data"] for e in history if e["type"] == "ContactRecorded"]
     assert [(c["channel"], c["direction"], c["outcome"]) for c in contacts] == [
         ("sms", "outbound", "delivered")]
+    for _ in range(100):  # the contacts read model follows the feed
+        metrics = await client.get("/v1/metrics/contacts?group_by=channel",
+                                   headers=keys["supervisor"])
+        by_channel = {i["group"]: i for i in metrics.json()["items"]}
+        if "sms" in by_channel:
+            break
+        await asyncio.sleep(0.1)
+    assert by_channel["sms"]["attempts"] == 1 and by_channel["sms"]["right_party"] == 0
     assert_problem(await client.post(url, json=report, headers=keys["agent"]), 403, "forbidden")
     unknown = await client.post(f"/v1/messages/{uuid.uuid4()}/events", json=report,
                                 headers=keys["integration"])
@@ -174,3 +182,29 @@ async def test_stop_opts_the_number_out_on_every_case_holding_it(client, keys):
     bad = await client.post("/v1/inbound/sms", headers=keys["integration"], json={
         "from": "not a number", "text": "STOP", "received_at": ago(seconds=1)})
     assert_problem(bad, 422, "invalid_request")
+
+
+async def test_an_email_unsubscribe_opts_the_address_out(client, keys):
+    address = f"Debtor.{uuid.uuid4().hex[:8]}@Example.com"
+    case = await place(client, keys, emails=[address])
+    for _ in range(100):
+        response = await client.post("/v1/inbound/email-unsubscribe", json={"email": address.upper()},
+                                     headers=keys["integration"])
+        assert response.status_code == 200, response.text
+        if response.json()["opted_out_cases"]:
+            break
+        await asyncio.sleep(0.1)
+    assert response.json()["opted_out_cases"] == [case["case_id"]]
+    permission = await client.get(
+        f"/v1/cases/{case['case_id']}/contact-permission?channel=email", headers=keys["agent"])
+    assert [r["rule"] for r in permission.json()["reasons"]] == ["opted_out"]
+    sms = await client.get(f"/v1/cases/{case['case_id']}/contact-permission?channel=sms",
+                           headers=keys["agent"])
+    assert sms.json()["allowed"] is True
+    history = (await client.get(f"/v1/cases/{case['case_id']}/history",
+                                headers=keys["supervisor"])).json()["items"]
+    assert [e["data"]["channel"] for e in history if e["type"] == "ChannelOptedOut"] == ["email"]
+    assert_problem(await client.post("/v1/inbound/email-unsubscribe", json={"email": "nope"},
+                                     headers=keys["integration"]), 422, "invalid_request")
+    assert_problem(await client.post("/v1/inbound/email-unsubscribe", json={"email": address},
+                                     headers=keys["agent"]), 403, "forbidden")

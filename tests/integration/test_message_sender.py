@@ -25,13 +25,14 @@ from ledger.db.migrations import migrate
 from ledger.db.pool import create_pool
 from ledger.domain.case import Case
 from ledger.domain.messaging.case_messages import ContactNotAllowed
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
 from ledger.messaging.content import open_content
 from ledger.messaging.sender import MessageSender
 from ledger.privacy import DataKeys, DebtorCipher
 from ledger.privacy.erasure import erase
 from ledger.services.cases import CaseService, Context
 from ledger.services.messages import MessageService
+from ledger.services.repositories import case_service
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtZmFrZS1wcm92aWRlcg=="
 SMS = "{{ debtor_name }} owes {{ balance }}. {{ opt_out }}"
@@ -81,7 +82,7 @@ async def own_pool(make_database) -> AsyncIterator[asyncpg.Pool]:  # type: ignor
 def stack(own_pool):  # type: ignore[no-untyped-def]
     store = EventStore(own_pool)
     data_keys = DataKeys(store.fetch, os.urandom(32))
-    cases = CaseService(Repository(store, cipher=DebtorCipher(data_keys)))
+    cases = case_service(store, data_keys)
     return cases, data_keys, MessageService(cases, data_keys, agency_name="Test Agency")
 
 
@@ -195,3 +196,32 @@ async def test_erasure_leaves_no_message_content_readable(stack, own_pool, tenan
     failed = (await fresh.load(tenant, case_id)).message(queued.message_id)
     assert str(failed.status) == "failed" and failed.detail == "personal data erased"
     assert datetime.now(UTC) - failed.failed_at < timedelta(minutes=5)  # type: ignore[operator]
+
+
+async def test_the_sweep_records_a_missing_validation_notice_once(stack, own_pool, tenant):  # type: ignore[no-untyped-def]
+    from ledger.messaging.addresses import AddressIndexProjection
+    from ledger.messaging.runtime import sweep_late_notices
+    from ledger.projections.runner import ProjectionRunner
+
+    cases, data_keys, _ = stack
+    ctx, case_id = await _placed_with_template(stack, tenant)
+
+    def talked(case: Case, now: datetime) -> None:
+        case.record_contact(channel="phone", direction="outbound", outcome="right_party",
+                            occurred_at=now - timedelta(days=6), now=now)
+
+    await cases.execute(ctx, case_id, talked, lambda c, _: (200, b""))
+    runner = ProjectionRunner(own_pool, cases.repository.store,
+                              [AddressIndexProjection(DebtorCipher(data_keys), b"k" * 32)],
+                              codec=cases.repository.codec)
+    await runner.start()
+    try:
+        await runner.wait_until_caught_up()
+    finally:
+        await runner.stop()
+    now = datetime.now(UTC)
+    assert await sweep_late_notices(own_pool, cases, now) >= 1
+    assert await sweep_late_notices(own_pool, cases, now) == 0
+    rows = await cases.repository.store.read_stream(case_id)
+    found = [r for r in rows if r.topic.endswith("ComplianceBreachFound")]
+    assert len(found) == 1 and b"validation_notice_late" in found[0].state

@@ -13,13 +13,16 @@ from litestar import Litestar, Router
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.openapi.spec import Components, SecurityScheme
 
 from ledger import __version__
 from ledger.api import problems
 from ledger.api.auth import ApiKeyMiddleware, KeyCache
+# Reporting (issue 16): offline API docs with a strict CSP.
+from ledger.api.api_docs import OfflineSwaggerPlugin, add_security_headers, assets_router
+from ledger.api.dashboard import dashboard_routes, template_config
 from ledger.api.commands import add_request_id
+from ledger.api.cors import OptionsMiddleware, cors_response_headers
 from ledger.api.controllers.audit_trail import AuditTrailController
 from ledger.api.controllers.erasure import ErasureController
 from ledger.api.controllers.history import HistoryController
@@ -47,6 +50,10 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.approvals import ApprovalController
+from ledger.api.controllers.complaints import ComplaintController
+from ledger.api.controllers.negotiation_metrics import NegotiationMetricsController
+from ledger.api.controllers.policies import OfferController, PolicyController
 from ledger.api.controllers.inbound import InboundController, LetterController
 from ledger.api.controllers.messages import (
     CaseMessageController,
@@ -63,13 +70,13 @@ from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
 from ledger.api.read_side import PositionHeaderMiddleware
-from ledger.api.schemas.common import Request as RequestStruct
+from ledger.api.openapi_rules import declare_rules
 from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
 from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.db.replica import ReadSide
 from ledger.domain.errors import DomainError
-from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
+from ledger.eventstore import ConcurrencyConflict, EventStore
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections.deadlines import DeadlineScheduler
 from ledger.observability import (
@@ -80,8 +87,12 @@ from ledger.observability import (
 )
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
-from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
+from ledger.privacy import DataKeys, resolve_master_key
+from ledger.services.repositories import case_repository
+from ledger.audit.checkpoint_task import CheckpointTask
+from ledger.audit.signing import resolve_signing_key
 from ledger.services.secret import resolve_secret
+from ledger.services.negotiation import NegotiationService
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
 from ledger.services.strategy_auto import AutoSteps
@@ -109,6 +120,9 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    # negotiation (issue 15)
+    PolicyController, OfferController, ApprovalController, ComplaintController,
+    NegotiationMetricsController,
     # Messages (issue 13)
     TemplateController, CaseMessageController, MessageController, InboundController,
     LetterController,
@@ -150,10 +164,16 @@ async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
             log.warning("idempotency purge failed: %s", type(error).__name__)
 
 
-def create_app(settings: Settings, database_url: str) -> Litestar:
-    """Build the app; the pool opens on start-up and closes on shutdown."""
+def create_app(settings: Settings, database_url: str, *,
+               derive_master_key_for_tests: bool = False) -> Litestar:
+    """Build the app; the pool opens on start-up and closes on shutdown.
+
+    ``derive_master_key_for_tests``: only test suites and benchmarks pass it (see
+    ``resolve_master_key``); ``ledger serve`` refuses to start without ``LEDGER_MASTER_KEY``
+    on an external database.
+    """
     key_cache = KeyCache(resolve_secret(settings))
-    master_key = resolve_master_key(settings, derive_for_tests=True)
+    master_key = resolve_master_key(settings, derive_for_tests=derive_master_key_for_tests)
     configure_logging(settings.log_level)
 
     @asynccontextmanager
@@ -166,9 +186,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         await store.start()
         # Debtor personal data is sealed with per-case data keys (crypto-shredding).
         data_keys = DataKeys(store.fetch, master_key)
-        cipher = DebtorCipher(data_keys)
-        repository = Repository(store, snapshot_interval=settings.snapshot_interval,
-                                cipher=cipher)
+        repository = case_repository(store, data_keys, snapshot_interval=settings.snapshot_interval)
+        cipher = repository.cipher
         read_side = ReadSide(pool, settings.read_database_url,
                              max_lag_seconds=settings.read_max_lag_seconds,
                              pool_max_size=settings.pool_max_size)
@@ -177,6 +196,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
             key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
         )
+        app.state.negotiation = NegotiationService(
+            repository, pool, lambda: app.state.cases.clock(), settings.complaint_response_days)
         purge = asyncio.create_task(_purge_idempotency_records(pool))
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
         # unless LEDGER_RUN_PROJECTIONS=false (then `ledger project` workers do it).
@@ -201,15 +222,24 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         sweeper.auto_steps = AutoSteps(pool, app.state.cases, strategies,
                                        app.state.messages.queue_message)
         app.state.update(template_exists=app.state.messages.template_exists)
+        # trust-data: signed checkpoints where the runner runs (none without a signing key).
+        signing_key = resolve_signing_key(settings)
+        checkpoints = None if signing_key is None else CheckpointTask(
+            pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
             await sweeper.start()
-        await messaging.start(sender=settings.run_sender, projections=settings.run_projections)
+            if checkpoints is not None:
+                await checkpoints.start()
+        if settings.run_sender:
+            await messaging.start()
         try:
             yield
         finally:
             await messaging.stop()
+            if checkpoints is not None:
+                await checkpoints.stop()
             await sweeper.stop()
             await scheduler.stop()
             await runner.stop()
@@ -225,12 +255,15 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         middleware=[DefineMiddleware(ApiKeyMiddleware), PositionHeaderMiddleware()],
     )
     app = Litestar(
-        route_handlers=[HealthController, ScrapeController, v1],
+        route_handlers=[HealthController, ScrapeController, v1, assets_router(),
+                        *dashboard_routes()],
+        template_config=template_config(),
         # Outermost first: time and log the whole request, errors included (see observability).
-        middleware=[RequestLogMiddleware()],
+        middleware=[RequestLogMiddleware(), OptionsMiddleware(settings.cors_origins)],
         lifespan=[database],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        before_send=[add_request_id],
+        before_send=[add_request_id, add_security_headers,
+                     *([cors_response_headers(settings.cors_origins)] if settings.cors_origins else [])],
         request_max_body_size=MAX_BODY,
         # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
         type_decoders=TIME_DECODERS,
@@ -241,7 +274,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             description=DESCRIPTION,
             path="/schema",
             use_handler_docstrings=True,
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[OfflineSwaggerPlugin(path="/swagger")],
             components=Components(security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer",
                                               description="An API key: `lk_<id>_<secret>`."),
@@ -252,24 +285,5 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         # would replace the root handlers with its plain-text format.
         logging_config=None,
     )
-    _forbid_unknown_fields_in_schema(app)
+    declare_rules(app)  # cross-field rules and additionalProperties: false (openapi_rules)
     return app
-
-
-def _forbid_unknown_fields_in_schema(app: Litestar) -> None:
-    """Say in the document what the Structs enforce: request bodies take no unknown fields.
-
-    litestar does not emit ``additionalProperties: false`` for ``forbid_unknown_fields``, so
-    clients (and schemathesis) would think extra fields are accepted.
-    """
-    strict = {cls.__name__ for cls in _subclasses(RequestStruct)}
-    for name, schema in (app.openapi_schema.components.schemas or {}).items():
-        if name in strict and isinstance(schema, Schema):
-            schema.additional_properties = False
-
-
-def _subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found

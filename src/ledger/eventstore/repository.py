@@ -17,7 +17,7 @@ from uuid import UUID
 import msgspec
 
 from ledger.eventstore.codec import EventCodec, StreamCipher
-from ledger.eventstore.errors import AggregateNotFound
+from ledger.eventstore.errors import AggregateNotFound, UnsealedWrite
 from ledger.eventstore.records import IdempotencyRecord, NewEvent, StoredEventRow
 from ledger.eventstore.snapshot_codec import decode_snapshot
 from ledger.eventstore.snapshots import (
@@ -141,6 +141,7 @@ class Repository:
         the events) the append and any snapshot run on it; the caller commits, then calls
         ``store.notify_appended()``.
         """
+        self._refuse_unsealed(aggregates)
         pending = [(aggregate, list(aggregate.pending_events)) for aggregate in aggregates]
         new_events = [self.codec.encode(e) for _, events in pending for e in events]
         if not new_events:
@@ -170,6 +171,16 @@ class Repository:
                                      else self.store.fetch, aggregate, last,
                                      await self._snapshot_sealer(last))
         return rows
+
+    def _refuse_unsealed(self, aggregates: Sequence[Any]) -> None:
+        """Personal data never reaches the store in clear, whoever built this repository."""
+        if self.cipher is not None:
+            return
+        for aggregate in aggregates:
+            if getattr(type(aggregate), "holds_personal_data", False):
+                raise UnsealedWrite(
+                    f"{type(aggregate).__name__} holds personal data: save it through a "
+                    "repository with a cipher (ledger.services.repositories.case_repository)")
 
     async def _seal(self, new_events: list[NewEvent], tenant_id: str) -> list[NewEvent]:
         cipher = self.cipher

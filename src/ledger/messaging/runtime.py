@@ -80,12 +80,12 @@ class MessagingWorkers:
             codec=cases.repository.codec)
         self._sweep: asyncio.Task[None] | None = None
 
-    async def start(self, *, sender: bool = True, projections: bool = True) -> None:
-        if projections:
-            await self.addresses.start()
-            self._sweep = asyncio.get_running_loop().create_task(self._sweep_forever())
-        if sender:
-            await self.sender.start()
+    async def start(self) -> None:
+        """All three, independent of ``LEDGER_RUN_PROJECTIONS``: each has one owner across
+        processes (advisory locks) or is idempotent (the sweep), so any process may run them."""
+        await self.addresses.start()
+        self._sweep = asyncio.get_running_loop().create_task(self._sweep_forever())
+        await self.sender.start()
 
     async def stop(self) -> None:
         await self.sender.stop()

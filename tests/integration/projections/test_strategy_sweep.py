@@ -11,14 +11,15 @@ import pytest
 
 from ledger.domain.case import Case
 from ledger.domain.strategy.document import StrategyDocument
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
 from ledger.projections.cases import CasesProjection
 from ledger.projections.strategies import StrategiesProjection
 from ledger.services.cases import CaseService, Context
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
+from ledger.services.repositories import case_repository
 from ledger.services.strategy_sweep import sweep_tenant
-from projection_support import Writer, place, project_all
+from projection_support import MASTER_KEY, Writer, place, project_all
 
 NOW = datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
 DOCUMENT = {
@@ -54,7 +55,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def wired(own_pool, clock):  # type: ignore[no-untyped-def]
-    repository = Repository(EventStore(own_pool))
+    repository = case_repository(EventStore(own_pool), MASTER_KEY)
     cases = CaseService(repository, clock)
     strategies = StrategyService(repository, own_pool, clock)
     cases.follow_up = Resegmenter(strategies)
@@ -138,7 +139,7 @@ async def test_a_restart_changes_no_arm_and_a_sweep_resumes_after_its_last_batch
     before = await cases.load_many(tenant, ordered)
     assert all(before[i].segment_entry is None for i in ordered[:8])
     # a "restarted" process: new services, new caches; every arm comes out the same
-    repository = Repository(EventStore(own_pool))
+    repository = case_repository(EventStore(own_pool), MASTER_KEY)
     restarted = StrategyService(repository, own_pool, clock)
     active = await restarted.active(tenant)
     again = await CaseService(repository, clock).load_many(tenant, ordered[8:])
