@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 import uuid
@@ -33,6 +34,7 @@ from ledger.domain.case import Case
 from ledger.domain.strategy.document import StrategyDocument
 from ledger.domain.values import Debtor
 from ledger.eventstore import EventStore, Repository
+from ledger.services.repositories import case_repository
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.services.cases import CaseService, Context, case_id_for
 from ledger.services.dialer import dialer_list
@@ -105,7 +107,7 @@ async def _catch_up(pool, store, repository) -> float:  # type: ignore[no-untype
 async def run(url: str, args: argparse.Namespace) -> dict[str, object]:
     pool = await create_pool(url, min_size=2, max_size=12)
     store = EventStore(pool)
-    repository = Repository(store)
+    repository = case_repository(store, os.urandom(32))  # debtors sealed, as in production
     clock = Clock()
     cases = CaseService(repository, clock)
     strategies = StrategyService(repository, pool, clock)
