@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from ledger.domain.complaints.deadlines import DEFAULT_RESPONSE_DAYS, parse_response_days
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -41,6 +43,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds between deadline-scheduler passes (broken promises, missed instalments)."""
     master_key: str | None = None
     """64 hex digits wrapping the per-case data keys of personal data; see ledger.privacy."""
+    complaint_response_days: dict[str, int] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_RESPONSE_DAYS))
+    """Days to answer a complaint by jurisdiction prefix (issue 15); ``*`` for the rest."""
     # Messages (issue 13)
     sms_url: str | None = None
     """Provider Ledger POSTs sms to (signed like webhooks); None: sms stay queued."""
@@ -54,6 +59,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Run the message sender, the address index and the validation-notice sweep in ``ledger serve``."""
     sender_backoff: float = 2.0
     """First retry delay (seconds) of a message the provider refused; doubles per attempt."""
+    # trust-data: signed checkpoints (ledger.audit.signing, ledger.audit.checkpoints)
+    signing_key: str | None = None
+    """64 hex digits: the Ed25519 seed that signs checkpoints; generated with the embedded DB."""
+    checkpoint_interval: int = 300
+    """Seconds between signed checkpoints taken by the projection runner's process."""
     read_database_url: str | None = None
     """A streaming replica for lists, metrics and queues (docs/SCALING.md); None: the primary."""
     read_max_lag_seconds: int = 5
@@ -157,6 +167,13 @@ def generated_secret(path: Path) -> str:
     return text
 
 
+def _response_days(env: Mapping[str, str], name: str) -> dict[str, int]:
+    try:
+        return parse_response_days(_text(env, name) or "")
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error} (e.g. GB=56,US=15,*=15)") from None
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read settings from ``env`` (default: the process environment); ``overrides`` win."""
     env = os.environ if env is None else env
@@ -180,12 +197,15 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "run_projections": _flag(env, "LEDGER_RUN_PROJECTIONS", True),
         "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
         "master_key": _master_key(env, "LEDGER_MASTER_KEY"),
+        "complaint_response_days": _response_days(env, "LEDGER_COMPLAINT_RESPONSE_DAYS"),
         "sms_url": _provider_url(env, "LEDGER_SMS_URL"),
         "email_url": _provider_url(env, "LEDGER_EMAIL_URL"),
         "message_secret": _text(env, "LEDGER_MESSAGE_SECRET"),
         "agency_name": _text(env, "LEDGER_AGENCY_NAME") or "Ledger Collections",
         "run_sender": _flag(env, "LEDGER_RUN_SENDER", True),
         "sender_backoff": _backoff(env, "LEDGER_SENDER_BACKOFF"),
+        "signing_key": _master_key(env, "LEDGER_SIGNING_KEY"),
+        "checkpoint_interval": _integer(env, "LEDGER_CHECKPOINT_INTERVAL", 300, 1, 86_400),
         "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
         "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
     }

@@ -170,5 +170,5 @@ async def test_ready_reports_each_projections_lag(app, client):
     await _caught_up(client)
     body = (await client.get("/ready")).json()
     assert {p["name"] for p in body["projections"]} == {"cases", "contacts", "compliance", "audit",
-                                                        "strategies"}
+                                                       "negotiation", "strategies"}
     assert all(p["positions_behind"] == 0 for p in body["projections"])

@@ -70,8 +70,22 @@ def _expected(base: str, key: str, page: str, query: dict[str, str],
             _same(tables[f"{page}-{group}"],
                   get(f"/v1/metrics/{page}", group_by=group, **period)["items"], group)
     elif page == "roll-rates":
-        _same(tables["roll-rates"], get("/v1/metrics/roll-rates", month=query["month"])["items"],
-              "roll rates")
+        items = get("/v1/metrics/roll-rates", month=query["month"])["items"]
+        _same(tables["roll-rates"], items, "roll rates")
+        buckets = [i["group"] for i in items]
+        for row, item in zip(tables["roll-matrix"], items, strict=True):
+            landed = buckets[min(buckets.index(item["group"]) + 1, len(buckets) - 1)]
+            assert (row["group"], int(row["cases"]), int(row[landed]), int(row["cured"])) == (
+                item["group"], item["cases"], item["rolled"], item["cured"]), row
+            assert sum(int(row[o]) for o in [*buckets, "cured", "closed"]) == item["cases"]
+    elif page == "arms":
+        for table, route in (("recovery-arm", "recovery"), ("promises-arm", "promises"),
+                             ("contacts-arm", "contacts")):
+            _same(tables[table], get(f"/v1/metrics/{route}", group_by="arm", **period)["items"],
+                  table)
+        _same(tables["recovery-segment"],
+              get("/v1/metrics/recovery", group_by="segment", **period)["items"], "segments")
+        assert {r["group"] for r in tables["recovery-arm"]} >= {"champion"}, "demo strategy"
     elif page == "breaches":
         listed = get("/v1/compliance/breaches", limit="500",
                      **{k: f"{v}T00:00:00Z" for k, v in period.items()})["items"]
@@ -110,7 +124,7 @@ def test_every_dashboard_page_loads_cleanly_at_both_sizes_with_the_api_figures(
               "to": (today + timedelta(days=1)).isoformat()}
     month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     pages = {"": period, "liquidation": period, "promises": period, "contacts": period,
-             "roll-rates": {"month": month}, "breaches": period}
+             "roll-rates": {"month": month}, "breaches": period, "arms": period}
 
     chromium.open(f"{base}/dashboard/sign-in")
     chromium.evaluate(f"document.getElementById('api_key').value = {key!r};"

@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 COMPOSE = ROOT / "docker" / "compose.yaml"
 TOOLS = Path(sysconfig.get_path("scripts"))
-COMPOSE_ENV = {"POSTGRES_PASSWORD": "compose-test-password", "LEDGER_SECRET_KEY": "x" * 32}
+COMPOSE_ENV = {"POSTGRES_PASSWORD": "compose-test-password", "LEDGER_SECRET_KEY": "x" * 32,
+               "LEDGER_OWNER_PASSWORD": "owner-test", "LEDGER_APP_PASSWORD": "app-test",
+               "LEDGER_MASTER_KEY": "5e" * 32, "LEDGER_SIGNING_KEY": "6f" * 32}
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -92,8 +94,21 @@ def test_compose_runs_pinned_postgres_the_api_and_a_projection_worker_with_secre
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert service["environment"]["LEDGER_DATABASE_URL"].startswith("postgresql://")
         assert service["build"]["dockerfile"] == "docker/Dockerfile"
+    # The API and worker connect as the role that may only read and append events; the schema
+    # owner runs the migrations first; the superuser only sets the roles up.
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["api"]["environment"]["LEDGER_DATABASE_URL"].startswith(
+        "postgresql://ledger_app:${LEDGER_APP_PASSWORD:?")
+    assert services["migrate"]["command"] == ["ledger", "migrate"]
+    assert services["migrate"]["environment"]["LEDGER_DATABASE_URL"].startswith(
+        "postgresql://ledger_owner:${LEDGER_OWNER_PASSWORD:?")
+    assert any(volume.startswith("./postgres-roles.sh:/docker-entrypoint-initdb.d/")
+               for volume in postgres["volumes"])
+    roles = (ROOT / "docker" / "postgres-roles.sh").read_text()
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ledger_app" in roles
     # Every secret is a ${VARIABLE} required from the environment, never a literal.
-    assert "${POSTGRES_PASSWORD:?" in services["api"]["environment"]["LEDGER_DATABASE_URL"]
+    assert services["api"]["environment"]["LEDGER_SIGNING_KEY"].startswith("${LEDGER_SIGNING_KEY:?")
     assert services["api"]["environment"]["LEDGER_SECRET_KEY"].startswith("${LEDGER_SECRET_KEY:?")
     assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert "pgdata" in document["volumes"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from ledger.api.dashboard.svg import LEFT, RIGHT, WIDTH, Series, bar_chart, line_chart
+from ledger.api.dashboard.svg import BAR_WIDTH, LEFT, RIGHT, Series, bar_chart, line_chart
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -22,7 +22,7 @@ def test_a_bar_chart_draws_each_value_to_scale_with_its_label_and_text_alternati
     assert root.find(f"{NS}title").text == "Recovery rate"
     assert root.find(f"{NS}desc").text == "cards: 50.0%; loans: 25.0%; auto: n/a"
     widths = [float(r.get("width")) for r in root.iter(f"{NS}rect")]
-    span = WIDTH - LEFT - RIGHT
+    span = BAR_WIDTH - LEFT - RIGHT
     assert widths == [span * 0.5, span * 0.25]
     texts = [t.text for t in root.iter(f"{NS}text")]
     assert {"cards", "loans", "auto", "50.0%", "25.0%", "n/a"} <= set(texts)

@@ -49,6 +49,10 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.approvals import ApprovalController
+from ledger.api.controllers.complaints import ComplaintController
+from ledger.api.controllers.negotiation_metrics import NegotiationMetricsController
+from ledger.api.controllers.policies import OfferController, PolicyController
 from ledger.api.controllers.inbound import InboundController, LetterController
 from ledger.api.controllers.messages import (
     CaseMessageController,
@@ -84,7 +88,10 @@ from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, resolve_master_key
 from ledger.services.repositories import case_repository
+from ledger.audit.checkpoint_task import CheckpointTask
+from ledger.audit.signing import resolve_signing_key
 from ledger.services.secret import resolve_secret
+from ledger.services.negotiation import NegotiationService
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
 from ledger.services.strategy_sweep import StrategySweeper
@@ -111,6 +118,9 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    # negotiation (issue 15)
+    PolicyController, OfferController, ApprovalController, ComplaintController,
+    NegotiationMetricsController,
     # Messages (issue 13)
     TemplateController, CaseMessageController, MessageController, InboundController,
     LetterController,
@@ -184,6 +194,8 @@ def create_app(settings: Settings, database_url: str, *,
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
             key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
         )
+        app.state.negotiation = NegotiationService(
+            repository, pool, lambda: app.state.cases.clock(), settings.complaint_response_days)
         purge = asyncio.create_task(_purge_idempotency_records(pool))
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
         # unless LEDGER_RUN_PROJECTIONS=false (then `ledger project` workers do it).
@@ -203,16 +215,24 @@ def create_app(settings: Settings, database_url: str, *,
                                      key_cache.secret)
         app.state.update(messaging=messaging, messages=MessageService(
             app.state.cases, data_keys, agency_name=settings.agency_name))
+        # trust-data: signed checkpoints where the runner runs (none without a signing key).
+        signing_key = resolve_signing_key(settings)
+        checkpoints = None if signing_key is None else CheckpointTask(
+            pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
             await sweeper.start()
+            if checkpoints is not None:
+                await checkpoints.start()
         if settings.run_sender:
             await messaging.start()
         try:
             yield
         finally:
             await messaging.stop()
+            if checkpoints is not None:
+                await checkpoints.stop()
             await sweeper.stop()
             await scheduler.stop()
             await runner.stop()

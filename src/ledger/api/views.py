@@ -14,12 +14,15 @@ from ledger.api.schemas.cases import (
     DisputeView,
     HoldView,
     InstalmentView,
+    OpenComplaintView,
+    PendingApprovalView,
     PromiseView,
     ScoreReasonView,
     ScoreView,
 )
 from ledger.api.schemas.facts import BreachView, FactRecorded
 from ledger.domain.case import Case
+from ledger.domain.complaints.deadlines import overdue_at
 from ledger.domain.compliance import permission
 from ledger.domain.values import Channel
 
@@ -79,6 +82,16 @@ def case_view(case: Case, now: datetime) -> CaseView:
         placed_at=view.placed_at, closed_at=view.closed_at,
         close_reason=None if view.close_reason is None else str(view.close_reason),
         debtor=_debtor(case),
+        pending_approvals=[
+            PendingApprovalView(a.approval_id, a.kind, list(a.reasons), a.requested_at,
+                                a.requested_by)
+            for a in case.pending_approvals
+        ],
+        open_complaints=[
+            OpenComplaintView(c.complaint_id, c.category, c.received_at, c.respond_by,
+                              c.overdue or overdue_at(c.respond_by) <= now)
+            for c in case.complaints.values() if c.resolved_at is None
+        ],
         scores=scores_view(case, now),
     )
 

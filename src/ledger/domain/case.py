@@ -26,9 +26,10 @@ store adds the recording time. Events are nested here, so topics read
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid5
 
 import msgspec
@@ -36,6 +37,13 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.case_commands import CaseCommands, Overdue, PaymentReceipt
 from ledger.domain.case_handling import CaseHandling
+from ledger.domain.complaints.case_complaints import CaseComplaints, ComplaintRecord
+from ledger.domain.negotiation.case_approvals import (
+    ApprovalRecord,
+    ArrangementRequest,
+    CaseApprovals,
+    WaiverRequest,
+)
 from ledger.domain.case_strategy import CHANNEL_ACTION, CaseStrategy, ScoreRecord, SegmentRecord
 from ledger.domain.delinquency import bucket_for
 from ledger.domain.messaging.case_messages import CaseMessaging
@@ -76,11 +84,17 @@ CALL_HISTORY_DAYS = 10
 replace = msgspec.structs.replace
 
 
-class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, Aggregate):
+class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApprovals,
+           CaseComplaints, Aggregate):
     """A placed account; see the module docstring for the life of a case."""
 
     # trust-data: the repository refuses to store a Case without sealing its debtor's data.
     holds_personal_data = True
+
+    # Read-only defaults, replaced (never mutated) by the event bodies below, so cases
+    # restored from snapshots taken before issue 15 have them too.
+    approvals = cast("Mapping[UUID, ApprovalRecord]", MappingProxyType({}))
+    complaints = cast("Mapping[UUID, ComplaintRecord]", MappingProxyType({}))
 
     # ---- events -------------------------------------------------------------------
 
@@ -202,6 +216,51 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, Aggregate):
 
     class PersonalDataErased(Aggregate.Event):
         reason: str
+
+    # negotiation and complaints (issue 15): maker–checker approvals, complaints
+
+    class ApprovalRequested(Aggregate.Event):
+        """An arrangement or waiver beyond the asker's authority, parked until decided."""
+
+        approval_id: UUID
+        kind: str
+        reasons: tuple[str, ...]
+        requested_by: str
+        requester_agent: str | None
+        requester_role: str
+        arrangement: ArrangementRequest | None
+        waiver: WaiverRequest | None
+
+    class ApprovalDecided(Aggregate.Event):
+        approval_id: UUID
+        decision: str
+        reason: str | None
+        decided_by: str
+        decider_agent: str | None
+        decider_role: str
+
+    class ComplaintReceived(Aggregate.Event):
+        complaint_id: UUID
+        category: str
+        channel: str
+        summary: str
+        respond_by: datetime
+        respond_by_date: date
+        agent_id: str | None
+        hold_id: UUID | None
+
+    class ComplaintResolved(Aggregate.Event):
+        complaint_id: UUID
+        outcome: str
+        root_cause: str
+        redress: int | None
+
+    class ComplaintOverdue(Aggregate.Event):
+        """Still unanswered at its deadline (business time = the deadline)."""
+
+        complaint_id: UUID
+        agent_id: str | None
+        channel: str
 
     # ---- messages and opt-outs (issue 13; commands in domain/messaging/case_messages) --
 
@@ -518,6 +577,53 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, Aggregate):
     @event(PersonalDataErased)
     def _personal_data_erased(self, timestamp: datetime, reason: str) -> None:
         self.debtor, self.personal_data_erased = None, True
+
+    # negotiation and complaints (issue 15)
+
+    @event(ApprovalRequested)
+    def _approval_requested(
+        self, timestamp: datetime, approval_id: UUID, kind: str, reasons: tuple[str, ...],
+        requested_by: str, requester_agent: str | None, requester_role: str,
+        arrangement: ArrangementRequest | None, waiver: WaiverRequest | None,
+    ) -> None:
+        self.approvals = {**self.approvals, approval_id: ApprovalRecord(
+            approval_id, kind, tuple(reasons), timestamp, requested_by, requester_agent,
+            requester_role, arrangement, waiver)}
+
+    @event(ApprovalDecided)
+    def _approval_decided(
+        self, timestamp: datetime, approval_id: UUID, decision: str, reason: str | None,
+        decided_by: str, decider_agent: str | None, decider_role: str,
+    ) -> None:
+        self.approvals = {**self.approvals, approval_id: replace(
+            self.approvals[approval_id], status=decision, decided_at=timestamp,
+            decided_by=decided_by, decision_reason=reason)}
+
+    @event(ComplaintReceived)
+    def _complaint_received(
+        self, timestamp: datetime, complaint_id: UUID, category: str, channel: str,
+        summary: str, respond_by: datetime, respond_by_date: date, agent_id: str | None,
+        hold_id: UUID | None,
+    ) -> None:
+        self.complaints = {**self.complaints, complaint_id: ComplaintRecord(
+            complaint_id, category, channel, timestamp, respond_by, respond_by_date, agent_id,
+            hold_id)}
+
+    @event(ComplaintResolved)
+    def _complaint_resolved(
+        self, timestamp: datetime, complaint_id: UUID, outcome: str, root_cause: str,
+        redress: int | None,
+    ) -> None:
+        self.complaints = {**self.complaints, complaint_id: replace(
+            self.complaints[complaint_id], resolved_at=timestamp, outcome=outcome,
+            root_cause=root_cause, redress=redress)}
+
+    @event(ComplaintOverdue)
+    def _complaint_overdue(
+        self, timestamp: datetime, complaint_id: UUID, agent_id: str | None, channel: str
+    ) -> None:
+        self.complaints = {**self.complaints,
+                           complaint_id: replace(self.complaints[complaint_id], overdue=True)}
 
     # ---- messages (issue 13) -------------------------------------------------------
 

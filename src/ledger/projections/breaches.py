@@ -1,5 +1,6 @@
-"""The ``compliance`` projection: one rm_breaches row per rule a recorded contact broke, and
-one per ``ComplianceBreachFound`` (a rule broken by something else: a late validation notice)."""
+"""The ``compliance`` projection: one rm_breaches row per rule a recorded contact broke,
+one per ``ComplianceBreachFound`` (a rule broken by something else: a late validation
+notice), and one per complaint left unanswered past its deadline (``complaint_overdue``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ from ledger.projections.framework import Envelope
 
 COLUMNS = ["tenant_id", "case_id", "version", "ordinal", "rule", "detail", "agent", "channel",
            "occurred_at", "recorded_at"]
+
+
+def complaint_overdue_row(envelope: Envelope) -> tuple[object, ...]:
+    """A complaint unanswered at its deadline (issue 15): the breach happened then."""
+    event, row = envelope.event, envelope.row
+    detail = f"complaint {event.complaint_id} had no final response by its deadline"
+    return (row.tenant_id, row.originator_id, row.originator_version, 0, "complaint_overdue",
+            detail, event.agent_id, event.channel, event.timestamp, row.recorded_at)
 
 
 class BreachesProjection:
@@ -27,6 +36,9 @@ class BreachesProjection:
                 rows.append((row.tenant_id, row.originator_id, row.originator_version, 0,
                              event.rule, event.detail, None, str(event.channel),
                              event.timestamp, row.recorded_at))
+                continue
+            if envelope.type == "ComplaintOverdue" and envelope.event is not None:
+                rows.append(complaint_overdue_row(envelope))
                 continue
             if envelope.type != "ContactRecorded" or envelope.event is None or not envelope.event.breaches:
                 continue

@@ -60,6 +60,15 @@ async def _session(request: Request) -> Session | None:
     return session
 
 
+async def _read_pool(request: Request) -> Any:
+    """Where the figures come from: a replica when one is configured and current (scale-out),
+    else the primary, the same choice the metric routes make."""
+    read_side = request.app.state.get("read_side")
+    if read_side is None:
+        return request.app.state.pool
+    return await read_side.pool_for("cases", None)
+
+
 def _sign_in_page(request: Request, error: str | None, status: int) -> Template:
     return Template("sign_in.html", context={"error": error, "page_title": "Sign in"},
                     status_code=status)
@@ -122,7 +131,7 @@ class DashboardController(Controller):
                                     values["month"] or None, session.role)
             if filters.start and filters.end and filters.end <= filters.start:
                 raise ProblemError(422, "invalid_request", "to: must be after from")
-            page = await build(request.app.state.pool, session.tenant_id, filters,
+            page = await build(await _read_pool(request), session.tenant_id, filters,
                                pages.utc_now())
         except ProblemError as error:
             return Template("page.html", context=self._context(

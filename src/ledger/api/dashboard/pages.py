@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 
 from ledger.api import metric_reports as reports
+from ledger.api.dashboard.roll_matrix import OUTCOMES, roll_matrix
 from ledger.api.dashboard.svg import Series, bar_chart, line_chart
 from ledger.api.dashboard.tables import Column, Page, Section, Table
 from ledger.api.periods import month_span
@@ -147,13 +148,20 @@ async def roll_rates(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime)
                Column("cases", "Open cases"), Column("rolled", "Rolled to the next bucket"),
                Column("roll_rate", "Roll rate", "rate"), Column("cured", "Cured"),
                Column("cure_rate", "Cure rate", "rate")]
-    page = Page("roll-rates", f"Roll rates, {month}", [Section(
-        "Roll-rate matrix", [Table("roll-rates", f"Where each bucket's open cases were at the "
-                                   f"end of {month}", columns, _rows(report.items))],
-        bar_chart("Roll rate by DPD bucket", [(i.group, i.roll_rate) for i in report.items],
-                  ident="rr", maximum=1.0),
-        note="For 180+, the roll rate is the share still in 180+.")],
-        filters="month", as_of_position=report.as_of_position)
+    matrix = await roll_matrix(pool, tenant, first, following)
+    matrix_columns = [Column("group", "From bucket", "text"), Column("cases", "Open cases"),
+                      *(Column(o, f"→ {o}") for o in OUTCOMES)]
+    page = Page("roll-rates", f"Roll rates, {month}", [
+        Section("Roll and cure rates", [Table(
+            "roll-rates", f"Of each bucket's open cases at the start of {month}, the share in "
+            "the next bucket and the share cured at its end", columns, _rows(report.items))],
+            bar_chart("Roll rate by DPD bucket", [(i.group, i.roll_rate) for i in report.items],
+                      ident="rr", maximum=1.0),
+            note="For 180+, the roll rate is the share still in 180+."),
+        Section("Roll-rate matrix", [Table(
+            "roll-matrix", f"Where each bucket's open cases at the start of {month} were at "
+            "its end (case counts)", matrix_columns, matrix)]),
+    ], filters="month", as_of_position=report.as_of_position)
     page.values["month"] = month
     return page
 
@@ -183,11 +191,42 @@ async def breaches(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime) -
     ], as_of_position=await events_applied(pool, "compliance"))
 
 
+async def arms(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime) -> Page:
+    """Champion and challenger side by side (strategies, issue 14): the same figures as
+    ``/v1/metrics/*?group_by=arm|segment``."""
+    recovery = await reports.recovery(pool, tenant, "arm", f.start, f.end)
+    promised = await reports.promises(pool, tenant, "arm", f.start, f.end)
+    contacted = await reports.contacts(pool, tenant, "arm", f.start, f.end)
+    segments = await reports.recovery(pool, tenant, "segment", f.start, f.end)
+    return Page("arms", "Strategy arms side by side", [
+        Section("Recovery by arm", [Table(
+            "recovery-arm", "Recovery of the cases placed in the period, by the arm each "
+            "payment was made in", RECOVERY_COLUMNS, _rows(recovery.items))],
+            bar_chart("Recovery rate by arm", [(i.group, i.recovery_rate)
+                                               for i in recovery.items], ident="ar")),
+        Section("Promises by arm", [Table(
+            "promises-arm", "Promises due in the period, by arm", PROMISE_COLUMNS,
+            _rows(promised.items))],
+            bar_chart("Promise kept rate by arm", [(i.group, i.kept_rate)
+                                                   for i in promised.items], ident="ap",
+                      maximum=1.0)),
+        Section("Contacts by arm", [Table(
+            "contacts-arm", "Outbound attempts in the period, by arm", CONTACT_COLUMNS,
+            _rows(contacted.items))],
+            bar_chart("Right-party-contact rate by arm", [(i.group, i.rpc_rate)
+                                                          for i in contacted.items],
+                      ident="ac", maximum=1.0)),
+        Section("Recovery by segment", [Table(
+            "recovery-segment", "Recovery by the strategy segment of each payment",
+            RECOVERY_COLUMNS, _rows(segments.items))]),
+    ], as_of_position=recovery.as_of_position)
+
+
 BUILDERS = {"overview": overview, "liquidation": liquidation, "promises": promises,
-            "contacts": contacts, "roll-rates": roll_rates, "breaches": breaches}
+            "contacts": contacts, "roll-rates": roll_rates, "breaches": breaches, "arms": arms}
 NAVIGATION = [("overview", "Recovery"), ("liquidation", "Liquidation"),
               ("promises", "Promises"), ("contacts", "Contacts"), ("roll-rates", "Roll rates"),
-              ("breaches", "Breaches")]
+              ("breaches", "Breaches"), ("arms", "Strategy arms")]
 
 
 def utc_now() -> datetime:

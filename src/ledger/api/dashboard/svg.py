@@ -16,9 +16,12 @@ PALETTE = ("#1f5fa8", "#b3541e", "#2e7d32", "#6a3d9a", "#8c6d00", "#00796b", "#c
            "#455a64")
 """Colours with at least 4.5:1 contrast on white."""
 WIDTH = 640
-ROW = 28
-LEFT = 150
-RIGHT = 70
+"""Line charts' drawing width; bar charts are narrower so their text stays legible when a
+phone scales them down."""
+BAR_WIDTH = 480
+ROW = 30
+LEFT = 130
+RIGHT = 64
 TEXT = "#1a1a1a"
 GRID = "#c8c8c8"
 
@@ -34,9 +37,9 @@ def _fmt(value: float, percent: bool) -> str:
     return f"{value * 100:.1f}%" if percent else f"{value:,.0f}"
 
 
-def _open(title: str, desc: str, height: int, ident: str) -> list[str]:
+def _open(title: str, desc: str, height: int, ident: str, width: int = WIDTH) -> list[str]:
     return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'role="img" aria-labelledby="{ident}-t {ident}-d" class="chart" '
         f'preserveAspectRatio="xMinYMin meet">',
         f'<title id="{ident}-t">{escape(title)}</title>',
@@ -51,13 +54,13 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float | None]], *, ident: st
     top = maximum if maximum is not None else max([*known, 0.0]) or 1.0
     height = max(1, len(bars)) * ROW + 20
     desc = "; ".join(f"{label}: {'n/a' if v is None else _fmt(v, percent)}" for label, v in bars)
-    out = _open(title, desc or "no data", height, ident)
-    span = WIDTH - LEFT - RIGHT
+    out = _open(title, desc or "no data", height, ident, BAR_WIDTH)
+    span = BAR_WIDTH - LEFT - RIGHT
     out.append(f'<line x1="{LEFT}" y1="4" x2="{LEFT}" y2="{height - 12}" stroke="{GRID}"/>')
     for index, (label, value) in enumerate(bars):
         y = 6 + index * ROW
-        out.append(f'<text x="{LEFT - 8}" y="{y + 15}" text-anchor="end" font-size="13" '
-                   f'fill="{TEXT}">{escape(label[:22])}</text>')
+        out.append(f'<text x="{LEFT - 8}" y="{y + 15}" text-anchor="end" font-size="14" '
+                   f'fill="{TEXT}">{escape(label[:18])}</text>')
         if value is None:
             out.append(f'<text x="{LEFT + 6}" y="{y + 15}" font-size="13" fill="{TEXT}">n/a'
                        '</text>')
@@ -65,7 +68,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float | None]], *, ident: st
         width = max(0.0, min(1.0, value / top)) * span
         out.append(f'<rect x="{LEFT}" y="{y + 2}" width="{width:.1f}" height="{ROW - 10}" '
                    f'fill="{PALETTE[0]}"/>')
-        out.append(f'<text x="{LEFT + width + 6:.1f}" y="{y + 15}" font-size="13" '
+        out.append(f'<text x="{LEFT + width + 6:.1f}" y="{y + 15}" font-size="14" '
                    f'fill="{TEXT}">{_fmt(value, percent)}</text>')
     if not bars:
         out.append(f'<text x="{LEFT}" y="22" font-size="13" fill="{TEXT}">no data</text>')
