@@ -89,7 +89,7 @@ from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, resolve_master_key
 from ledger.services.repositories import case_repository
-from ledger.audit.checkpoint_task import CheckpointTask
+from ledger.audit.checkpoint_task import checkpoint_task
 from ledger.audit.signing import resolve_signing_key
 from ledger.services.secret import resolve_secret
 from ledger.services.negotiation import NegotiationService
@@ -218,8 +218,7 @@ def create_app(settings: Settings, database_url: str, *,
             app.state.cases, data_keys, agency_name=settings.agency_name))
         # trust-data: signed checkpoints where the runner runs (none without a signing key).
         signing_key = resolve_signing_key(settings)
-        checkpoints = None if signing_key is None else CheckpointTask(
-            pool, signing_key, settings.checkpoint_interval)
+        checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
