@@ -89,12 +89,13 @@ from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, resolve_master_key
 from ledger.services.repositories import case_repository
-from ledger.audit.checkpoint_task import CheckpointTask
+from ledger.audit.checkpoint_task import checkpoint_task
 from ledger.audit.signing import resolve_signing_key
 from ledger.services.secret import resolve_secret
 from ledger.services.negotiation import NegotiationService
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
+from ledger.services.strategy_auto import AutoSteps
 from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
@@ -216,10 +217,14 @@ def create_app(settings: Settings, database_url: str, *,
                                      key_cache.secret)
         app.state.update(messaging=messaging, messages=MessageService(
             app.state.cases, data_keys, agency_name=settings.agency_name))
+        # Strategies' auto steps are queued through the messages feature; strategy templates
+        # are checked against the saved ones.
+        sweeper.auto_steps = AutoSteps(pool, app.state.cases, strategies,
+                                       app.state.messages.queue_message)
+        app.state.update(template_exists=app.state.messages.template_exists)
         # trust-data: signed checkpoints where the runner runs (none without a signing key).
         signing_key = resolve_signing_key(settings)
-        checkpoints = None if signing_key is None else CheckpointTask(
-            pool, signing_key, settings.checkpoint_interval)
+        checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
