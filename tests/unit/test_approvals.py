@@ -155,7 +155,7 @@ def test_the_policy_aggregate_versions_changes_only():
     assert again.terms == changed and again.version == 2
 
 
-plans = st.lists(st.tuples(st.integers(1, 40), st.integers(2_500, 30_000)), min_size=1, max_size=20)
+plans = st.lists(st.tuples(st.integers(1, 40), st.integers(2_500, 14_000)), min_size=1, max_size=20)
 
 
 @PROPERTY
