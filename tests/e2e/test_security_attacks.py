@@ -184,3 +184,24 @@ async def test_serve_on_an_external_database_refuses_to_start_without_a_master_k
     refused = run_ledger(url, "serve", "--port", "1", LEDGER_MASTER_KEY="", timeout=60)
     assert refused.returncode == 2
     assert "LEDGER_MASTER_KEY must be set" in refused.stderr
+
+
+async def test_rotate_master_rewraps_every_key_and_the_server_reads_with_the_new_key_only(make_database):
+    url = await migrated_database(make_database)
+    tenant = f"rotate-{uuid.uuid4().hex[:6]}"
+    admin = await make_key(url, tenant, "admin")
+    body = placement(f"ROT-{tenant}", debtor={"name": "Rhoda Tate", "phones": ["+15550001111"],
+                                              "timezone": "UTC", "jurisdiction": "US-TX"})
+    with serving(url) as server:
+        placed = httpx.post(f"{server.base}/v1/cases", json=body, headers=bearer(admin), timeout=30)
+        assert placed.status_code == 201
+    new_key = uuid.uuid4().hex + uuid.uuid4().hex
+    rotated = run_ledger(url, "keys", "rotate-master", LEDGER_NEW_MASTER_KEY=new_key)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "re-wrapped 1 data keys" in rotated.stdout and "re-wrapped 1/1" in rotated.stderr
+    again = run_ledger(url, "keys", "rotate-master", LEDGER_NEW_MASTER_KEY=new_key)
+    assert again.returncode == 0 and "re-wrapped 0 data keys" in again.stdout  # resumable: done
+    with serving(url, LEDGER_MASTER_KEY=new_key) as server:
+        view = httpx.get(f"{server.base}/v1/cases/{placed.json()['case_id']}",
+                         headers=bearer(admin), timeout=30).json()
+        assert view["debtor"]["name"] == "Rhoda Tate"

@@ -126,3 +126,41 @@ async def test_editing_a_checkpoint_head_breaks_its_signature(make_database):
         assert not check.signature_ok and check.problem == "its stored stream heads were altered"
     finally:
         await own.close()
+
+
+async def test_the_periodic_task_signs_new_events_and_skips_when_nothing_changed(make_database):
+    import asyncio
+
+    from ledger.audit.checkpoint_task import checkpoint_task
+    from ledger.db.migrations import migrate
+    from ledger.db.pool import create_pool
+
+    url = await make_database()
+    await migrate(url)
+    own = await create_pool(url, min_size=1, max_size=4)
+    try:
+        assert checkpoint_task(own, None, 1.0) is None  # no key: no task (and a warning)
+        key = Ed25519PrivateKey.generate()
+        await _cases(own, "cp-task", count=2)
+        task = checkpoint_task(own, key, 0.05)
+        assert task is not None
+        await task.start()
+        try:
+            for _ in range(100):
+                if task.taken:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # several more periods, nothing new appended
+            assert task.taken == 1
+            await _cases(own, "cp-task-2", count=1)
+            for _ in range(100):
+                if task.taken == 2:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await task.stop()
+        assert task.taken == 2
+        check = await check_latest(own, key.public_key())
+        assert check.signature_ok and check.checkpoint is not None and check.checkpoint.streams == 3
+    finally:
+        await own.close()

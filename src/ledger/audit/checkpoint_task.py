@@ -20,6 +20,16 @@ from ledger.audit.checkpoints import take_checkpoint
 _log = logging.getLogger("ledger.checkpoints")
 
 
+def checkpoint_task(pool: asyncpg.Pool, key: Ed25519PrivateKey | None,
+                    interval: float) -> CheckpointTask | None:
+    """The task, or None (said once in the log) when no signing key is configured."""
+    if key is None:
+        _log.warning("LEDGER_SIGNING_KEY is not set: no signed checkpoints are taken, so "
+                     "deleted or rewritten streams cannot be detected (see CHAIN.md)")
+        return None
+    return CheckpointTask(pool, key, interval)
+
+
 class CheckpointTask:
     def __init__(self, pool: asyncpg.Pool, key: Ed25519PrivateKey, interval: float) -> None:
         self.pool = pool

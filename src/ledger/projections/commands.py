@@ -19,7 +19,7 @@ from ledger.projections.rebuild import Progress, RebuildBusy, rebuild
 from ledger.projections.registry import NAMES, all_projections, by_name
 from ledger.projections.runner import ProjectionRunner
 from ledger.privacy.master import resolve_master_key
-from ledger.audit.checkpoint_task import CheckpointTask
+from ledger.audit.checkpoint_task import checkpoint_task
 from ledger.audit.signing import resolve_signing_key
 from ledger.services.repositories import case_service
 
@@ -37,8 +37,7 @@ async def _project(settings: Settings, url: str, names: list[str]) -> int:
     await store.start()
     runner = ProjectionRunner(pool, store, [by_name(n) for n in names])
     signing_key = resolve_signing_key(settings)  # signed checkpoints, if a key is configured
-    checkpoints = None if signing_key is None else CheckpointTask(
-        pool, signing_key, settings.checkpoint_interval)
+    checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
