@@ -2,7 +2,8 @@
 
 Its id is derived from tenant and name, so saving under an existing name revises the same
 stream: version 1 is ``TemplateCreated``, every later save a ``TemplateRevised`` (the aggregate
-version is the template version; the names say "template" in the shared feed). Messages record the version they were rendered from.
+version is the template version; the names say "template" in the shared feed). Messages
+record the version they were rendered from.
 """
 
 from __future__ import annotations
