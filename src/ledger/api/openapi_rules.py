@@ -29,10 +29,16 @@ AGENT_NAMED = (
     " own; naming another agent is `403 agent_mismatch`)."
 )
 
+OWES_SOMETHING = [  # principal + interest + fees > 0 (each is ≥ 0)
+    {"properties": {name: {"minimum": 1}}, "required": [name]}
+    for name in ("principal", "interest", "fees")
+]
+
 # Component name → how to complete its schema.
 _RULES: dict[str, dict[str, Any]] = {
     "Assign": {"one_of": ONE_OF_AGENT_OR_AGENCY},
     "CreateKey": {"any_of": ONLY_AGENT_KEYS_BOUND},
+    "PlaceCase": {"any_of": OWES_SOMETHING},
     # The document is read with an unbound key (admin, supervisor): for it ``agent_id`` is
     # required, and the description says when it is not.
     "RecordContact": {"required": "agent_id", "describe": ("agent_id", AGENT_NAMED)},
