@@ -20,6 +20,7 @@ RULES_BEYOND_THE_SCHEMA: dict[tuple[str, str], str] = {
     ("time_in_future", ""): "a fact's time may not be after now (+5 min): JSON Schema has no 'now'",
     ("invalid_request", "cursor"): "cursors are opaque: only the server's own next_cursor is valid",
     ("invalid_request", "must be after"): "order between two fields (hold until > starts_at)",
+    ("invalid_request", "must not be after"): "order between two fields (itemization ≤ sent)",
     ("invalid_request", "must not go back"): "instalment due dates in order along an array",
     ("invalid_request", "has no version"): "the version must exist (stored data)",
     ("invalid_request", "unknown template"): "the template must exist (stored data)",
