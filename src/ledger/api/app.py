@@ -47,6 +47,7 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.webhooks import WebhookEndpointController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
@@ -67,6 +68,7 @@ from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
 from ledger.services.secret import resolve_secret
+from ledger.webhooks.wiring import start_webhooks
 
 DESCRIPTION = (
     "Event-sourced backend for collecting delinquent consumer debt: placements, contacts, "
@@ -90,6 +92,7 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    WebhookEndpointController,
 ]
 log = logging.getLogger("ledger.api")
 
@@ -156,12 +159,16 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         scheduler = DeadlineScheduler(pool, app.state.cases, settings.deadline_interval,
                                       observe=observe_deadline_pass)
         app.state.update(runner=runner)
+        deliverer = start_webhooks(app, settings, pool, store, master_key)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
+        if settings.run_webhooks:
+            await deliverer.start()
         try:
             yield
         finally:
+            await deliverer.stop()
             await scheduler.stop()
             await runner.stop()
             purge.cancel()
