@@ -27,6 +27,7 @@ class Receiver:
         self.status = args.status
         self.out = open(args.out, "a", encoding="utf-8")  # noqa: SIM115 (closed at exit)
         self.keep_body = not args.no_body
+        self.delay = args.delay_ms / 1000
 
     def answer(self) -> int:
         return self.script.pop(0) if self.script else self.status
@@ -62,6 +63,8 @@ class Receiver:
                     name, _, value = line.decode("latin-1").partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 status = self.answer()
                 self.record(headers, body, status)
                 writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\nok".encode())
@@ -84,6 +87,7 @@ async def main() -> None:
     parser.add_argument("--secret", action="append", default=[])
     parser.add_argument("--script", default="", help="statuses of the first requests")
     parser.add_argument("--status", type=int, default=200, help="status after the script")
+    parser.add_argument("--delay-ms", type=int, default=0, help="wait before answering")
     parser.add_argument("--no-body", action="store_true", help="log only the body's head")
     args = parser.parse_args()
     receiver = Receiver(args)

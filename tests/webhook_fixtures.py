@@ -13,18 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-RECEIVER = Path(__file__).resolve().parent.parent / "webhook_receiver.py"
+RECEIVER = Path(__file__).resolve().parent / "webhook_receiver.py"
 
 
 class ReceiverProcess:
     """One receiver; ``received()`` reads what it logged so far."""
 
     def __init__(self, secrets: list[str], script: str = "", status: int = 200,
-                 port: int = 0) -> None:
+                 port: int = 0, delay_ms: int = 0) -> None:
         self.out = Path(tempfile.mkdtemp(prefix="ledger-hooks-")) / "received.jsonl"
         self.out.touch()
         args = [sys.executable, str(RECEIVER), "--out", str(self.out), "--port", str(port),
-                "--script", script, "--status", str(status)]
+                "--script", script, "--status", str(status), "--delay-ms", str(delay_ms)]
         for secret in secrets:
             args += ["--secret", secret]
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
