@@ -102,11 +102,16 @@ async def _keys_command(url: str, secret: bytes, args: argparse.Namespace) -> in
     conn = await connect(url)
     try:
         if args.keys_command == "create":
+            agent_id = getattr(args, "agent_id", None)
+            if agent_id is not None and args.role != Role.AGENT:
+                print("ledger: --agent-id binds agent keys only (use --role agent)", file=sys.stderr)
+                return 2
             key, plaintext = await create_key(
                 conn, secret, tenant_id=args.tenant, role=Role(args.role), label=args.label,
-                rate_limit=args.rate_limit,
+                rate_limit=args.rate_limit, agent_id=agent_id,
             )
-            print(f"created key {key.key_id} (tenant {key.tenant_id}, role {key.role}); "
+            bound = f", agent {key.agent_id}" if key.agent_id else ""
+            print(f"created key {key.key_id} (tenant {key.tenant_id}, role {key.role}{bound}); "
                   "it is shown only this once:", file=sys.stderr)
             print(plaintext)
             return 0
@@ -114,7 +119,7 @@ async def _keys_command(url: str, secret: bytes, args: argparse.Namespace) -> in
             for key in await list_keys(conn, args.tenant):
                 state = "revoked " + key.revoked_at.isoformat() if key.revoked_at else "active"
                 print(f"{key.key_id}\t{key.tenant_id}\t{key.role}\t{state}\t"
-                      f"{key.created_at.isoformat()}\t{key.label or ''}")
+                      f"{key.created_at.isoformat()}\t{key.label or ''}\t{key.agent_id or ''}")
             return 0
         revoked = await revoke_key(conn, args.key_id)
         if revoked is None:
@@ -183,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--label", help="free text to recognise the key by")
     create.add_argument("--rate-limit", type=_rate, help="requests per second (default 200)")
+    create.add_argument("--agent-id", help="agent keys: bind the key to this agent (it acts as them)")
     listing = key_commands.add_parser("list", help="list keys (never their secrets)")
     listing.add_argument("--tenant", help="only this tenant's keys")
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")

@@ -10,14 +10,16 @@ from ledger.api.problems import PROBLEM_MEDIA_TYPE, Problem
 
 PROBLEMS = {
     401: "No API key, or an unknown or revoked one (`unauthorized`).",
-    403: "The key's role may not use this route (`forbidden`).",
+    403: "The key's role may not use this route (`forbidden`), or a key bound to an agent "
+         "named another agent (`agent_mismatch`).",
     404: "No such case in this tenant (`not_found`); other tenants' cases are never visible.",
     409: "A business rule refused the command; `code` names the rule.",
     412: "`If-Match` names a version other than the case's current one (`version_mismatch`).",
     413: "The body is larger than this route accepts (`payload_too_large`).",
     422: "Invalid request (`invalid_request`, with `errors`), `time_in_future`, or "
          "`idempotency_key_reused`.",
-    429: "This key exceeded its request rate (`rate_limited`); see `Retry-After`.",
+    429: "This key exceeded its request rate, or this client too many failed "
+         "authentications (`rate_limited`); see `Retry-After`.",
     503: "The database is unreachable (`unavailable`); see `Retry-After`.",
 }
 ALWAYS = (401, 403, 422, 429, 503)

@@ -75,7 +75,8 @@ AUDIT_SQL = """
     SELECT seq, case_id, version, type, actor, occurred_at, recorded_at, amount, correlation_id
     FROM rm_audit
     WHERE tenant_id = $1
-      AND ($2::text IS NULL OR actor = $2)
+      AND ($2::text IS NULL OR actor = $2 OR starts_with(actor, $2 || '/')
+           OR (starts_with($2, 'agent:') AND right(actor, length($2) + 1) = '/' || $2))
       AND ($3::text IS NULL OR type = $3)
       AND ($4::uuid IS NULL OR case_id = $4)
       AND ($5::timestamptz IS NULL OR recorded_at >= $5)

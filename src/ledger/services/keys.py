@@ -18,6 +18,8 @@ from enum import StrEnum
 import asyncpg
 import msgspec
 
+from ledger.domain.errors import DomainError, InvalidRequest
+
 KEY_PREFIX = "lk_"
 DEFAULT_RATE_LIMIT = 200
 """Requests per second a key may make unless its own limit says otherwise."""
@@ -42,24 +44,50 @@ class ApiKey(msgspec.Struct, frozen=True):
     rate_limit: int | None
     created_at: datetime
     revoked_at: datetime | None
+    agent_id: str | None = None
+    """The agent an agent key is bound to (it acts as that agent); None when unbound."""
 
     @property
     def actor(self) -> str:
-        """How events recorded with this key name their author."""
-        return f"key:{self.key_id}"
+        """How events recorded with this key name their author: ``key:<id>``, and for a bound
+        agent key ``key:<id>/agent:<agent_id>``."""
+        if self.agent_id is None:
+            return f"key:{self.key_id}"
+        return f"key:{self.key_id}/agent:{self.agent_id}"
+
+
+class AgentMismatch(DomainError):
+    """A key bound to one agent named another (API.md v1.1, "Keys bound to people")."""
+
+    code = "agent_mismatch"
+    http_status = 403
+
+
+def acting_agent(key: ApiKey, named: str | None) -> str | None:
+    """The agent a request made with ``key`` acts as.
+
+    A bound agent key acts as its own agent: naming another raises :class:`AgentMismatch`,
+    naming none gives the bound one. Any other key (supervisors and admins, which may name any
+    agent, and unbound keys) acts as the agent it names, or as none.
+    """
+    if key.agent_id is None:
+        return named
+    if named is not None and named != key.agent_id:
+        raise AgentMismatch("this key acts as its own agent only")
+    return key.agent_id
 
 
 INSERT_KEY = """
-INSERT INTO api_keys (key_id, key_hash, tenant_id, role, label, rate_limit)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING key_id, tenant_id, role, label, rate_limit, created_at, revoked_at
+INSERT INTO api_keys (key_id, key_hash, tenant_id, role, label, rate_limit, agent_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING key_id, tenant_id, role, label, rate_limit, created_at, revoked_at, agent_id
 """
 SELECT_BY_HASH = """
-SELECT key_id, tenant_id, role, label, rate_limit, created_at, revoked_at
+SELECT key_id, tenant_id, role, label, rate_limit, created_at, revoked_at, agent_id
 FROM api_keys WHERE key_hash = $1
 """
 SELECT_KEYS = """
-SELECT key_id, tenant_id, role, label, rate_limit, created_at, revoked_at
+SELECT key_id, tenant_id, role, label, rate_limit, created_at, revoked_at, agent_id
 FROM api_keys WHERE ($1::text IS NULL OR tenant_id = $1)
 ORDER BY created_at, key_id
 """
@@ -69,7 +97,7 @@ REVOKE_KEY = f"""
 WITH revoked AS (
     UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
     WHERE key_id = $1 AND ($2::text IS NULL OR tenant_id = $2)
-    RETURNING key_id, tenant_id, role, label, rate_limit, created_at, revoked_at
+    RETURNING key_id, tenant_id, role, label, rate_limit, created_at, revoked_at, agent_id
 )
 SELECT revoked.*, pg_notify('{REVOCATION_CHANNEL}', revoked.key_id) AS notified FROM revoked
 """
@@ -105,6 +133,7 @@ def _row(row: asyncpg.Record) -> ApiKey:
         rate_limit=row["rate_limit"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        agent_id=row["agent_id"],
     )
 
 
@@ -116,11 +145,17 @@ async def create_key(
     role: Role,
     label: str | None = None,
     rate_limit: int | None = None,
+    agent_id: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Store a new key; returns it with its plaintext, which is never retrievable again."""
+    """Store a new key; returns it with its plaintext, which is never retrievable again.
+
+    ``agent_id`` binds an agent key to that agent; other roles cannot be bound.
+    """
+    if agent_id is not None and role != Role.AGENT:
+        raise InvalidRequest("agent_id", "only agent keys are bound to an agent")
     key_id, key = generate_key()
     row = await conn.fetchrow(
-        INSERT_KEY, key_id, hash_key(key, secret), tenant_id, str(role), label, rate_limit
+        INSERT_KEY, key_id, hash_key(key, secret), tenant_id, str(role), label, rate_limit, agent_id
     )
     return _row(row), key
 

@@ -30,7 +30,10 @@ class AuditTrailController(Controller):
          responses=responses())
     async def audit_trail(
         self, request: Request,
-        actor: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
+        actor: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255, description=(
+            "`key:<id>` (every event recorded with that key, bound or not), `agent:<id>` "
+            "(every event recorded by a key bound to that agent) or a whole actor, e.g. "
+            "`key:<id>/agent:<id>` or `system:scheduler`."))] = None,
         type: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=100, description=(
             "Event type, e.g. `PaymentReceived`."))] = None,
         case_id: FromQuery[UUID | None] = None,

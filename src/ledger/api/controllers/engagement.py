@@ -12,6 +12,7 @@ from litestar.params import Body, FromPath, JSONBody
 from ledger.api import auth
 from ledger.api.commands import record_fact
 from ledger.api.docs import responses
+from ledger.api.principal import agent_for
 from ledger.api.schemas.facts import (
     AddNote,
     AgreeArrangement,
@@ -47,12 +48,14 @@ class ContactController(Controller):
         data: Annotated[RecordContact, Body(examples=[Example(value=CONTACT_EXAMPLE)])],
     ) -> FactRecorded:
         """Record a contact; ``breaches`` lists every compliance rule it broke (it is recorded
-        regardless). Refusals: ``case_closed``."""
+        regardless). Refusals: ``case_closed``. A key bound to an agent records as that agent
+        (``agent_id`` may be omitted; another agent is ``403 agent_mismatch``)."""
+        agent = agent_for(request, data.agent_id)
         return await record_fact(  # type: ignore[return-value]
             request, case_id,
             lambda case, now: case.record_contact(
                 channel=data.channel, direction=data.direction, outcome=data.outcome,
-                occurred_at=data.occurred_at, agent_id=data.agent_id, note=data.note,
+                occurred_at=data.occurred_at, agent_id=agent, note=data.note,
                 duration_seconds=data.duration_seconds, now=now,
             ),
             lambda found: {"breaches": found},
@@ -75,12 +78,14 @@ class PromiseController(Controller):
     ) -> FactRecorded:
         """The debtor promised ``amount`` by the end of ``due_date`` (their local time).
         Refusals: ``case_closed``, ``promise_exceeds_balance``, ``due_date_in_past``,
-        ``promise_pending``."""
+        ``promise_pending``. A key bound to an agent records as that agent (``agent_id`` may be
+        omitted; another agent is ``403 agent_mismatch``)."""
+        agent = agent_for(request, data.agent_id)
         return await record_fact(  # type: ignore[return-value]
             request, case_id,
             lambda case, now: case.make_promise(
                 amount=data.amount, due_date=data.due_date, made_at=data.made_at,
-                agent_id=data.agent_id, now=now,
+                agent_id=agent, now=now,
             ),
             lambda promise_id: {"promise_id": promise_id},
         )

@@ -13,7 +13,7 @@ from ledger.api import auth
 from ledger.api.auth import KeyCache
 from ledger.api.docs import responses
 from ledger.api.problems import ProblemError
-from ledger.api.schemas.common import Label, Request as Body
+from ledger.api.schemas.common import AgentId, Label, Request as Body
 from ledger.services.keys import ApiKey, Role, create_key, list_keys, revoke_key
 
 
@@ -24,6 +24,8 @@ class CreateKey(Body):
     label: Label | None = None
     rate_limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
     """Requests per second; the server default when omitted."""
+    agent_id: AgentId | None = None
+    """Agent keys only: bind the key to this agent; it then acts as that agent alone."""
 
 
 class KeyView(msgspec.Struct, frozen=True):
@@ -36,6 +38,7 @@ class KeyView(msgspec.Struct, frozen=True):
     rate_limit: int | None
     created_at: datetime
     revoked_at: datetime | None
+    agent_id: str | None = None
 
 
 class NewKey(msgspec.Struct, frozen=True):
@@ -45,6 +48,7 @@ class NewKey(msgspec.Struct, frozen=True):
     key_id: str
     tenant_id: str
     role: str
+    agent_id: str | None = None
 
 
 class KeyList(msgspec.Struct, frozen=True):
@@ -54,7 +58,7 @@ class KeyList(msgspec.Struct, frozen=True):
 
 def _view(key: ApiKey) -> KeyView:
     return KeyView(key.key_id, key.tenant_id, str(key.role), key.label, key.rate_limit,
-                   key.created_at, key.revoked_at)
+                   key.created_at, key.revoked_at, key.agent_id)
 
 
 class KeyController(Controller):
@@ -66,14 +70,15 @@ class KeyController(Controller):
 
     @post("/", operation_id="createKey", status_code=201, responses=responses())
     async def create(self, request: Request, data: JSONBody[CreateKey]) -> NewKey:
-        """Create a key for this tenant; the response is the only time the key is shown."""
+        """Create a key for this tenant; the response is the only time the key is shown.
+        ``agent_id`` (agent keys only, else ``422``) binds the key to that agent."""
         state = request.app.state
         cache: KeyCache = state.key_cache
         key, secret = await create_key(
             state.pool, cache.secret, tenant_id=request.user.tenant_id, role=data.role,
-            label=data.label, rate_limit=data.rate_limit,
+            label=data.label, rate_limit=data.rate_limit, agent_id=data.agent_id,
         )
-        return NewKey(secret, key.key_id, key.tenant_id, str(key.role))
+        return NewKey(secret, key.key_id, key.tenant_id, str(key.role), key.agent_id)
 
     @get("/", operation_id="listKeys", responses=responses())
     async def list(self, request: Request) -> KeyList:

@@ -10,7 +10,7 @@ from litestar.params import FromQuery, QueryParameter
 from ledger.api import auth
 from ledger.api.controllers.case_list import TEXT, case_summary
 from ledger.api.docs import responses
-from ledger.api.problems import invalid
+from ledger.api.principal import agent_scope
 from ledger.api.schemas.queries import WorkItem, WorkQueue
 from ledger.domain.compliance import permission
 from ledger.domain.values import Channel
@@ -33,15 +33,15 @@ class WorkQueueController(Controller):
         self, request: Request,
         agent_id: Annotated[str | None, QueryParameter(
             pattern=TEXT, max_length=255,
-            description="The agent whose queue to show. Required for agents; "
+            description="The agent whose queue to show. A key bound to an agent sees its "
+            "own (another agent is 403 agent_mismatch); unbound agent keys must name one; "
             "supervisors and admins omit it for the unassigned cases.")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> WorkQueue:
         """Open cases assigned to ``agent_id`` (or unassigned), a broken latest promise first,
         then by balance × days past due, highest first. ``next_contact_allowed_at`` is judged
         now from each case's own events (compliance rules, cease, disputes, holds)."""
-        if agent_id is None and request.user.role == Role.AGENT:
-            raise invalid("agent_id", "agents must name the agent whose queue to show")
+        agent_id = agent_scope(request, agent_id)
         pool = request.app.state.pool
         service: CaseService = request.app.state.cases
         as_of = await events_applied(pool, "cases")

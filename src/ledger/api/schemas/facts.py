@@ -20,7 +20,8 @@ class RecordContact(Request):
     outcome: Literal["no_answer", "busy", "voicemail", "right_party", "third_party",
                      "wrong_number", "refused", "delivered", "bounced"]
     occurred_at: Instant
-    agent_id: AgentId
+    agent_id: AgentId | None = None
+    """Required unless the key is bound to an agent (then it defaults to that agent)."""
     note: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
     duration_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)] | None = None
 
@@ -31,7 +32,8 @@ class MakePromise(Request):
     amount: Amount
     due_date: Day
     made_at: Instant
-    agent_id: AgentId
+    agent_id: AgentId | None = None
+    """Required unless the key is bound to an agent (then it defaults to that agent)."""
 
 
 class ReceivePayment(Request):
