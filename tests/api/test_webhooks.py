@@ -31,7 +31,7 @@ async def hooks_server(make_database: Any) -> AsyncIterator[tuple[str, str]]:
     """(base URL, database URL) of a Ledger whose deliverer may call 127.0.0.1 over http."""
     url = await make_database()
     await migrate(url)
-    settings = Settings(database_url=url, secret_key=SECRET, pool_max_size=30,
+    settings = Settings(database_url=url, secret_key=SECRET, pool_max_size=24,
                         webhook_allow_hosts=frozenset({"127.0.0.1"}),
                         webhook_backoff_scale=0.01)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, url), log_level="warning"))

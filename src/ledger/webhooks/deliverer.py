@@ -187,13 +187,19 @@ class ShardWorker:
     async def _fan_out_forever(self) -> None:
         d = self.d
         position = await positions.load(d.pool, self.name)
+        async with d.pool.acquire() as conn:
+            await conn.execute(sql.RELAXED_COMMIT_SQL)  # reset when it goes back to the pool
+            await self._fan_out_with(conn, position)
+
+    async def _fan_out_with(self, conn: asyncpg.Connection, position: positions.Position) -> None:
+        d = self.d
         while True:
             generation = d.store.wakeup.current()
             rows = await d.store.read_all(position.cursor, d.batch_size)
             if rows:
                 try:
                     position, deliveries, touched = await fan_out(
-                        d.pool, self.name, position, rows, self.registry, self.shard,
+                        conn, self.name, position, rows, self.registry, self.shard,
                         d.shards, self.refs)
                 except positions.PositionMoved:
                     position = await positions.load(d.pool, self.name)
@@ -320,6 +326,7 @@ class ShardWorker:
             return
         try:
             async with self.d.pool.acquire() as conn, conn.transaction():
+                await conn.execute("SET LOCAL synchronous_commit = off")
                 if results:
                     await conn.execute(sql.RECORD_RESULTS_SQL, *_result_columns(results))
                     await conn.execute(sql.RECORD_ATTEMPTS_SQL, *_attempt_columns(results))

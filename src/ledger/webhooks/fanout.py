@@ -1,4 +1,4 @@
-"""Fan-out: turn the feed into delivery rows, in the same transaction as the shard's position.
+"""Fan-out: turn the feed into delivery rows, in the same statement as the shard's position.
 
 Each shard follows the whole gap-free feed from its own position (``webhooks:<k>/<n>`` in
 ``projection_positions``). For every case event of its shard and every endpoint of the
@@ -62,7 +62,7 @@ class EndpointRegistry:
                 and self.registered.get(e.id, cursor) < cursor]
 
 
-async def external_refs(pool: asyncpg.Pool, cache: dict[UUID, str | None],
+async def external_refs(pool: asyncpg.Connection | asyncpg.Pool, cache: dict[UUID, str | None],
                         case_ids: set[UUID]) -> None:
     missing = [c for c in case_ids if c not in cache]
     if missing:
@@ -72,9 +72,10 @@ async def external_refs(pool: asyncpg.Pool, cache: dict[UUID, str | None],
         cache.clear()  # bounded; refilled by one query per batch
 
 
-async def fan_out(pool: asyncpg.Pool, name: str, position: Position, rows: Sequence[StoredEventRow],
-                  registry: EndpointRegistry, shard: int, shards: int,
-                  refs: dict[UUID, str | None]) -> tuple[Position, list[Delivery], set[UUID]]:
+async def fan_out(conn: asyncpg.Connection, name: str, position: Position,
+                  rows: Sequence[StoredEventRow], registry: EndpointRegistry, shard: int,
+                  shards: int, refs: dict[UUID, str | None]
+                  ) -> tuple[Position, list[Delivery], set[UUID]]:
     """Write the batch's deliveries and the new position in one transaction.
 
     Returns the new position, the deliveries written (for the in-memory queues) and the
@@ -83,7 +84,7 @@ async def fan_out(pool: asyncpg.Pool, name: str, position: Position, rows: Seque
     touched: set[UUID] = set()
     mine = [r for r in rows if payload.is_case_event(r.topic)
             and shard_of(r.originator_id, shards) == shard]
-    await external_refs(pool, refs, {r.originator_id for r in mine})
+    await external_refs(conn, refs, {r.originator_id for r in mine})
     deliveries: list[Delivery] = []
     columns: list[list[object]] = [[] for _ in range(11)]
     seq = position.events_applied
@@ -112,8 +113,10 @@ async def fan_out(pool: asyncpg.Pool, name: str, position: Position, rows: Seque
             deliveries.append(Delivery(did, wid, endpoint.id, row.originator_id, seq, 0,
                                        row.recorded_at, body))
     new = position.advanced(rows[-1].cursor, len(rows))
-    async with pool.acquire() as conn, conn.transaction():
-        await positions.advance(conn, name, position, new, rows[-1].recorded_at)
-        if deliveries:
-            await conn.execute(store.INSERT_DELIVERIES_SQL, *columns)
+    moved, _ = await conn.fetchrow(
+        store.FAN_OUT_SQL, name, *columns[:10], position.cursor.transaction_id,
+        position.cursor.notification_id, new.cursor.transaction_id,
+        new.cursor.notification_id, new.events_applied, rows[-1].recorded_at, columns[10])
+    if moved != 1:
+        raise positions.PositionMoved(name)
     return new, deliveries, touched

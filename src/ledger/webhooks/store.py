@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-INSERT_DELIVERIES_SQL = """
-    INSERT INTO webhook_deliveries (delivery_id, webhook_id, endpoint_id, tenant_id, shard,
-        case_id, case_version, seq, event_type, payload, recorded_at)
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[],
-        $6::uuid[], $7::bigint[], $8::bigint[], $9::text[], $10::bytea[], $11::timestamptz[])
-    ON CONFLICT (endpoint_id, case_id, case_version) DO NOTHING
+# One statement (atomic, one round trip): move the shard's position by compare-and-set and
+# write the batch's deliveries only if it moved. Returns how many positions moved (0 or 1).
+FAN_OUT_SQL = """
+    WITH moved AS (
+        UPDATE projection_positions
+        SET transaction_id = $14::xid8, notification_id = $15, events_applied = $16,
+            last_event_recorded_at = $17, updated_at = now()
+        WHERE name = $1 AND transaction_id = $12::xid8 AND notification_id = $13
+        RETURNING 1),
+    written AS (
+        INSERT INTO webhook_deliveries (delivery_id, webhook_id, endpoint_id, tenant_id, shard,
+            case_id, case_version, seq, event_type, payload, recorded_at)
+        SELECT * FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::int[],
+            $7::uuid[], $8::bigint[], $9::bigint[], $10::text[], $11::bytea[],
+            $18::timestamptz[])
+        WHERE EXISTS (SELECT 1 FROM moved)
+        ON CONFLICT (endpoint_id, case_id, case_version) DO NOTHING
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM written)
 """
+# The deliverer's own connections skip waiting for the WAL flush: a commit lost in a crash
+# takes its position with it, so the batch is read and fanned out again (same delivery ids),
+# and a lost result only means a message is sent again — at-least-once either way.
+RELAXED_COMMIT_SQL = "SET synchronous_commit = off"
 PENDING_SQL = """
     SELECT delivery_id, webhook_id, endpoint_id, case_id, seq, attempts, next_attempt_at,
            recorded_at
