@@ -17,9 +17,11 @@ from ledger.db.runtime import database_url, describe
 from ledger.audit import commands as audit_commands
 from ledger.projections import commands as projection_commands
 from ledger.webhooks import commands as webhook_commands
+from ledger.reporting import commands as reporting_commands
 from ledger.serving import StartupError, check_port_free, prepare_database, run_server
 from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
 from ledger.services.secret import resolve_secret
+from ledger.privacy.master import resolve_master_key
 
 BOOTSTRAP_TENANT = "default"
 
@@ -32,6 +34,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.observability import configure_logging
 
     configure_logging(settings.log_level)  # before anything logs: every stderr line is JSON
+    resolve_master_key(settings)  # an external database without LEDGER_MASTER_KEY: refuse now
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     check_port_free(host, port)
@@ -40,7 +43,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         if args.demo:
             from ledger.demo.command import run_demo
 
-            asyncio.run(run_demo(url, tenant_id=BOOTSTRAP_TENANT))
+            asyncio.run(run_demo(url, resolve_master_key(settings), tenant_id=BOOTSTRAP_TENANT))
         secret = resolve_secret(settings)
         first_key = asyncio.run(_bootstrap_admin_key(url, secret))
         where = "embedded PostgreSQL in " + str(settings.data_dir) if settings.uses_embedded_database else describe(url)
@@ -66,7 +69,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
     with database_url(settings) as url:
         asyncio.run(_prepare_database(settings, url))
-        asyncio.run(run_demo(url, tenant_id=args.tenant, cases=args.cases, seed=args.seed,
+        asyncio.run(run_demo(url, resolve_master_key(settings), tenant_id=args.tenant,
+                             cases=args.cases, seed=args.seed,
                              end=args.end))
     return 0
 
@@ -196,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     projection_commands.register(commands)
     audit_commands.register(commands)
     webhook_commands.register(commands)
+    reporting_commands.register(commands)
     return parser
 
 

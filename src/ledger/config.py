@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from ledger.domain.complaints.deadlines import DEFAULT_RESPONSE_DAYS, parse_response_days
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -50,6 +52,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Cases are split into this many delivery shards, each owned by one process at a time."""
     webhook_backoff_scale: float = 1.0
     """Multiplies the retry schedule (benchmarks and tests compress time with it)."""
+    complaint_response_days: dict[str, int] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_RESPONSE_DAYS))
+    """Days to answer a complaint by jurisdiction prefix (issue 15); ``*`` for the rest."""
+    # Messages (issue 13)
+    sms_url: str | None = None
+    """Provider Ledger POSTs sms to (signed like webhooks); None: sms stay queued."""
+    email_url: str | None = None
+    """Provider Ledger POSTs email to; None: emails stay queued."""
+    message_secret: str | None = None
+    """``whsec_...`` secret signing provider requests; generated into ``data_dir`` when unset."""
+    agency_name: str = "Ledger Collections"
+    """The agency named in messages (``{{ agency_name }}``) and on letters."""
+    run_sender: bool = True
+    """Run the message sender, the address index and the validation-notice sweep in ``ledger serve``."""
+    sender_backoff: float = 2.0
+    """First retry delay (seconds) of a message the provider refused; doubles per attempt."""
+    read_database_url: str | None = None
+    """A streaming replica for lists, metrics and queues (docs/SCALING.md); None: the primary."""
+    read_max_lag_seconds: int = 5
+    """A replica replaying further behind than this is skipped (reads go to the primary)."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -107,6 +129,26 @@ def _master_key(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+def _provider_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = _text(env, name)
+    if raw is not None and not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL")
+    return raw
+
+
+def _backoff(env: Mapping[str, str], name: str) -> float:
+    raw = _text(env, name)
+    if raw is None:
+        return 2.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0.01 <= value <= 3600:
+        raise ConfigError(f"{name} must be from 0.01 to 3600 seconds, got {value}")
+    return value
+
+
 def generated_secret(path: Path) -> str:
     """A random 256-bit hex secret kept in ``path`` (mode 0600), created on first use.
 
@@ -127,6 +169,13 @@ def generated_secret(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(text + "\n")
     return text
+
+
+def _response_days(env: Mapping[str, str], name: str) -> dict[str, int]:
+    try:
+        return parse_response_days(_text(env, name) or "")
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error} (e.g. GB=56,US=15,*=15)") from None
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -158,6 +207,15 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             .split(",") if h.strip()),
         "webhook_shards": _integer(env, "LEDGER_WEBHOOK_SHARDS", 1, 1, 256),
         "webhook_backoff_scale": _integer(env, "LEDGER_WEBHOOK_BACKOFF_PERCENT", 100, 1, 100) / 100,
+        "complaint_response_days": _response_days(env, "LEDGER_COMPLAINT_RESPONSE_DAYS"),
+        "sms_url": _provider_url(env, "LEDGER_SMS_URL"),
+        "email_url": _provider_url(env, "LEDGER_EMAIL_URL"),
+        "message_secret": _text(env, "LEDGER_MESSAGE_SECRET"),
+        "agency_name": _text(env, "LEDGER_AGENCY_NAME") or "Ledger Collections",
+        "run_sender": _flag(env, "LEDGER_RUN_SENDER", True),
+        "sender_backoff": _backoff(env, "LEDGER_SENDER_BACKOFF"),
+        "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
+        "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
     }
     values.update(overrides)
     return Settings(**values)

@@ -34,9 +34,10 @@ async def test_after_erasure_no_table_holds_the_name_or_phone_and_verify_passes(
     placed = await client.post("/v1/cases", json=body, headers=headers)
     case_id = placed.json()["case_id"]
     assert placed.json()["debtor"]["name"] == NAME
-    # Sealed at rest from the start: only the idempotency reply (the placement's case view)
-    # holds the plaintext before erasure.
-    assert await _hits(pool, NAME) == ["idempotency_keys.response"]
+    # Sealed at rest from the start, the stored idempotency reply (a case view) included.
+    assert await _hits(pool, NAME) == [] and await _hits(pool, PHONE) == []
+    before = await client.post("/v1/cases", json=body, headers=headers)
+    assert before.headers.get("idempotency-replayed") == "true" and before.json() == placed.json()
     history = (await client.get(f"/v1/cases/{case_id}/history", headers=keys["auditor"])).json()
     assert history["items"][0]["data"]["debtor"]["phones"] == [PHONE]
     erased = await client.post(f"/v1/cases/{case_id}/erasure", json={"reason": "request 42"},
@@ -46,6 +47,10 @@ async def test_after_erasure_no_table_holds_the_name_or_phone_and_verify_passes(
     assert await _hits(pool, "Privacyson") == []
     view = (await client.get(f"/v1/cases/{case_id}", headers=keys["admin"])).json()
     replay = await client.post("/v1/cases", json=body, headers=headers)
-    assert NAME not in replay.text and view["debtor"]["erased"] is True
+    # The idempotency record outlives the erasure: still a replay of the first 201.
+    assert replay.status_code == 201 and replay.headers.get("idempotency-replayed") == "true"
+    assert NAME not in replay.text and PHONE not in replay.text
+    assert replay.json()["debtor"]["erased"] is True and replay.json()["version"] == 1
+    assert view["debtor"]["erased"] is True
     verify = (await client.get(f"/v1/cases/{case_id}/verify", headers=keys["auditor"])).json()
     assert verify["ok"] is True

@@ -169,5 +169,6 @@ async def test_breaches_and_the_audit_trail_list_recorded_facts(app, client, key
 async def test_ready_reports_each_projections_lag(app, client):
     await _caught_up(client)
     body = (await client.get("/ready")).json()
-    assert {p["name"] for p in body["projections"]} == {"cases", "contacts", "compliance", "audit"}
+    assert {p["name"] for p in body["projections"]} == {"cases", "contacts", "compliance", "audit",
+                                                       "negotiation", "strategies"}
     assert all(p["positions_behind"] == 0 for p in body["projections"])

@@ -17,7 +17,7 @@ from uuid import UUID
 import msgspec
 
 from ledger.eventstore.codec import EventCodec, StreamCipher
-from ledger.eventstore.errors import AggregateNotFound
+from ledger.eventstore.errors import AggregateNotFound, UnsealedWrite
 from ledger.eventstore.records import IdempotencyRecord, NewEvent, StoredEventRow
 from ledger.eventstore.snapshot_codec import decode_snapshot
 from ledger.eventstore.snapshots import (
@@ -124,12 +124,17 @@ class Repository:
 
     async def save(self, *aggregates: Any, tenant_id: str, actor: str | None = None,
                    correlation_id: UUID | None = None, causation_id: UUID | None = None,
-                   idempotency: IdempotencyRecord | None = None) -> list[StoredEventRow]:
+                   idempotency: IdempotencyRecord | None = None,
+                   connection: Any = None) -> list[StoredEventRow]:
         """Append the pending events of ``aggregates`` atomically; return the stored rows.
 
         Raises ``ConcurrencyConflict`` (reload and retry) or ``IdempotencyKeyConflict``; on
         either the pending events stay on the aggregates. Snapshots are written afterwards.
+        With ``connection`` (inside the caller's transaction, e.g. to write an outbox row with
+        the events) the append and any snapshot run on it; the caller commits, then calls
+        ``store.notify_appended()``.
         """
+        self._refuse_unsealed(aggregates)
         pending = [(aggregate, list(aggregate.pending_events)) for aggregate in aggregates]
         new_events = [self.codec.encode(e) for _, events in pending for e in events]
         if not new_events:
@@ -143,7 +148,8 @@ class Repository:
                 heads[aggregate.id] = head
         rows = await self.store.append(
             new_events, tenant_id=tenant_id, actor=actor, correlation_id=correlation_id,
-            causation_id=causation_id, heads=heads, idempotency=idempotency)
+            causation_id=causation_id, heads=heads, idempotency=idempotency,
+            connection=connection)
         last_rows = {row.originator_id: row for row in rows}
         for aggregate, events in pending:
             if not events:
@@ -154,9 +160,20 @@ class Repository:
             interval = self.snapshot_interval
             if interval and last.originator_version // interval > (
                     events[0].originator_version - 1) // interval:
-                await write_snapshot(self.store.fetch, aggregate, last,
+                await write_snapshot(connection.fetch if connection is not None
+                                     else self.store.fetch, aggregate, last,
                                      await self._snapshot_sealer(last))
         return rows
+
+    def _refuse_unsealed(self, aggregates: Sequence[Any]) -> None:
+        """Personal data never reaches the store in clear, whoever built this repository."""
+        if self.cipher is not None:
+            return
+        for aggregate in aggregates:
+            if getattr(type(aggregate), "holds_personal_data", False):
+                raise UnsealedWrite(
+                    f"{type(aggregate).__name__} holds personal data: save it through a "
+                    "repository with a cipher (ledger.services.repositories.case_repository)")
 
     async def _seal(self, new_events: list[NewEvent], tenant_id: str) -> list[NewEvent]:
         cipher = self.cipher

@@ -13,12 +13,13 @@ from ledger.config import Settings
 from ledger.db.migrations import migrate
 from ledger.db.pool import create_pool
 from ledger.db.runtime import database_url, ensure_database_exists
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
 from ledger.projections.deadlines import tick
 from ledger.projections.rebuild import Progress, RebuildBusy, rebuild
 from ledger.projections.registry import NAMES, all_projections, by_name
 from ledger.projections.runner import ProjectionRunner
-from ledger.services.cases import CaseService
+from ledger.privacy.master import resolve_master_key
+from ledger.services.repositories import case_service
 
 
 async def _pool(settings: Settings, url: str, max_size: int = 4) -> Any:
@@ -69,9 +70,10 @@ async def _rebuild(settings: Settings, url: str, names: list[str]) -> int:
 
 
 async def _tick(settings: Settings, url: str) -> int:
+    master_key = resolve_master_key(settings)
     pool = await _pool(settings, url)
     try:
-        changed = await tick(pool, CaseService(Repository(EventStore(pool))))
+        changed = await tick(pool, case_service(EventStore(pool), master_key))
         print(f"marked overdue promises/instalments on {changed} cases")
         return 0
     finally:

@@ -1,8 +1,10 @@
-"""Deadlines: record broken promises and defaulted arrangements once their deadline passes.
+"""Deadlines: record broken promises, defaulted arrangements and overdue complaints once
+their deadline passes.
 
 Candidates come from ``rm_cases.next_deadline`` (the earliest deadline the cases projection
-sees unmet); each is loaded and ``Case.mark_overdue(now)`` decides, so the read model only
-narrows the search and never decides anything. Idempotent: a case with nothing due appends
+sees unmet) and ``rm_complaints.respond_by`` (open complaints); each is loaded and
+``Case.mark_overdue(now)`` and ``Case.mark_complaints_overdue(now)`` decide, so the read
+models only narrow the search and never decide anything. Idempotent: a case with nothing due appends
 nothing, and two schedulers racing on one case conflict in the store, reload, and the second
 finds nothing left to mark. Events carry the actor ``system:scheduler``.
 """
@@ -25,8 +27,15 @@ from ledger.services.cases import CaseNotFound, CaseService, Context, RetriesExh
 log = logging.getLogger("ledger.deadlines")
 ACTOR = "system:scheduler"
 DUE_SQL = """
-    SELECT tenant_id, case_id FROM rm_cases
-    WHERE next_deadline <= $1 ORDER BY next_deadline LIMIT $2
+    SELECT tenant_id, case_id FROM (
+        (SELECT tenant_id, case_id, next_deadline AS due FROM rm_cases
+         WHERE next_deadline <= $1 ORDER BY next_deadline LIMIT $2)
+        UNION ALL
+        (SELECT tenant_id, case_id, respond_by AS due FROM rm_complaints
+         WHERE resolved_at IS NULL AND NOT overdue AND respond_by <= $1
+         ORDER BY respond_by LIMIT $2)
+    ) AS candidates
+    GROUP BY tenant_id, case_id ORDER BY min(due) LIMIT $2
 """
 
 
@@ -45,7 +54,8 @@ async def tick(pool: asyncpg.Pool, service: CaseService, now: datetime | None = 
         marked: list[Any] = []
 
         def mark(case: Case, clock_now: datetime, found: list[Any] = marked) -> None:
-            found[:] = case.mark_overdue(min(moment, clock_now))
+            at = min(moment, clock_now)
+            found[:] = [*case.mark_overdue(at), *case.mark_complaints_overdue(at)]
 
         try:
             await service.execute(ctx, case_id, mark, _render)

@@ -21,6 +21,7 @@ EVENT_ID_NAMESPACE = UUID("6f0e7a8e-7a4b-5b8c-9d51-1e3c2b1d0a14")
 PERSONAL_OR_FREE_TEXT = frozenset({
     "debtor", "name", "phones", "phone", "emails", "email", "address", "to", "from", "from_",
     "text", "note", "notes", "body", "subject", "summary", "detail", "reason", "redress",
+    "content", "source",  # a queued message's sealed content; where an opt-out came from
 })
 KEEP_REASON = frozenset({"Closed"})
 """Events whose ``reason`` is a fixed code (paid, settled, …), not free text."""

@@ -11,6 +11,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
 from ledger.api.schemas.queries import CasePage, CaseSummary, PromiseSummary
@@ -61,6 +62,7 @@ def parse_cursor(kind: str, cursor: str | None, types: tuple[type, ...]) -> list
 class CaseListController(Controller):
     """Case lists for supervisors, analysts and auditors."""
 
+    parameters = MIN_POSITION
     path = "/v1/cases"
     tags = ["cases"]
 
@@ -83,7 +85,7 @@ class CaseListController(Controller):
         if dpd_bucket is not None and dpd_bucket not in BUCKET_LABELS:
             raise invalid("dpd_bucket", "must be one of " + ", ".join(BUCKET_LABELS))
         after = parse_cursor("cases", cursor, (datetime, UUID))
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         now = request.app.state.cases.clock()
         rows = await queries.list_cases(

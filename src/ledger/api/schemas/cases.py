@@ -114,6 +114,33 @@ class DisputeView(msgspec.Struct, frozen=True):
     opened_at: datetime
 
 
+class PendingApprovalView(msgspec.Struct, frozen=True):
+    approval_id: UUID
+    kind: str
+    reasons: list[str]
+    requested_at: datetime
+    requested_by: str
+
+
+class OpenComplaintView(msgspec.Struct, frozen=True):
+    complaint_id: UUID
+    category: str
+    received_at: datetime
+    respond_by: datetime
+    overdue: bool
+class ScoreReasonView(msgspec.Struct):
+    code: str
+    points: int
+
+
+class ScoreView(msgspec.Struct, omit_defaults=True):
+    value: int
+    model_version: str
+    scored_at: datetime
+    reasons: list[ScoreReasonView] | None = None
+    """Only for ``behaviour``: the points table's lines that applied (README)."""
+
+
 class CaseView(msgspec.Struct, frozen=True):
     """A case as it stands: built from its snapshot and events, so it includes your last write."""
 
@@ -148,6 +175,12 @@ class CaseView(msgspec.Struct, frozen=True):
     closed_at: datetime | None
     close_reason: str | None
     debtor: DebtorView
+    pending_approvals: list[PendingApprovalView] = []
+    """Requests beyond authority waiting for a decision (issue 15)."""
+    open_complaints: list[OpenComplaintView] = []
+    """Complaints without a final response yet, with their deadline (issue 15)."""
+    scores: dict[str, ScoreView] = {}
+    """Latest score per model (by ``scored_at``), always with Ledger's own ``behaviour``."""
 
 
 PLACE_EXAMPLE = {

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 import msgspec
+
+# The strict time type (re-exported): every time a client sends is an ``Instant``.
+from ledger.api.schemas.times import Instant as Instant
 
 MAX_AMOUNT = 10**12
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=MAX_AMOUNT, description="Minor units (cents), > 0.")]
 Component = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="Minor units, ≥ 0.")]
-Instant = Annotated[
-    datetime, msgspec.Meta(tz=True, description="RFC 3339 date-time with offset.")
-]
 Day = Annotated[date, msgspec.Meta(description="Calendar date, YYYY-MM-DD.")]
 Currency = Annotated[
     str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 4217 alphabetic code.")
