@@ -37,11 +37,12 @@ from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.domain.case import Case
 from ledger.domain.values import Debtor
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
 from ledger.services.cases import CaseService, Context
+from ledger.services.repositories import case_service
 from ledger.webhooks.endpoints import Actor, EndpointService
 from ledger.webhooks.secrets import SecretVault
-from ledger.webhooks.wiring import build_deliverer
+from ledger.webhooks.wiring import build_deliverer, endpoint_repository
 
 RECEIVER = Path(__file__).resolve().parent.parent / "tests" / "webhook_receiver.py"
 TENANT = "bench-hooks"
@@ -125,7 +126,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
     pool = await create_pool(url, min_size=4, max_size=40)
     store = EventStore(pool, held_connections=8)  # as the API holds them
     await store.start()
-    service = CaseService(Repository(store, snapshot_interval=50))
+    service = case_service(store, MASTER_KEY, snapshot_interval=50)
     ids = []
     for index in range(args.cases):
         case = Case.place(
@@ -139,7 +140,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
     settings = Settings(database_url=url, webhook_allow_hosts=frozenset({"127.0.0.1"}),
                         webhook_backoff_scale=args.backoff_scale)
     vault = SecretVault(MASTER_KEY)
-    endpoints = EndpointService(pool, Repository(store), vault, settings.webhook_allow_hosts)
+    endpoints = EndpointService(pool, endpoint_repository(store), vault,
+                                settings.webhook_allow_hosts)
     receivers: list[Receiver] = []
     for _ in range(args.endpoints):
         port_probe = Receiver("whsec_" + "A" * 32)

@@ -34,7 +34,8 @@ async def hooks_server(make_database: Any) -> AsyncIterator[tuple[str, str]]:
     settings = Settings(database_url=url, secret_key=SECRET, pool_max_size=24,
                         webhook_allow_hosts=frozenset({"127.0.0.1"}),
                         webhook_backoff_scale=0.01)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, url), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(settings, url, derive_master_key_for_tests=True), log_level="warning"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     serving = asyncio.create_task(server.serve(sockets=[sock]))

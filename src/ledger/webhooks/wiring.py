@@ -13,10 +13,14 @@ from ledger.webhooks.endpoints import EndpointService
 from ledger.webhooks.secrets import SecretVault
 
 
+def endpoint_repository(store: EventStore) -> Repository:
+    """The repository of ``WebhookEndpoint`` streams (no personal data: no debtor cipher)."""
+    return Repository(store, snapshot_interval=None)
+
+
 def build_deliverer(settings: Settings, pool: asyncpg.Pool, store: EventStore,
                     master_key: bytes, vault: SecretVault | None = None) -> Deliverer:
-    # Endpoint streams hold no personal data: a repository without the debtor cipher.
-    return Deliverer(pool, store, Repository(store, snapshot_interval=None),
+    return Deliverer(pool, store, endpoint_repository(store),
                      vault or SecretVault(master_key),
                      allow_hosts=settings.webhook_allow_hosts, shards=settings.webhook_shards,
                      backoff_scale=settings.webhook_backoff_scale)
@@ -26,7 +30,7 @@ def start_webhooks(app: Any, settings: Settings, pool: asyncpg.Pool, store: Even
                    master_key: bytes) -> Deliverer:
     """Put the endpoint service and the (not yet started) deliverer on ``app.state``."""
     vault = SecretVault(master_key)
-    service = EndpointService(pool, Repository(store, snapshot_interval=None), vault,
+    service = EndpointService(pool, endpoint_repository(store), vault,
                               settings.webhook_allow_hosts)
     deliverer = build_deliverer(settings, pool, store, master_key, vault)
     app.state.update(webhook_endpoints=service, deliverer=deliverer)
