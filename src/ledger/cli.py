@@ -22,6 +22,7 @@ from ledger.serving import StartupError, check_port_free, prepare_database, run_
 from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
 from ledger.services.secret import resolve_secret
 from ledger.privacy.master import resolve_master_key
+from ledger.privacy import rotation_command
 
 BOOTSTRAP_TENANT = "default"
 
@@ -50,6 +51,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Database: {where}" + (f" (applied {len(applied)} migrations)" if applied else ""))
         print(f"Ledger API:  http://{host}:{port}/v1")
         print(f"API docs:    http://{host}:{port}/schema  (OpenAPI JSON: /schema/openapi.json)")
+        print(f"Dashboard:   http://{host}:{port}/dashboard  (sign in with an analyst, "
+              "supervisor, auditor or admin key)")
         if first_key is not None:
             print(
                 f"\nFirst start: created an admin API key for tenant {BOOTSTRAP_TENANT!r}. It is shown "
@@ -197,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--tenant", help="only this tenant's keys")
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id", help="the id shown by `ledger keys list`")
+    rotation_command.register(key_commands)  # trust-data: ledger keys rotate-master
     projection_commands.register(commands)
     audit_commands.register(commands)
     webhook_commands.register(commands)

@@ -70,8 +70,14 @@ def _expected(base: str, key: str, page: str, query: dict[str, str],
             _same(tables[f"{page}-{group}"],
                   get(f"/v1/metrics/{page}", group_by=group, **period)["items"], group)
     elif page == "roll-rates":
-        _same(tables["roll-rates"], get("/v1/metrics/roll-rates", month=query["month"])["items"],
-              "roll rates")
+        items = get("/v1/metrics/roll-rates", month=query["month"])["items"]
+        _same(tables["roll-rates"], items, "roll rates")
+        buckets = [i["group"] for i in items]
+        for row, item in zip(tables["roll-matrix"], items, strict=True):
+            landed = buckets[min(buckets.index(item["group"]) + 1, len(buckets) - 1)]
+            assert (row["group"], int(row["cases"]), int(row[landed]), int(row["cured"])) == (
+                item["group"], item["cases"], item["rolled"], item["cured"]), row
+            assert sum(int(row[o]) for o in [*buckets, "cured", "closed"]) == item["cases"]
     elif page == "arms":
         for table, route in (("recovery-arm", "recovery"), ("promises-arm", "promises"),
                              ("contacts-arm", "contacts")):

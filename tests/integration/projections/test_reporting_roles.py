@@ -116,7 +116,7 @@ async def test_each_reporting_view_has_its_pinned_and_documented_columns(reporti
     assert set(PINNED) == set(VIEWS)
     documented = DOCS.read_text()
     for view, columns in PINNED.items():
-        section = documented.split(f"### `reporting.{view}`", 1)[1].split("\n### ", 1)[0]
+        section = documented.split(f"### `reporting.{view}`", 1)[1].split("\n#", 1)[0]
         rows = re.findall(r"^\| `([a-z_]+)` \|", section, re.MULTILINE)
         assert rows == columns, f"docs/REPORTING.md table of reporting.{view}"
 

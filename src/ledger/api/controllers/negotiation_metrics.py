@@ -12,6 +12,7 @@ from litestar.params import FromQuery
 from ledger.api import auth
 from ledger.api.controllers.metrics import METRICS_ROLES, From, To
 from ledger.api.periods import period
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.docs import responses
 from ledger.api.schemas.negotiation import (
     ApprovalMetrics,
@@ -36,6 +37,7 @@ def _rate(part: int, whole: int) -> float | None:
 class NegotiationMetricsController(Controller):
     """Complaint handling and maker–checker figures."""
 
+    parameters = MIN_POSITION
     path = "/v1/metrics"
     tags = ["metrics"]
     guards = [auth.allow(*METRICS_ROLES)]
@@ -49,7 +51,7 @@ class NegotiationMetricsController(Controller):
         open) or agent (the case's assignee when it was received, else ``unassigned``):
         counts by state and outcome, redress, and time-to-resolution percentiles in hours."""
         begin, finish = period(start, end)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "negotiation")
         as_of = await events_applied(pool, "negotiation")
         now = request.app.state.cases.clock()
         rows = await nq.complaint_metrics(pool, request.user.tenant_id, group_by, begin, finish,
@@ -71,7 +73,7 @@ class NegotiationMetricsController(Controller):
         ``declined``) or requester (the bound agent, else the key id): counts, approval rate
         and time-to-decision percentiles in hours."""
         begin, finish = period(start, end)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "negotiation")
         as_of = await events_applied(pool, "negotiation")
         rows = await nq.approval_metrics(pool, request.user.tenant_id, group_by, begin, finish)
         items = [ApprovalMetricsItem(

@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 
 from ledger.api import metric_reports as reports
+from ledger.api.dashboard.roll_matrix import OUTCOMES, roll_matrix
 from ledger.api.dashboard.svg import Series, bar_chart, line_chart
 from ledger.api.dashboard.tables import Column, Page, Section, Table
 from ledger.api.periods import month_span
@@ -147,13 +148,20 @@ async def roll_rates(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime)
                Column("cases", "Open cases"), Column("rolled", "Rolled to the next bucket"),
                Column("roll_rate", "Roll rate", "rate"), Column("cured", "Cured"),
                Column("cure_rate", "Cure rate", "rate")]
-    page = Page("roll-rates", f"Roll rates, {month}", [Section(
-        "Roll-rate matrix", [Table("roll-rates", f"Where each bucket's open cases were at the "
-                                   f"end of {month}", columns, _rows(report.items))],
-        bar_chart("Roll rate by DPD bucket", [(i.group, i.roll_rate) for i in report.items],
-                  ident="rr", maximum=1.0),
-        note="For 180+, the roll rate is the share still in 180+.")],
-        filters="month", as_of_position=report.as_of_position)
+    matrix = await roll_matrix(pool, tenant, first, following)
+    matrix_columns = [Column("group", "From bucket", "text"), Column("cases", "Open cases"),
+                      *(Column(o, f"→ {o}") for o in OUTCOMES)]
+    page = Page("roll-rates", f"Roll rates, {month}", [
+        Section("Roll and cure rates", [Table(
+            "roll-rates", f"Of each bucket's open cases at the start of {month}, the share in "
+            "the next bucket and the share cured at its end", columns, _rows(report.items))],
+            bar_chart("Roll rate by DPD bucket", [(i.group, i.roll_rate) for i in report.items],
+                      ident="rr", maximum=1.0),
+            note="For 180+, the roll rate is the share still in 180+."),
+        Section("Roll-rate matrix", [Table(
+            "roll-matrix", f"Where each bucket's open cases at the start of {month} were at "
+            "its end (case counts)", matrix_columns, matrix)]),
+    ], filters="month", as_of_position=report.as_of_position)
     page.values["month"] = month
     return page
 
