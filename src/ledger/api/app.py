@@ -97,6 +97,7 @@ from ledger.webhooks.wiring import start_webhooks
 from ledger.services.negotiation import NegotiationService
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
+from ledger.services.strategy_auto import AutoSteps
 from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
@@ -219,6 +220,11 @@ def create_app(settings: Settings, database_url: str, *,
                                      key_cache.secret)
         app.state.update(messaging=messaging, messages=MessageService(
             app.state.cases, data_keys, agency_name=settings.agency_name))
+        # Strategies' auto steps are queued through the messages feature; strategy templates
+        # are checked against the saved ones.
+        sweeper.auto_steps = AutoSteps(pool, app.state.cases, strategies,
+                                       app.state.messages.queue_message)
+        app.state.update(template_exists=app.state.messages.template_exists)
         deliverer = start_webhooks(app, settings, pool, store, master_key)
         # trust-data: signed checkpoints where the runner runs (none without a signing key).
         signing_key = resolve_signing_key(settings)
