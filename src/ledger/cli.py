@@ -21,6 +21,7 @@ from ledger.serving import StartupError, check_port_free, prepare_database, run_
 from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
 from ledger.services.secret import resolve_secret
 from ledger.privacy.master import resolve_master_key
+from ledger.privacy import rotation_command
 
 BOOTSTRAP_TENANT = "default"
 
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--tenant", help="only this tenant's keys")
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id", help="the id shown by `ledger keys list`")
+    rotation_command.register(key_commands)  # trust-data: ledger keys rotate-master
     projection_commands.register(commands)
     audit_commands.register(commands)
     reporting_commands.register(commands)

@@ -7,6 +7,7 @@ names the variable and says what it expected, so an operator never has to guess.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,10 +60,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Run the message sender, the address index and the validation-notice sweep in ``ledger serve``."""
     sender_backoff: float = 2.0
     """First retry delay (seconds) of a message the provider refused; doubles per attempt."""
+    # trust-data: signed checkpoints (ledger.audit.signing, ledger.audit.checkpoints)
+    signing_key: str | None = None
+    """64 hex digits: the Ed25519 seed that signs checkpoints; generated with the embedded DB."""
+    checkpoint_interval: int = 300
+    """Seconds between signed checkpoints taken by the projection runner's process."""
     read_database_url: str | None = None
     """A streaming replica for lists, metrics and queues (docs/SCALING.md); None: the primary."""
     read_max_lag_seconds: int = 5
     """A replica replaying further behind than this is skipped (reads go to the primary)."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (``https://host[:port]``) allowed to call the API; none by default."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -140,6 +148,22 @@ def _backoff(env: Mapping[str, str], name: str) -> float:
     return value
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated origins, exactly as browsers send them (scheme, host, port; no path)."""
+    raw = _text(env, name)
+    if raw is None:
+        return ()
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ConfigError(f"{name} must list origins like https://app.example.com:8443 "
+                              f"separated by commas, got {origin!r}")
+    return origins
+
+
 def generated_secret(path: Path) -> str:
     """A random 256-bit hex secret kept in ``path`` (mode 0600), created on first use.
 
@@ -199,8 +223,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "agency_name": _text(env, "LEDGER_AGENCY_NAME") or "Ledger Collections",
         "run_sender": _flag(env, "LEDGER_RUN_SENDER", True),
         "sender_backoff": _backoff(env, "LEDGER_SENDER_BACKOFF"),
+        "signing_key": _master_key(env, "LEDGER_SIGNING_KEY"),
+        "checkpoint_interval": _integer(env, "LEDGER_CHECKPOINT_INTERVAL", 300, 1, 86_400),
         "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
         "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
+        "cors_origins": _origins(env, "LEDGER_CORS_ORIGINS"),
     }
     values.update(overrides)
     return Settings(**values)

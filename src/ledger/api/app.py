@@ -13,7 +13,7 @@ from litestar import Litestar, Router
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.openapi.spec import Components, SecurityScheme
 
 from ledger import __version__
 from ledger.api import problems
@@ -22,6 +22,7 @@ from ledger.api.auth import ApiKeyMiddleware, KeyCache
 from ledger.api.api_docs import OfflineSwaggerPlugin, add_security_headers, assets_router
 from ledger.api.dashboard import dashboard_routes, template_config
 from ledger.api.commands import add_request_id
+from ledger.api.cors import OptionsMiddleware, cors_response_headers
 from ledger.api.controllers.audit_trail import AuditTrailController
 from ledger.api.controllers.erasure import ErasureController
 from ledger.api.controllers.history import HistoryController
@@ -69,7 +70,7 @@ from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
 from ledger.api.read_side import PositionHeaderMiddleware
-from ledger.api.schemas.common import Request as RequestStruct
+from ledger.api.openapi_rules import declare_rules
 from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
 from ledger.config import Settings
 from ledger.db.pool import create_pool
@@ -88,6 +89,8 @@ from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, resolve_master_key
 from ledger.services.repositories import case_repository
+from ledger.audit.checkpoint_task import checkpoint_task
+from ledger.audit.signing import resolve_signing_key
 from ledger.services.secret import resolve_secret
 from ledger.services.negotiation import NegotiationService
 from ledger.services.resegment import Resegmenter
@@ -213,16 +216,23 @@ def create_app(settings: Settings, database_url: str, *,
                                      key_cache.secret)
         app.state.update(messaging=messaging, messages=MessageService(
             app.state.cases, data_keys, agency_name=settings.agency_name))
+        # trust-data: signed checkpoints where the runner runs (none without a signing key).
+        signing_key = resolve_signing_key(settings)
+        checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
             await runner.start()
             await scheduler.start()
             await sweeper.start()
+            if checkpoints is not None:
+                await checkpoints.start()
         if settings.run_sender:
             await messaging.start()
         try:
             yield
         finally:
             await messaging.stop()
+            if checkpoints is not None:
+                await checkpoints.stop()
             await sweeper.stop()
             await scheduler.stop()
             await runner.stop()
@@ -242,10 +252,11 @@ def create_app(settings: Settings, database_url: str, *,
                         *dashboard_routes()],
         template_config=template_config(),
         # Outermost first: time and log the whole request, errors included (see observability).
-        middleware=[RequestLogMiddleware()],
+        middleware=[RequestLogMiddleware(), OptionsMiddleware(settings.cors_origins)],
         lifespan=[database],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        before_send=[add_request_id, add_security_headers],
+        before_send=[add_request_id, add_security_headers,
+                     *([cors_response_headers(settings.cors_origins)] if settings.cors_origins else [])],
         request_max_body_size=MAX_BODY,
         # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
         type_decoders=TIME_DECODERS,
@@ -267,24 +278,5 @@ def create_app(settings: Settings, database_url: str, *,
         # would replace the root handlers with its plain-text format.
         logging_config=None,
     )
-    _forbid_unknown_fields_in_schema(app)
+    declare_rules(app)  # cross-field rules and additionalProperties: false (openapi_rules)
     return app
-
-
-def _forbid_unknown_fields_in_schema(app: Litestar) -> None:
-    """Say in the document what the Structs enforce: request bodies take no unknown fields.
-
-    litestar does not emit ``additionalProperties: false`` for ``forbid_unknown_fields``, so
-    clients (and schemathesis) would think extra fields are accepted.
-    """
-    strict = {cls.__name__ for cls in _subclasses(RequestStruct)}
-    for name, schema in (app.openapi_schema.components.schemas or {}).items():
-        if name in strict and isinstance(schema, Schema):
-            schema.additional_properties = False
-
-
-def _subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found

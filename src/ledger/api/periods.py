@@ -35,11 +35,10 @@ def instant(text: str | None, field: str) -> datetime | None:
 
 
 def period(start_text: str | None, end_text: str | None) -> tuple[datetime | None, datetime | None]:
-    """``[from, to)`` as instants; ``to`` must be after ``from``."""
-    start, end = instant(start_text, "from"), instant(end_text, "to")
-    if start is not None and end is not None and end <= start:
-        raise invalid("to", "must be after from")
-    return start, end
+    """``[from, to)`` as instants; ``to`` on or before ``from`` is an empty period (OpenAPI
+    cannot state a rule between two parameters, so a client following the document may send
+    it; the queries then find nothing)."""
+    return instant(start_text, "from"), instant(end_text, "to")
 
 
 def first_day(moment: datetime | None) -> date | None:

@@ -22,6 +22,7 @@ from ledger.api.schemas.cases import (
 )
 from ledger.api.schemas.facts import BreachView, FactRecorded
 from ledger.domain.case import Case
+from ledger.domain.complaints.deadlines import overdue_at
 from ledger.domain.compliance import permission
 from ledger.domain.values import Channel
 
@@ -88,7 +89,7 @@ def case_view(case: Case, now: datetime) -> CaseView:
         ],
         open_complaints=[
             OpenComplaintView(c.complaint_id, c.category, c.received_at, c.respond_by,
-                              c.overdue or c.respond_by <= now)
+                              c.overdue or overdue_at(c.respond_by) <= now)
             for c in case.complaints.values() if c.resolved_at is None
         ],
         scores=scores_view(case, now),

@@ -19,6 +19,8 @@ from ledger.projections.rebuild import Progress, RebuildBusy, rebuild
 from ledger.projections.registry import NAMES, all_projections, by_name
 from ledger.projections.runner import ProjectionRunner
 from ledger.privacy.master import resolve_master_key
+from ledger.audit.checkpoint_task import checkpoint_task
+from ledger.audit.signing import resolve_signing_key
 from ledger.services.repositories import case_service
 
 
@@ -34,15 +36,21 @@ async def _project(settings: Settings, url: str, names: list[str]) -> int:
     store = EventStore(pool, cross_process_wakeups=True)
     await store.start()
     runner = ProjectionRunner(pool, store, [by_name(n) for n in names])
+    signing_key = resolve_signing_key(settings)  # signed checkpoints, if a key is configured
+    checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
     print(f"projecting {', '.join(names)}; Ctrl-C to stop", file=sys.stderr)
     await runner.start()
+    if checkpoints is not None:
+        await checkpoints.start()
     try:
         await stopped.wait()
     finally:
+        if checkpoints is not None:
+            await checkpoints.stop()
         await runner.stop()
         await store.close()
         await pool.close()

@@ -32,7 +32,8 @@ DUE_SQL = """
          WHERE next_deadline <= $1 ORDER BY next_deadline LIMIT $2)
         UNION ALL
         (SELECT tenant_id, case_id, respond_by AS due FROM rm_complaints
-         WHERE resolved_at IS NULL AND NOT overdue AND respond_by <= $1
+         WHERE resolved_at IS NULL AND NOT overdue
+           AND respond_by <= $1::timestamptz - interval '1 second'
          ORDER BY respond_by LIMIT $2)
     ) AS candidates
     GROUP BY tenant_id, case_id ORDER BY min(due) LIMIT $2

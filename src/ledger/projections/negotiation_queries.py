@@ -23,8 +23,10 @@ COMPLAINT_METRICS_SQL = """
     SELECT {group} AS grp, count(*) AS received,
         count(resolved_at) AS resolved,
         count(*) FILTER (WHERE resolved_at IS NULL) AS open,
-        count(*) FILTER (WHERE overdue OR (resolved_at IS NULL AND respond_by <= $4)
-                         OR resolved_at > respond_by) AS overdue,
+        count(*) FILTER (WHERE overdue
+                         OR (resolved_at IS NULL
+                             AND respond_by <= $4::timestamptz - interval '1 second')
+                         OR resolved_at >= respond_by + interval '1 second') AS overdue,
         count(*) FILTER (WHERE outcome = 'upheld') AS upheld,
         count(*) FILTER (WHERE outcome = 'partial') AS partial,
         count(*) FILTER (WHERE outcome = 'rejected') AS rejected,

@@ -17,6 +17,7 @@ from ledger.api.docs import responses
 from ledger.api.idempotency import idempotency_of, run_idempotent
 from ledger.api.negotiation import key_holder, policy_for_case
 from ledger.api.problems import ProblemError
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.schemas.negotiation import (
     ApprovalOut,
     ApprovalPage,
@@ -80,7 +81,7 @@ class ApprovalController(Controller):
     tags = ["offers and approvals"]
 
     @get("/", operation_id="listApprovals", guards=[auth.allow(*LIST_ROLES)],
-         responses=responses())
+         responses=responses(), parameters=MIN_POSITION)
     async def list_approvals(
         self, request: Request,
         status: Annotated[Literal["pending", "approved", "declined"] | None,
@@ -90,7 +91,7 @@ class ApprovalController(Controller):
     ) -> ApprovalPage:
         """Approvals oldest request first (read model ``negotiation``)."""
         after = parse_cursor("approvals", cursor, (int,))
-        pool = request.app.state.pool
+        pool = await read_pool(request, "negotiation")
         as_of = await events_applied(pool, "negotiation")
         rows = await nq.approvals(pool, request.user.tenant_id, status=status, case_id=case_id,
                                   after_seq=after[0] if after else 0, limit=limit + 1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -25,6 +25,9 @@ CASE_LISTS = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
 STATUSES = [s.value for s in CaseStatus]
 TEXT = r"^[^\x00]*$"
 """Free-text filters: anything PostgreSQL can compare (text cannot hold NUL)."""
+# Literal types, so the OpenAPI document lists the accepted values (schemathesis, clients).
+StatusName = Literal[tuple(STATUSES)]  # type: ignore[valid-type]
+BucketName = Literal[tuple(BUCKET_LABELS)]  # type: ignore[valid-type]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size, 1–500.")]
 Cursor = Annotated[str | None, QueryParameter(max_length=512,
                                          description="`next_cursor` of the previous page.")]
@@ -69,11 +72,11 @@ class CaseListController(Controller):
     @get("/", operation_id="listCases", guards=[auth.allow(*CASE_LISTS)], responses=responses())
     async def list_cases(
         self, request: Request,
-        status: Annotated[str | None, QueryParameter(description="One of " + ", ".join(STATUSES))] = None,
+        status: Annotated[StatusName | None, QueryParameter(description="The case's status now.")] = None,
         portfolio: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
         assigned_to: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
-        dpd_bucket: Annotated[str | None, QueryParameter(
-            description="One of " + ", ".join(BUCKET_LABELS))] = None,
+        dpd_bucket: Annotated[BucketName | None, QueryParameter(
+            description="Days-past-due bucket now.")] = None,
         external_ref: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
         limit: Limit = 50, cursor: Cursor = None,
     ) -> CasePage:

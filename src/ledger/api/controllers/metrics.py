@@ -34,7 +34,8 @@ from ledger.api.schemas.metrics import (
 from ledger.services.keys import Role
 
 METRICS_ROLES = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+"""Years 1900–2999: every month matching it is a valid calendar month, and so is the next."""
 From = Annotated[str | None, QueryParameter(name="from", description="Start of the period "
                                             "(inclusive). " + PERIOD_DESCRIPTION)]
 To = Annotated[str | None, QueryParameter(name="to", description="End of the period "

@@ -13,6 +13,7 @@ from ledger.api import auth
 from ledger.api import metric_reports as reports
 from ledger.api.controllers.metrics import CSV_NOTE, METRICS_ROLES, From, To, metric_reply
 from ledger.api.periods import period
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.docs import responses
 from ledger.api.schemas.negotiation import (
     ApprovalMetrics,
@@ -25,6 +26,7 @@ from ledger.api.schemas.negotiation import (
 class NegotiationMetricsController(Controller):
     """Complaint handling and maker–checker figures."""
 
+    parameters = MIN_POSITION
     path = "/v1/metrics"
     tags = ["metrics"]
     guards = [auth.allow(*METRICS_ROLES)]
@@ -39,8 +41,9 @@ class NegotiationMetricsController(Controller):
         open) or agent (the case's assignee when it was received, else ``unassigned``):
         counts by state and outcome, redress, and time-to-resolution percentiles in hours."""
         begin, finish = period(start, end)
-        report = await reports.complaints(request.app.state.pool, request.user.tenant_id,
-                                          group_by, begin, finish, request.app.state.cases.clock())
+        pool = await read_pool(request, "negotiation")
+        report = await reports.complaints(pool, request.user.tenant_id, group_by, begin, finish,
+                                          request.app.state.cases.clock())
         return metric_reply(request, report, ComplaintMetricsItem, "complaints")
 
     @get("/approvals", operation_id="approvalMetrics",
@@ -53,6 +56,6 @@ class NegotiationMetricsController(Controller):
         ``declined``) or requester (the bound agent, else the key id): counts, approval rate
         and time-to-decision percentiles in hours."""
         begin, finish = period(start, end)
-        report = await reports.approvals(request.app.state.pool, request.user.tenant_id,
-                                         group_by, begin, finish)
+        pool = await read_pool(request, "negotiation")
+        report = await reports.approvals(pool, request.user.tenant_id, group_by, begin, finish)
         return metric_reply(request, report, ApprovalMetricsItem, "approvals")

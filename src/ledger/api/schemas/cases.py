@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.api.schemas.common import Component, Currency, Instant, Ref, Request
+from ledger.api.schemas.common import Component, Currency, Instant, Ref, Request, TimeZone
 
 Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^\+?[0-9 ()-]+$")]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -19,8 +19,7 @@ class DebtorIn(Request):
     """The debtor: personal data (encrypted at rest, erasable) plus where they live."""
 
     name: Text200
-    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64,
-                                          description="IANA time zone, e.g. America/Chicago.")]
+    timezone: TimeZone
     jurisdiction: Annotated[str, msgspec.Meta(
         pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
         description="ISO 3166 country, optionally with subdivision: US-TX, GB, CN.")]

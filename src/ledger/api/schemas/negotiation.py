@@ -149,7 +149,8 @@ class ComplaintIn(Request):
 class ComplaintCreated(msgspec.Struct, frozen=True, omit_defaults=True):
     complaint_id: UUID
     respond_by: datetime
-    """The end of the last day to give a final response, in the debtor's time zone."""
+    """The last second (23:59:59) of the last day to give a final response, with the
+    debtor's UTC offset (so its date is that day as the debtor sees it)."""
     respond_by_date: date
     case_id: UUID
     version: int

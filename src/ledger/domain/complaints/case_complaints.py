@@ -2,8 +2,8 @@
 
 A mixin of ``Case`` (events and state changes in ``case.py``). ``pause_collection`` places
 a ``complaint`` hold that the resolution releases; redress is a waiver. A complaint still
-open at its deadline is recorded overdue (``ComplaintOverdue``, business time = the
-deadline) by the scheduler, or by the late resolution itself if the scheduler did not get
+open after its deadline is recorded overdue (``ComplaintOverdue``, business time = the
+second after the deadline) by the scheduler, or by the late resolution itself if the scheduler did not get
 there first; the compliance projection reports it as a ``complaint_overdue`` breach.
 """
 
@@ -16,7 +16,7 @@ from uuid import UUID
 import msgspec
 
 from ledger.domain.complaints.codes import OUTCOMES, ROOT_CAUSES
-from ledger.domain.complaints.deadlines import respond_by
+from ledger.domain.complaints.deadlines import overdue_at, respond_by
 from ledger.domain.errors import CaseClosed, DomainError, InvalidRequest, WaiverExceedsBalance
 from ledger.domain.money import validate_amount
 from ledger.domain.timeutil import aware_utc, not_in_future
@@ -105,7 +105,7 @@ class CaseComplaints:
                 raise CaseClosed("redress cannot be waived on a closed case")
             if redress > self.owed:
                 raise WaiverExceedsBalance(f"redress exceeds the balance of {self.owed}")
-        if not complaint.overdue and resolved_at > complaint.respond_by:
+        if not complaint.overdue and resolved_at >= overdue_at(complaint.respond_by):
             self._mark_complaint_overdue(complaint)
         self._complaint_resolved(timestamp=resolved_at, complaint_id=complaint_id,
                                  outcome=outcome, root_cause=root_cause, redress=redress)
@@ -118,7 +118,7 @@ class CaseComplaints:
 
     def complaints_overdue(self: Case, now: datetime) -> list[ComplaintRecord]:
         return [c for c in self.complaints.values()
-                if c.resolved_at is None and not c.overdue and c.respond_by <= now]
+                if c.resolved_at is None and not c.overdue and overdue_at(c.respond_by) <= now]
 
     def mark_complaints_overdue(self: Case, now: datetime) -> list[UUID]:
         """Record ``ComplaintOverdue`` for every open complaint past its deadline at ``now``."""
@@ -128,6 +128,6 @@ class CaseComplaints:
         return [c.complaint_id for c in due]
 
     def _mark_complaint_overdue(self: Case, complaint: ComplaintRecord) -> None:
-        self._complaint_overdue(timestamp=complaint.respond_by,
+        self._complaint_overdue(timestamp=overdue_at(complaint.respond_by),
                                 complaint_id=complaint.complaint_id,
                                 agent_id=complaint.agent_id, channel=complaint.channel)

@@ -2,7 +2,8 @@
 debtor's own calendar, due by the end of the last day where the debtor lives.
 
 GB: the FCA's DISP 1.6 final response within 8 weeks (56 days); US and everywhere else:
-15 days (the CFPB's expectation for a response). Deployments override per jurisdiction
+15 days (the CFPB's expectation for a response). Due by 23:59:59 of the last day where the
+debtor lives; overdue from the next second. Deployments override per jurisdiction
 prefix (``LEDGER_COMPLAINT_RESPONSE_DAYS="GB=56,US-CA=30,*=15"``): the longest matching
 prefix wins (``US-CA`` before ``US`` before ``*``).
 """
@@ -10,12 +11,13 @@ prefix wins (``US-CA`` before ``US`` before ``*``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from ledger.domain.timeutil import end_of_local_day, local_date
+from ledger.domain.timeutil import end_of_local_day, local_date, zone
 
 DEFAULT_RESPONSE_DAYS: dict[str, int] = {"GB": 56, "*": 15}
 MAX_RESPONSE_DAYS = 365
+SECOND = timedelta(seconds=1)
 
 
 def response_days(jurisdiction: str, table: Mapping[str, int] | None = None) -> int:
@@ -31,10 +33,19 @@ def response_days(jurisdiction: str, table: Mapping[str, int] | None = None) -> 
 
 
 def respond_by(received_at: datetime, timezone: str, days: int) -> tuple[date, datetime]:
-    """(the last local day to answer, the instant that day ends) for a complaint received at
-    ``received_at`` by a debtor in ``timezone`` with ``days`` calendar days to answer."""
+    """(the last local day to answer, its last second 23:59:59 in the debtor's time zone and
+    offset) for a complaint received at ``received_at`` with ``days`` calendar days to answer.
+
+    The time carries the debtor's offset so that its date is the last day as they see it.
+    """
     last_day = local_date(received_at, timezone) + timedelta(days=days)
-    return last_day, end_of_local_day(last_day, timezone)
+    last_second = end_of_local_day(last_day, timezone) - SECOND
+    return last_day, last_second.astimezone(zone(timezone))
+
+
+def overdue_at(deadline: datetime) -> datetime:
+    """The moment a complaint due by ``deadline`` (a last second) becomes overdue (UTC)."""
+    return (deadline + SECOND).astimezone(UTC)
 
 
 def parse_response_days(text: str) -> dict[str, int]:

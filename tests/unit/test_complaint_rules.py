@@ -10,7 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.domain.complaints.case_complaints import ComplaintResolved, UnknownComplaint
-from ledger.domain.complaints.deadlines import parse_response_days, respond_by, response_days
+from ledger.domain.complaints.deadlines import (
+    overdue_at,
+    parse_response_days,
+    respond_by,
+    response_days,
+)
 from ledger.domain.errors import InvalidRequest, WaiverExceedsBalance
 from ledger.domain.values import HoldKind
 
@@ -29,8 +34,10 @@ def test_the_deadline_is_the_end_of_the_debtors_local_day_n_days_later(received,
     last_day, deadline = respond_by(received, tz, days)
     local_received = received.astimezone(ZoneInfo(tz)).date()
     assert (last_day - local_received).days == days
-    assert deadline.astimezone(ZoneInfo(tz)).date() == last_day + timedelta(days=1)
-    assert (deadline - timedelta(microseconds=1)).astimezone(ZoneInfo(tz)).date() == last_day
+    assert deadline.date() == last_day  # it carries the debtor's offset
+    assert deadline.astimezone(ZoneInfo(tz)).date() == last_day
+    assert overdue_at(deadline).astimezone(ZoneInfo(tz)).date() == last_day + timedelta(days=1)
+    assert overdue_at(deadline) - deadline == timedelta(seconds=1)
     assert deadline > received
 
 
@@ -41,9 +48,12 @@ def test_month_ends_leap_years_and_time_zones():
     assert respond_by(received, "UTC", 15)[0] == date(2024, 3, 1)
     assert respond_by(datetime(2023, 2, 14, 12, tzinfo=UTC), "UTC", 15)[0] == date(2023, 3, 1)
     assert respond_by(datetime(2026, 1, 31, 12, tzinfo=UTC), "Europe/London", 56)[0] == date(2026, 3, 28)
-    # The deadline instant moves with daylight saving (London: BST from 29 March 2026).
-    assert respond_by(datetime(2026, 2, 10, 12, tzinfo=UTC), "Europe/London", 56) == (
-        date(2026, 4, 7), datetime(2026, 4, 7, 23, 0, tzinfo=UTC))
+    # The deadline's offset follows daylight saving (London: BST from 29 March 2026).
+    last_day, deadline = respond_by(datetime(2026, 2, 10, 12, tzinfo=UTC), "Europe/London", 56)
+    assert last_day == date(2026, 4, 7)
+    assert deadline.isoformat() == "2026-04-07T23:59:59+01:00"
+    _, chicago = respond_by(datetime(2026, 10, 2, 10, tzinfo=UTC), "America/Chicago", 15)
+    assert chicago.isoformat() == "2026-10-17T23:59:59-05:00"
 
 
 def test_response_days_by_jurisdiction_and_configuration():
@@ -97,11 +107,11 @@ def test_resolution_refusals():
 def test_an_open_complaint_is_marked_overdue_once_at_its_deadline():
     case = place()
     complaint = _receive(case)
-    assert case.mark_complaints_overdue(complaint.respond_by - timedelta(seconds=1)) == []
-    assert case.mark_complaints_overdue(complaint.respond_by) == [complaint.complaint_id]
+    assert case.mark_complaints_overdue(complaint.respond_by) == []  # its last second
+    assert case.mark_complaints_overdue(overdue_at(complaint.respond_by)) == [complaint.complaint_id]
     assert case.mark_complaints_overdue(complaint.respond_by + timedelta(days=9)) == []
     overdue = [e for e in case.pending_events if type(e).__name__ == "ComplaintOverdue"]
-    assert len(overdue) == 1 and overdue[0].timestamp == complaint.respond_by
+    assert len(overdue) == 1 and overdue[0].timestamp == overdue_at(complaint.respond_by)
 
 
 def test_a_late_resolution_records_the_overdue_first():
