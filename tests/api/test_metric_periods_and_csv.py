@@ -81,7 +81,7 @@ async def test_every_period_route_takes_dates_and_times(client, keys, route):
 
 @pytest.mark.parametrize(("query", "field"), [
     ("from=2026-01-01T10:00:00", "from"), ("to=yesterday", "to"), ("from=1767225600", "from"),
-    ("from=2026-02-30", "from"), ("from=2026-02-01&to=2026-01-01T00:00:00Z", "to"),
+    ("from=2026-02-30", "from"),
 ])
 async def test_a_bad_or_naive_from_or_to_is_a_422_naming_it(client, keys, query, field):
     for route in ("/v1/metrics/recovery?group_by=agent", "/v1/metrics/contacts?group_by=agent"):
