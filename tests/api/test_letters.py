@@ -115,3 +115,22 @@ async def test_after_erasure_a_letter_shows_no_personal_data(client, keys):
                    409, "personal_data_erased")
     feed = await client.get(f"/v1/cases/{case['case_id']}/history", headers=keys["supervisor"])
     assert "Ana Li" not in feed.text and "Elm Street" not in feed.text
+
+
+async def test_the_worked_example_ends_the_validation_period_on_december_30(client, keys):
+    case = await _placed(client, keys, placed_at="2026-11-02T15:00:00Z")
+    response = await client.post(f"/v1/cases/{case['case_id']}/validation-notice",
+                                 headers=keys["agent"], json={
+                                     "sent_at": "2026-11-20T16:00:00Z",
+                                     "itemization_date": "2026-11-02"})
+    assert response.status_code == 201, response.text
+    assert response.json()["validation_period_ends"] == "2026-12-30"
+    assert response.json()["itemization"]["current_amount"] == case["balance"]
+    message = await client.get(f"/v1/messages/{response.json()['message_id']}",
+                               headers=keys["auditor"])
+    assert message.json()["validation_period_ends"] == "2026-12-30"
+    assert message.json()["send_at"].startswith("2026-11-20")
+    naive = await client.post(f"/v1/cases/{case['case_id']}/validation-notice",
+                              headers=keys["agent"], json={"sent_at": "2026-11-20T16:00:00",
+                                                           "itemization_date": "2026-11-02"})
+    assert_problem(naive, 422, "invalid_request")

@@ -95,6 +95,7 @@ from ledger.services.secret import resolve_secret
 from ledger.services.negotiation import NegotiationService
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
+from ledger.services.strategy_auto import AutoSteps
 from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
@@ -216,6 +217,11 @@ def create_app(settings: Settings, database_url: str, *,
                                      key_cache.secret)
         app.state.update(messaging=messaging, messages=MessageService(
             app.state.cases, data_keys, agency_name=settings.agency_name))
+        # Strategies' auto steps are queued through the messages feature; strategy templates
+        # are checked against the saved ones.
+        sweeper.auto_steps = AutoSteps(pool, app.state.cases, strategies,
+                                       app.state.messages.queue_message)
+        app.state.update(template_exists=app.state.messages.template_exists)
         # trust-data: signed checkpoints where the runner runs (none without a signing key).
         signing_key = resolve_signing_key(settings)
         checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)

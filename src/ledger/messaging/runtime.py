@@ -57,6 +57,13 @@ async def sweep_late_notices(pool: asyncpg.Pool, cases: CaseService, now: dateti
             log.warning("validation notice check of %s skipped: %s", case_id,
                         type(error).__name__)
             continue
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            raise  # the database, not the case: the next pass retries
+        except Exception as error:
+            # A case that cannot be loaded at all (e.g. a key under another master key) is
+            # a poison item: reported and set aside, so the others are still checked.
+            log.error("validation notice check of %s set aside: %s", case_id,
+                      type(error).__name__)
         flagged += any(found)
         # Settled either way (flagged now, or not a US case / notice found on the case).
         await pool.execute(SETTLE_SQL, case_id)
@@ -91,7 +98,7 @@ class MessagingWorkers:
         await self.sender.stop()
         if self._sweep is not None:
             self._sweep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._sweep
             self._sweep = None
         await self.addresses.stop()
@@ -100,6 +107,8 @@ class MessagingWorkers:
         while True:
             try:
                 await sweep_late_notices(self.pool, self.cases, self.cases.clock())
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # supervised: a failed pass never ends the loop
                 log.warning("validation notice sweep failed: %s", type(error).__name__)
             await asyncio.sleep(SWEEP_EVERY_SECONDS)

@@ -83,7 +83,7 @@ class MessageSender:
 
     def __init__(self, pool: asyncpg.Pool, cases: CaseService, data_keys: DataKeys, *,
                  secret: str, sms_url: str | None, email_url: str | None,
-                 backoff: float = 2.0, max_attempts: int = 12, batch_size: int = 50,
+                 backoff: float = 2.0, max_attempts: int = 32, batch_size: int = 50,
                  concurrency: int = 8, poll_interval: float = 0.5, timeout: float = 10.0,
                  takeover_interval: float = 1.5,
                  clock: Callable[[], datetime] = utc_now) -> None:

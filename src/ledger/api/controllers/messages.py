@@ -38,7 +38,7 @@ from ledger.services.cases import CaseService, Idempotency, Reply
 from ledger.services.messages import MessageService
 
 SEND_ROLES = (*auth.SHARED_WRITES,)
-READ_ROLES = (*auth.SHARED_WRITES,)
+READ_ROLES = (*auth.SHARED_WRITES, auth.Role.AUDITOR)
 FIND_SQL = "SELECT case_id FROM message_outbox WHERE message_id = $1 AND tenant_id = $2"
 SEND_EXAMPLE = {"template": "reminder"}
 PDF = "application/pdf"
@@ -52,15 +52,26 @@ def contact_refused(_: Request, exc: ContactNotAllowed) -> Response[ContactRefus
     return Response(body, status_code=409, media_type=PROBLEM_MEDIA_TYPE)
 
 
+def _itemization(record: MessageRecord) -> ItemizationView | None:
+    item = record.itemization
+    if item is None:
+        return None
+    return ItemizationView(item.itemization_date, item.itemization_amount, item.interest_since,
+                           item.fees_since, item.payments_since, item.credits_since,
+                           item.current_amount, item.validation_period_ends)
+
+
 def _queued(case: Case, result: QueuedMessage) -> tuple[int, bytes]:
-    return 201, encode(MessageQueuedReply(case.id, case.version, result.message_id,
-                                          str(result.status), result.send_at))
+    item = _itemization(case.messages[result.message_id])
+    return 201, encode(MessageQueuedReply(
+        case.id, case.version, result.message_id, str(result.status), result.send_at,
+        item.validation_period_ends if item else None, item))
 
 
 async def message_view(request: Request, case: Case, record: MessageRecord) -> MessageView:
     key = (await request.app.state.data_keys.get([case.id])).get(case.id)
     content = open_content(key, case.id, case.tenant_id, record.content)
-    item = record.itemization
+    item = _itemization(record)
     return MessageView(
         message_id=record.message_id, case_id=case.id, channel=str(record.channel),
         template=record.template, template_version=record.template_version,
@@ -69,10 +80,8 @@ async def message_view(request: Request, case: Case, record: MessageRecord) -> M
         attempts=record.attempts, detail=record.detail,
         to=content.to if content else None, subject=content.subject if content else None,
         body=content.body if content else None, erased=content is None,
-        validation_notice=None if item is None else ItemizationView(
-            item.itemization_date, item.itemization_amount, item.interest_since,
-            item.fees_since, item.payments_since, item.credits_since, item.current_amount,
-            item.validation_period_ends),
+        validation_notice=item,
+        validation_period_ends=item.validation_period_ends if item else None,
     )
 
 

@@ -57,16 +57,6 @@ class SendMessage(Request):
                                                 "template's channel (default: the first).")] | None = None
 
 
-class MessageQueuedReply(msgspec.Struct, frozen=True):
-    """``queued`` (sent as soon as possible) or ``scheduled`` (at ``send_at``)."""
-
-    case_id: UUID
-    version: int
-    message_id: UUID
-    status: str
-    send_at: datetime
-
-
 class ItemizationView(msgspec.Struct, frozen=True):
     itemization_date: date
     itemization_amount: int
@@ -76,6 +66,19 @@ class ItemizationView(msgspec.Struct, frozen=True):
     credits_since: int
     current_amount: int
     validation_period_ends: date
+
+
+class MessageQueuedReply(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``queued`` (sent as soon as possible) or ``scheduled`` (at ``send_at``). A validation
+    notice also states ``validation_period_ends`` and its ``itemization``."""
+
+    case_id: UUID
+    version: int
+    message_id: UUID
+    status: str
+    send_at: datetime
+    validation_period_ends: date | None = None
+    itemization: ItemizationView | None = None
 
 
 class MessageView(msgspec.Struct, frozen=True):
@@ -100,6 +103,7 @@ class MessageView(msgspec.Struct, frozen=True):
     body: str | None
     erased: bool
     validation_notice: ItemizationView | None
+    validation_period_ends: date | None
 
 
 class MessageList(msgspec.Struct, frozen=True):
