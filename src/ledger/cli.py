@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from ledger.config import ConfigError, Settings, load_settings
 from ledger.db.embedded import EmbeddedPostgresError
+from ledger.services.first_key import announcement as first_key_announcement
 from ledger.db.migrations import MigrationError
 from ledger.db.pool import connect
 from ledger.db.runtime import database_url, describe
@@ -52,12 +53,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"API docs:    http://{host}:{port}/schema  (OpenAPI JSON: /schema/openapi.json)")
         print(f"Dashboard:   http://{host}:{port}/dashboard  (sign in with an analyst, "
               "supervisor, auditor or admin key)")
-        if first_key is not None:
-            print(
-                f"\nFirst start: created an admin API key for tenant {BOOTSTRAP_TENANT!r}. It is shown "
-                f"only this once; store it safely:\n\n    {first_key}\n\n"
-                "Create more with `ledger keys create --tenant T --role R`."
-            )
+        if first_key is not None:  # also saved in <data dir>/admin_key (services.first_key)
+            print(first_key_announcement(first_key, BOOTSTRAP_TENANT, settings.data_dir))
         sys.stdout.flush()
         # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
         # embedded database is stopped by the context manager instead of being orphaned.
