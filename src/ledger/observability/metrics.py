@@ -34,6 +34,7 @@ from prometheus_client import (
 
 from ledger.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyConflict
 from ledger.projections import NAMES, lags
+from ledger.webhooks.metrics import observe_endpoints as observe_webhook_endpoints
 
 log = logging.getLogger("ledger.metrics")
 PREFIX = "ledger"
@@ -181,5 +182,6 @@ class ScrapeController(Controller):
         if pool is not None:
             observe_pool(pool)
             await observe_projection_lag(pool)
+            await observe_webhook_endpoints(pool)
             await observe_outbox(pool)
         return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
