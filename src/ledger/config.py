@@ -41,6 +41,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds between deadline-scheduler passes (broken promises, missed instalments)."""
     master_key: str | None = None
     """64 hex digits wrapping the per-case data keys of personal data; see ledger.privacy."""
+    # trust-ops (issue 11, item 8): unauthenticated cost and abuse.
+    metrics_token: str | None = None
+    """When set, ``/metrics`` wants ``Authorization: Bearer <metrics_token>``."""
+    auth_failures_per_minute: int = 20
+    """Failed key checks a client may make per minute before its key checks get 429; 0: no limit."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -143,6 +148,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "run_projections": _flag(env, "LEDGER_RUN_PROJECTIONS", True),
         "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
         "master_key": _master_key(env, "LEDGER_MASTER_KEY"),
+        "metrics_token": _text(env, "LEDGER_METRICS_TOKEN"),
+        "auth_failures_per_minute": _integer(env, "LEDGER_AUTH_FAILURES_PER_MINUTE", 20, 0,
+                                             1_000_000),
     }
     values.update(overrides)
     return Settings(**values)

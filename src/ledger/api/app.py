@@ -63,6 +63,7 @@ from ledger.observability import (
     configure_logging,
     instrument_store,
 )
+from ledger.observability.probes import ReadSideProbe
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
@@ -128,7 +129,7 @@ async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
     """Build the app; the pool opens on start-up and closes on shutdown."""
-    key_cache = KeyCache(resolve_secret(settings))
+    key_cache = KeyCache(resolve_secret(settings), settings.auth_failures_per_minute)
     master_key = resolve_master_key(settings, derive_for_tests=True)
     configure_logging(settings.log_level)
 
@@ -148,6 +149,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
             key_cache=key_cache, data_keys=data_keys, cipher=cipher,
+            read_side_probe=ReadSideProbe(), metrics_token=settings.metrics_token,
         )
         purge = asyncio.create_task(_purge_idempotency_records(pool))
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
@@ -157,6 +159,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
                                       observe=observe_deadline_pass)
         app.state.update(runner=runner)
         if settings.run_projections:
+            # Supervised workers of this process, as /ready lists them (ledger.workers).
+            app.state.update(workers=[scheduler, runner])
             await runner.start()
             await scheduler.start()
         try:
