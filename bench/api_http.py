@@ -60,7 +60,8 @@ def serve(kind: str, url: str, port: int) -> None:
     from ledger.config import Settings
 
     app = _bare_app(url) if kind == "bare" else create_app(
-        Settings(database_url=url, secret_key=SECRET, run_projections=False), url)
+        Settings(database_url=url, secret_key=SECRET, run_projections=False), url,
+        derive_master_key_for_tests=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -69,8 +70,9 @@ async def _prepare(url: str, cases: int) -> tuple[str, list[str]]:
     from ledger.api.schemas.cases import PlaceCase
     from ledger.db.migrations import migrate
     from ledger.db.pool import create_pool
-    from ledger.eventstore import EventStore, Repository
-    from ledger.services.cases import CaseService, Context
+    from ledger.eventstore import EventStore
+    from ledger.services.cases import Context
+    from ledger.services.repositories import case_service
     from ledger.services.keys import Role, create_key
     import msgspec
 
@@ -79,7 +81,7 @@ async def _prepare(url: str, cases: int) -> tuple[str, list[str]]:
     tenant = f"bench-{uuid.uuid4().hex[:6]}"
     _, key = await create_key(pool, SECRET.encode(), tenant_id=tenant, role=Role.ADMIN,
                               rate_limit=1_000_000)
-    service = CaseService(Repository(EventStore(pool)))
+    service = case_service(EventStore(pool), os.urandom(32))
     ctx = Context(tenant, "bench", uuid.uuid4())
     ids = []
     for start in range(0, cases, 500):

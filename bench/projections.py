@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import statistics
 import tempfile
 import time
@@ -33,12 +34,13 @@ import psutil
 from bench import projections_data
 from bench.scratch import scratch_database
 from ledger.db.pool import create_pool
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections import metric_queries as mq
 from ledger.projections import queries
 from ledger.projections.rebuild import Progress, rebuild
-from ledger.services.cases import CaseService, Context
+from ledger.services.cases import Context
+from ledger.services.repositories import case_service
 
 TENANT = "bench"
 
@@ -136,7 +138,7 @@ async def bench_lag(pool: Any, url: str, rate: int, seconds: float, cases: int,
     (``separate``) in a worker process, as ``ledger serve`` + ``ledger project`` run it."""
     store = EventStore(pool, cross_process_wakeups=separate)
     await store.start()
-    service = CaseService(Repository(store, snapshot_interval=50))
+    service = case_service(store, os.urandom(32), snapshot_interval=50)
     context = multiprocessing.get_context("spawn")
     ready, stop = context.Event(), context.Event()
     out = tempfile.mktemp(prefix="ledger-bench-lag-", suffix=".json")  # noqa: S306 - ours

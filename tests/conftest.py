@@ -88,3 +88,16 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 def tenant() -> str:
     """A tenant id no other test uses, so tests sharing the database never see each other."""
     return f"t-{uuid.uuid4().hex[:10]}"
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
+    """Test modules are imported by basename (no packages): two files of one name in different
+    tiers would make the whole run stop at collection, so refuse that loudly and early."""
+    if file_path.name.startswith("test_") and file_path.suffix == ".py":
+        seen = parent.session.config.stash.setdefault(_BASENAMES, {})
+        other = seen.setdefault(file_path.name, file_path)
+        if other != file_path:
+            raise pytest.UsageError(f"two test modules named {file_path.name}: {other} and {file_path}")
+
+
+_BASENAMES = pytest.StashKey[dict[str, Path]]()

@@ -16,9 +16,12 @@ from ledger.db.pool import connect
 from ledger.db.runtime import database_url, describe
 from ledger.audit import commands as audit_commands
 from ledger.projections import commands as projection_commands
+from ledger.reporting import commands as reporting_commands
 from ledger.serving import StartupError, check_port_free, prepare_database, run_server
 from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
 from ledger.services.secret import resolve_secret
+from ledger.privacy.master import resolve_master_key
+from ledger.privacy import rotation_command
 
 BOOTSTRAP_TENANT = "default"
 
@@ -31,6 +34,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.observability import configure_logging
 
     configure_logging(settings.log_level)  # before anything logs: every stderr line is JSON
+    resolve_master_key(settings)  # an external database without LEDGER_MASTER_KEY: refuse now
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     check_port_free(host, port)
@@ -39,13 +43,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         if args.demo:
             from ledger.demo.command import run_demo
 
-            asyncio.run(run_demo(url, tenant_id=BOOTSTRAP_TENANT))
+            asyncio.run(run_demo(url, resolve_master_key(settings), tenant_id=BOOTSTRAP_TENANT))
         secret = resolve_secret(settings)
         first_key = asyncio.run(_bootstrap_admin_key(url, secret))
         where = "embedded PostgreSQL in " + str(settings.data_dir) if settings.uses_embedded_database else describe(url)
         print(f"Database: {where}" + (f" (applied {len(applied)} migrations)" if applied else ""))
         print(f"Ledger API:  http://{host}:{port}/v1")
         print(f"API docs:    http://{host}:{port}/schema  (OpenAPI JSON: /schema/openapi.json)")
+        print(f"Dashboard:   http://{host}:{port}/dashboard  (sign in with an analyst, "
+              "supervisor, auditor or admin key)")
         if first_key is not None:
             print(
                 f"\nFirst start: created an admin API key for tenant {BOOTSTRAP_TENANT!r}. It is shown "
@@ -65,7 +71,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
     with database_url(settings) as url:
         asyncio.run(_prepare_database(settings, url))
-        asyncio.run(run_demo(url, tenant_id=args.tenant, cases=args.cases, seed=args.seed,
+        asyncio.run(run_demo(url, resolve_master_key(settings), tenant_id=args.tenant,
+                             cases=args.cases, seed=args.seed,
                              end=args.end))
     return 0
 
@@ -192,8 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--tenant", help="only this tenant's keys")
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id", help="the id shown by `ledger keys list`")
+    rotation_command.register(key_commands)  # trust-data: ledger keys rotate-master
     projection_commands.register(commands)
     audit_commands.register(commands)
+    reporting_commands.register(commands)
     return parser
 
 

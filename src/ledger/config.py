@@ -7,12 +7,15 @@ names the variable and says what it expected, so an operator never has to guess.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from ledger.domain.complaints.deadlines import DEFAULT_RESPONSE_DAYS, parse_response_days
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -41,6 +44,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds between deadline-scheduler passes (broken promises, missed instalments)."""
     master_key: str | None = None
     """64 hex digits wrapping the per-case data keys of personal data; see ledger.privacy."""
+    complaint_response_days: dict[str, int] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_RESPONSE_DAYS))
+    """Days to answer a complaint by jurisdiction prefix (issue 15); ``*`` for the rest."""
+    # Messages (issue 13)
+    sms_url: str | None = None
+    """Provider Ledger POSTs sms to (signed like webhooks); None: sms stay queued."""
+    email_url: str | None = None
+    """Provider Ledger POSTs email to; None: emails stay queued."""
+    message_secret: str | None = None
+    """``whsec_...`` secret signing provider requests; generated into ``data_dir`` when unset."""
+    agency_name: str = "Ledger Collections"
+    """The agency named in messages (``{{ agency_name }}``) and on letters."""
+    run_sender: bool = True
+    """Run the message sender, the address index and the validation-notice sweep in ``ledger serve``."""
+    sender_backoff: float = 2.0
+    """First retry delay (seconds) of a message the provider refused; doubles per attempt."""
+    # trust-data: signed checkpoints (ledger.audit.signing, ledger.audit.checkpoints)
+    signing_key: str | None = None
+    """64 hex digits: the Ed25519 seed that signs checkpoints; generated with the embedded DB."""
+    checkpoint_interval: int = 300
+    """Seconds between signed checkpoints taken by the projection runner's process."""
+    read_database_url: str | None = None
+    """A streaming replica for lists, metrics and queues (docs/SCALING.md); None: the primary."""
+    read_max_lag_seconds: int = 5
+    """A replica replaying further behind than this is skipped (reads go to the primary)."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (``https://host[:port]``) allowed to call the API; none by default."""
     # trust-ops (issue 11, item 8): unauthenticated cost and abuse.
     metrics_token: str | None = None
     """When set, ``/metrics`` wants ``Authorization: Bearer <metrics_token>``."""
@@ -103,6 +133,42 @@ def _master_key(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+def _provider_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = _text(env, name)
+    if raw is not None and not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL")
+    return raw
+
+
+def _backoff(env: Mapping[str, str], name: str) -> float:
+    raw = _text(env, name)
+    if raw is None:
+        return 2.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0.01 <= value <= 3600:
+        raise ConfigError(f"{name} must be from 0.01 to 3600 seconds, got {value}")
+    return value
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated origins, exactly as browsers send them (scheme, host, port; no path)."""
+    raw = _text(env, name)
+    if raw is None:
+        return ()
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ConfigError(f"{name} must list origins like https://app.example.com:8443 "
+                              f"separated by commas, got {origin!r}")
+    return origins
+
+
 def generated_secret(path: Path) -> str:
     """A random 256-bit hex secret kept in ``path`` (mode 0600), created on first use.
 
@@ -123,6 +189,13 @@ def generated_secret(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(text + "\n")
     return text
+
+
+def _response_days(env: Mapping[str, str], name: str) -> dict[str, int]:
+    try:
+        return parse_response_days(_text(env, name) or "")
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error} (e.g. GB=56,US=15,*=15)") from None
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -148,6 +221,18 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "run_projections": _flag(env, "LEDGER_RUN_PROJECTIONS", True),
         "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
         "master_key": _master_key(env, "LEDGER_MASTER_KEY"),
+        "complaint_response_days": _response_days(env, "LEDGER_COMPLAINT_RESPONSE_DAYS"),
+        "sms_url": _provider_url(env, "LEDGER_SMS_URL"),
+        "email_url": _provider_url(env, "LEDGER_EMAIL_URL"),
+        "message_secret": _text(env, "LEDGER_MESSAGE_SECRET"),
+        "agency_name": _text(env, "LEDGER_AGENCY_NAME") or "Ledger Collections",
+        "run_sender": _flag(env, "LEDGER_RUN_SENDER", True),
+        "sender_backoff": _backoff(env, "LEDGER_SENDER_BACKOFF"),
+        "signing_key": _master_key(env, "LEDGER_SIGNING_KEY"),
+        "checkpoint_interval": _integer(env, "LEDGER_CHECKPOINT_INTERVAL", 300, 1, 86_400),
+        "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
+        "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
+        "cors_origins": _origins(env, "LEDGER_CORS_ORIGINS"),
         "metrics_token": _text(env, "LEDGER_METRICS_TOKEN"),
         "auth_failures_per_minute": _integer(env, "LEDGER_AUTH_FAILURES_PER_MINUTE", 20, 0,
                                              1_000_000),

@@ -28,7 +28,7 @@ Headers = dict[str, str]
 def app(database_url: str) -> Litestar:
     settings = Settings(database_url=database_url, secret_key=SECRET, pool_min_size=2,
                         pool_max_size=20)
-    return create_app(settings, database_url)
+    return create_app(settings, database_url, derive_master_key_for_tests=True)
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,7 @@ async def live_server(database_url: str) -> AsyncIterator[str]:
     need a real server.
     """
     settings = Settings(database_url=database_url, secret_key=SECRET, pool_max_size=40)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, database_url), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, database_url, derive_master_key_for_tests=True), log_level="warning"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     serving = asyncio.create_task(server.serve(sockets=[sock]))

@@ -118,7 +118,8 @@ async def test_erasure_hides_personal_data_everywhere_and_verify_still_passes(cl
     assert history["items"][0]["data"]["debtor"]["erased"] is True
     assert history["items"][-1]["type"] == "PersonalDataErased"
     report = (await client.get(f"/v1/cases/{case_id}/verify", headers=keys["auditor"])).json()
-    assert report == {"ok": True, "events_checked": 2, "first_bad_version": None}
+    assert {k: report[k] for k in ("ok", "events_checked", "first_bad_version")} == {
+        "ok": True, "events_checked": 2, "first_bad_version": None}
     again = await client.post(f"/v1/cases/{case_id}/erasure", json={"reason": "again"},
                               headers=keys["admin"])
     assert_problem(again, 409, "already_erased")

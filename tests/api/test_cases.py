@@ -38,7 +38,7 @@ async def test_an_unknown_time_zone_or_currency_is_refused(client, keys):
     bad_zone = placement()
     bad_zone["debtor"] = {**bad_zone["debtor"], "timezone": "Mars/Olympus"}
     response = await client.post("/v1/cases", json=bad_zone, headers=keys["integration"])
-    assert assert_problem(response, 422, "invalid_request")["errors"][0]["field"] == "timezone"
+    assert assert_problem(response, 422, "invalid_request")["errors"][0]["field"] == "debtor.timezone"
     response = await client.post(
         "/v1/cases", json=placement(currency="XYZ"), headers=keys["integration"]
     )

@@ -10,9 +10,14 @@ import msgspec
 from api_helpers import payment, placement
 
 from ledger.api.placement import new_case
+from ledger.api.schemas import times
 from ledger.api.schemas.cases import PlaceCase
-from ledger.eventstore import EventStore, Repository
-from ledger.services.cases import CaseService, Context
+from ledger.eventstore import EventStore
+from ledger.services.cases import Context
+import os
+from ledger.services.repositories import case_service
+
+MASTER_KEY = os.urandom(32)  # the case repository always seals personal data
 
 
 async def test_32_concurrent_payment_posts_over_http_are_each_recorded_once(live_server, keys):
@@ -35,9 +40,9 @@ async def test_32_concurrent_payment_posts_over_http_are_each_recorded_once(live
 async def test_writers_in_different_processes_retry_on_conflicts_and_lose_nothing(pool, tenant):
     # Four services with their own repositories stand for four API processes: no shared
     # in-process lock, so they really collide in the store and must retry.
-    services = [CaseService(Repository(EventStore(pool))) for _ in range(4)]
+    services = [case_service(EventStore(pool), MASTER_KEY) for _ in range(4)]
     ctx = Context(tenant, "test", uuid.uuid4())
-    body = msgspec.convert(placement(), PlaceCase, strict=False)
+    body = msgspec.convert(placement(), PlaceCase, dec_hook=times.dec_hook)
     case = new_case(tenant, body, services[0].clock())
     await services[0].place(ctx, case, lambda c, _: (201, b""), lambda e, n: (200, b""))
 

@@ -45,7 +45,7 @@ SERVER = (
     "from ledger.api.app import create_app\n"
     "from ledger.config import Settings\n"
     "url, secret, port = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
-    "app = create_app(Settings(database_url=url, secret_key=secret), url)\n"
+    "app = create_app(Settings(database_url=url, secret_key=secret), url, derive_master_key_for_tests=True)\n"
     "uvicorn.run(app, host='127.0.0.1', port=port, log_level='warning')\n"
 )
 

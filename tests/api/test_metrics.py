@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
+from ledger.eventstore import ConcurrencyConflict, EventStore
 from ledger.observability import instrument_store
 from ledger.domain.case import Case
 from ledger.domain.values import Debtor
-from ledger.services.cases import CaseService, case_id_for
+from ledger.services.cases import case_id_for
+import os
+from ledger.services.repositories import case_service
 
 from api_helpers import payment, placement
 
@@ -77,7 +79,8 @@ async def test_metrics_expose_request_append_replay_projection_scheduler_and_poo
 
 async def test_a_conflicting_append_is_counted(client, pool, tenant):
     store = instrument_store(EventStore(pool))
-    service = CaseService(Repository(store))
+    master_key = os.urandom(32)
+    service = case_service(store, master_key)
     placed_at = datetime.now(UTC) - timedelta(days=3)
     case = Case.place(
         case_id=case_id_for(tenant, "CONFLICT-1"), tenant_id=tenant, external_ref="CONFLICT-1",
@@ -86,7 +89,7 @@ async def test_a_conflicting_append_is_counted(client, pool, tenant):
         debtor=Debtor(timezone="UTC", jurisdiction="US-TX"))
     await service.repository.save(case, tenant_id=tenant)
     # Two writers, each with its own repository (as two processes would be).
-    other = CaseService(Repository(store))
+    other = case_service(store, master_key)
     first = await service.load(tenant, case.id)
     second = await other.load(tenant, case.id)
     for copy in (first, second):

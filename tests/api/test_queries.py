@@ -85,7 +85,6 @@ async def test_bad_list_parameters_are_422_problems(client, keys, query):
 @pytest.mark.parametrize("path", [
     "/v1/metrics/recovery?group_by=planet", "/v1/metrics/recovery",
     "/v1/metrics/recovery?group_by=agent&from=2026-13-01",
-    "/v1/metrics/promises?group_by=agent&from=2026-03-01&to=2026-02-01",
     "/v1/metrics/liquidation?cohort=2026-1", "/v1/metrics/roll-rates?month=march",
     "/v1/audit?cursor=xyz", "/v1/compliance/breaches?from=yesterday",
 ])
@@ -169,5 +168,6 @@ async def test_breaches_and_the_audit_trail_list_recorded_facts(app, client, key
 async def test_ready_reports_each_projections_lag(app, client):
     await _caught_up(client)
     body = (await client.get("/ready")).json()
-    assert {p["name"] for p in body["projections"]} == {"cases", "contacts", "compliance", "audit"}
+    assert {p["name"] for p in body["projections"]} == {"cases", "contacts", "compliance", "audit",
+                                                       "negotiation", "strategies"}
     assert all(p["positions_behind"] == 0 for p in body["projections"])

@@ -44,7 +44,7 @@ CASE_ROUTES = [
 ]
 OTHER_ROUTES = [
     ("place", "POST", "/v1/cases", lambda: placement(), {"integration", "admin"}),
-    ("import", "POST", "/v1/cases/import", None, {"integration", "admin"}),
+    ("import", "POST", "/v1/cases/import", lambda: placement(), {"integration", "admin"}),
     ("permissions", "POST", "/v1/contact-permissions",
      lambda: {"channel": "phone", "at": ago(minutes=1), "case_ids": [str(uuid.uuid4())]}, AGENT_WORK),
     ("feed", "GET", "/v1/events", None, {"integration", "auditor", "admin"}),

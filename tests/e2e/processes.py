@@ -323,6 +323,18 @@ def _bodies() -> dict[tuple[str, str], Any]:
             lambda: {"channel": "phone", "at": ago(minutes=1), "case_ids": [str(uuid.uuid4())]},
         ("POST", "/v1/keys"): lambda: {"role": "analyst", "label": "made by a test"},
         ("POST", "/v1/cases/{case_id}/erasure"): lambda: {"reason": "debtor request"},
+        # negotiation (issue 15)
+        ("PUT", "/v1/policies/{portfolio}"):
+            lambda: {"settlement_min_pct": [{"dpd_min": 0, "pct": 80}], "max_installments": 12,
+                     "min_installment": 2500, "max_term_days": 365,
+                     "authority": {"agent": {"max_waiver_pct": 10, "min_settlement_pct": 80}}},
+        ("POST", "/v1/approvals/{approval_id}/decision"): lambda: {"decision": "decline"},
+        ("POST", "/v1/cases/{case_id}/complaints"):
+            lambda: {"category": "billing", "received_at": ago(minutes=1), "channel": "email",
+                     "summary": "wrong fee", "pause_collection": False},
+        ("POST", "/v1/cases/{case_id}/complaints/{complaint_id}/resolution"):
+            lambda: {"outcome": "rejected", "root_cause": "no_fault_found",
+                     "resolved_at": ago(minutes=1)},
     }
 
 
@@ -369,6 +381,19 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/cases/{case_id}/statement"): frozenset({"auditor"}),
     ("GET", "/v1/cases/{case_id}/verify"): frozenset({"auditor"}),
     ("POST", "/v1/cases/{case_id}/erasure"): frozenset(),
+    # negotiation (issue 15)
+    ("PUT", "/v1/policies/{portfolio}"): frozenset({"supervisor"}),
+    ("GET", "/v1/policies/{portfolio}"): ALL_ROLES,
+    ("GET", "/v1/cases/{case_id}/offers"): frozenset({"agent", "supervisor", "integration"}),
+    ("GET", "/v1/approvals"): frozenset({"supervisor", "auditor"}),
+    ("GET", "/v1/approvals/{approval_id}"): frozenset({"agent", "supervisor", "auditor",
+                                                       "integration"}),
+    ("POST", "/v1/approvals/{approval_id}/decision"): frozenset({"supervisor"}),
+    ("POST", "/v1/cases/{case_id}/complaints"): SHARED,
+    ("POST", "/v1/cases/{case_id}/complaints/{complaint_id}/resolution"): SHARED,
+    ("GET", "/v1/cases/{case_id}/complaints"): ALL_ROLES,
+    ("GET", "/v1/metrics/complaints"): READERS,
+    ("GET", "/v1/metrics/approvals"): READERS,
 }
 """Who may use each /v1 route besides admin (API.md, "Conventions"; README, "Read models")."""
 
@@ -380,6 +405,8 @@ QUERIES = {
     "/v1/metrics/promises": {"group_by": "agent"},
     "/v1/metrics/recovery": {"group_by": "portfolio"},
     "/v1/metrics/roll-rates": {"month": "2026-02"},
+    "/v1/metrics/complaints": {"group_by": "category"},
+    "/v1/metrics/approvals": {"group_by": "decision"},
 }
 
 

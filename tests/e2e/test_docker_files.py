@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 COMPOSE = ROOT / "docker" / "compose.yaml"
 TOOLS = Path(sysconfig.get_path("scripts"))
-COMPOSE_ENV = {"POSTGRES_PASSWORD": "compose-test-password", "LEDGER_SECRET_KEY": "x" * 32}
+COMPOSE_ENV = {"POSTGRES_PASSWORD": "compose-test-password", "LEDGER_SECRET_KEY": "x" * 32,
+               "LEDGER_OWNER_PASSWORD": "owner-test", "LEDGER_APP_PASSWORD": "app-test",
+               "LEDGER_MASTER_KEY": "5e" * 32, "LEDGER_SIGNING_KEY": "6f" * 32}
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -69,10 +71,28 @@ def test_the_compose_file_validates_against_the_compose_specification_schema():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None,
-                    reason="Debian's docker-compose is not installed (the schema test still ran)")
-def test_docker_compose_config_accepts_the_file():
-    result = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "--quiet"],
+def _compose_version() -> tuple[int, ...] | None:
+    """Version of the installed ``docker-compose`` (None: not installed)."""
+    if shutil.which("docker-compose") is None:
+        return None
+    result = subprocess.run(["docker-compose", "version", "--short"], capture_output=True,
+                            text=True, timeout=60)
+    return tuple(int(part) for part in re.findall(r"\d+", result.stdout)[:3]) or (0,)
+
+
+@pytest.mark.skipif(_compose_version() is None,
+                    reason="docker-compose is not installed (the schema test still ran)")
+def test_docker_compose_config_accepts_the_file(tmp_path):
+    compose = COMPOSE
+    if _compose_version() < (2,):  # type: ignore[operator]
+        # Debian's docker-compose 1.29 predates the Compose specification's top-level `name`
+        # (and only that): check the rest of the file with it, without that one line.
+        text = COMPOSE.read_text()
+        kept = re.sub(r"(?m)^name: .*\n", "", text)
+        assert len(kept.splitlines()) == len(text.splitlines()) - 1
+        compose = tmp_path / "compose.yaml"
+        compose.write_text(kept)
+    result = subprocess.run(["docker-compose", "-f", str(compose), "config", "--quiet"],
                             capture_output=True, text=True, timeout=60,
                             env={**os.environ, **COMPOSE_ENV})
     assert result.returncode == 0, result.stderr
@@ -92,8 +112,21 @@ def test_compose_runs_pinned_postgres_the_api_and_a_projection_worker_with_secre
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert service["environment"]["LEDGER_DATABASE_URL"].startswith("postgresql://")
         assert service["build"]["dockerfile"] == "docker/Dockerfile"
+    # The API and worker connect as the role that may only read and append events; the schema
+    # owner runs the migrations first; the superuser only sets the roles up.
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["api"]["environment"]["LEDGER_DATABASE_URL"].startswith(
+        "postgresql://ledger_app:${LEDGER_APP_PASSWORD:?")
+    assert services["migrate"]["command"] == ["ledger", "migrate"]
+    assert services["migrate"]["environment"]["LEDGER_DATABASE_URL"].startswith(
+        "postgresql://ledger_owner:${LEDGER_OWNER_PASSWORD:?")
+    assert any(volume.startswith("./postgres-roles.sh:/docker-entrypoint-initdb.d/")
+               for volume in postgres["volumes"])
+    roles = (ROOT / "docker" / "postgres-roles.sh").read_text()
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ledger_app" in roles
     # Every secret is a ${VARIABLE} required from the environment, never a literal.
-    assert "${POSTGRES_PASSWORD:?" in services["api"]["environment"]["LEDGER_DATABASE_URL"]
+    assert services["api"]["environment"]["LEDGER_SIGNING_KEY"].startswith("${LEDGER_SIGNING_KEY:?")
     assert services["api"]["environment"]["LEDGER_SECRET_KEY"].startswith("${LEDGER_SECRET_KEY:?")
     assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert "pgdata" in document["volumes"]
@@ -162,7 +195,7 @@ async def test_the_dockerfile_install_and_start_commands_work_in_a_virtual_envir
                     "$PATH", os.environ["PATH"])
     port = _free_port()
     run_env.update(LEDGER_DATABASE_URL=await make_database(), LEDGER_SECRET_KEY="s" * 32,
-                   LEDGER_PORT=str(port), LEDGER_HOST="127.0.0.1",
+                   LEDGER_MASTER_KEY="5e" * 32, LEDGER_PORT=str(port), LEDGER_HOST="127.0.0.1",
                    LEDGER_DATA_DIR=str(tmp_path / "data"))
     final = {word: args for word, args in runtime}
     command = json.loads(final["CMD"])

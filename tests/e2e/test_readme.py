@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -42,7 +44,8 @@ async def test_every_curl_example_in_the_readme_answers_as_described(make_databa
         await conn.close()
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    env.update(LEDGER_DATABASE_URL=url, LEDGER_SECRET_KEY=SECRET, LEDGER_PORT=str(port))
+    env.update(LEDGER_DATABASE_URL=url, LEDGER_SECRET_KEY=SECRET, LEDGER_PORT=str(port),
+               LEDGER_MASTER_KEY="5e" * 32)  # required with an external database
     subprocess.run([sys.executable, "-m", "ledger.cli", "demo", "--cases", "150"], env=env,
                    check=True, capture_output=True, timeout=120)
     server = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve"], env=env,
@@ -58,8 +61,16 @@ async def test_every_curl_example_in_the_readme_answers_as_described(make_databa
             result = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
                                     timeout=30, env={**env, "LEDGER_URL": base, "LEDGER_KEY": key})
             assert result.returncode == 0 and result.stdout.strip(), (command, result.stderr)
+            if "| grep" in command and "/dashboard" in command:
+                assert "<h1>Sign in to the Ledger dashboard</h1>" in result.stdout
+                continue
             if "| grep" in command:
                 assert re.search(r"ledger_projection_lag_events\{projection=", result.stdout)
+                continue
+            if "text/csv" in command:
+                rows = list(csv.reader(io.StringIO(result.stdout)))
+                assert rows[0][:3] == ["group", "placed_amount", "recovered_amount"], rows[:1]
+                assert len(rows) > 1 and all(re.match(r"^\d{4}-\d{2}$", r[0]) for r in rows[1:])
                 continue
             body = json.loads(result.stdout)
             assert "code" not in body or "status" not in body, (command, body)  # not a problem

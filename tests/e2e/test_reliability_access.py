@@ -25,7 +25,9 @@ REVOCATION_BOUND = 0.25  # seconds
 def _path(template: str, case_id: str) -> str:
     return (template.replace("{case_id}", case_id).replace("{external_ref}", "NO-SUCH-REF")
             .replace("{external_id}", "P-UNKNOWN").replace("{dispute_id}", str(uuid.uuid4()))
-            .replace("{hold_id}", str(uuid.uuid4())).replace("{key_id}", "000000000000"))
+            .replace("{hold_id}", str(uuid.uuid4())).replace("{key_id}", "000000000000")
+            .replace("{portfolio}", "cards-2026q3").replace("{approval_id}", str(uuid.uuid4()))
+            .replace("{complaint_id}", str(uuid.uuid4())))
 
 
 def _call(http: httpx.Client, method: str, template: str, case_id: str, key: str | None) -> httpx.Response:
@@ -36,7 +38,7 @@ def _call(http: httpx.Client, method: str, template: str, case_id: str, key: str
     if template == "/v1/cases/import":
         return http.post(url, content=b"", headers={**headers, "Content-Type": "application/x-ndjson"})
     body = VALID_BODIES.get((method, template))
-    return http.post(url, json=body() if body else None, headers=headers)
+    return http.request(method, url, json=body() if body else None, headers=headers)
 
 
 async def test_every_role_of_every_tenant_gets_exactly_the_routes_it_may_use(make_database):

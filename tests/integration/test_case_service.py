@@ -12,11 +12,16 @@ import msgspec
 import pytest
 
 from ledger.api.placement import new_case
+from ledger.api.schemas import times
 from ledger.api.schemas.cases import PlaceCase
 from ledger.domain.case import Case
 from ledger.domain.errors import UnknownPayment
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
 from ledger.services.cases import CaseService, Context
+import os
+from ledger.services.repositories import case_service
+
+MASTER_KEY = os.urandom(32)  # the case repository always seals personal data
 
 NOW = datetime.now(UTC)
 
@@ -34,7 +39,7 @@ def _pay(external_id: str, amount: int = 1_000):
 
 @pytest.fixture
 def services(pool):  # type: ignore[no-untyped-def]
-    return CaseService(Repository(EventStore(pool))), CaseService(Repository(EventStore(pool)))
+    return case_service(EventStore(pool), MASTER_KEY), case_service(EventStore(pool), MASTER_KEY)
 
 
 async def _placed(service: CaseService, tenant: str) -> tuple[Context, uuid.UUID]:
@@ -43,7 +48,7 @@ async def _placed(service: CaseService, tenant: str) -> tuple[Context, uuid.UUID
         "currency": "USD", "principal": 100_000, "interest": 0, "fees": 0,
         "past_due_amount": 10_000, "days_past_due": 40, "placed_at": "2026-09-01T00:00:00Z",
         "debtor": {"name": "Test Debtor", "timezone": "America/Chicago", "jurisdiction": "US-TX"},
-    }, PlaceCase)
+    }, PlaceCase, dec_hook=times.dec_hook)
     case = new_case(tenant, body, NOW)
     ctx = Context(tenant, "test", uuid.uuid4())
     await service.place(ctx, case, _render, lambda existing, new: (200, b""))
@@ -109,11 +114,11 @@ async def test_a_cached_case_is_not_found_by_another_tenant(services, tenant):
 
 
 async def test_a_case_loaded_from_its_snapshot_takes_new_commands(pool, tenant):
-    writer = CaseService(Repository(EventStore(pool), snapshot_interval=10))
+    writer = case_service(EventStore(pool), MASTER_KEY, snapshot_interval=10)
     ctx, case_id = await _placed(writer, tenant)
     for n in range(25):
         await writer.execute(ctx, case_id, _pay(f"P-{n}", 10), _render)
-    restarted = CaseService(Repository(EventStore(pool), snapshot_interval=10))
+    restarted = case_service(EventStore(pool), MASTER_KEY, snapshot_interval=10)
     reply = await restarted.execute(ctx, case_id, _pay("P-after-restart", 10), _render)
     assert reply.body == b"27"
     assert (await writer.load(tenant, case_id)).view(NOW).paid_total == 260

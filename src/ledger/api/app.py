@@ -13,13 +13,16 @@ from litestar import Litestar, Router
 from litestar.exceptions import HTTPException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.openapi.spec import Components, SecurityScheme
 
 from ledger import __version__
 from ledger.api import problems
 from ledger.api.auth import ApiKeyMiddleware, KeyCache
+# Reporting (issue 16): offline API docs with a strict CSP.
+from ledger.api.api_docs import OfflineSwaggerPlugin, add_security_headers, assets_router
+from ledger.api.dashboard import dashboard_routes, template_config
 from ledger.api.commands import add_request_id
+from ledger.api.cors import OptionsMiddleware, cors_response_headers
 from ledger.api.controllers.audit_trail import AuditTrailController
 from ledger.api.controllers.erasure import ErasureController
 from ledger.api.controllers.history import HistoryController
@@ -47,14 +50,33 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.approvals import ApprovalController
+from ledger.api.controllers.complaints import ComplaintController
+from ledger.api.controllers.negotiation_metrics import NegotiationMetricsController
+from ledger.api.controllers.policies import OfferController, PolicyController
+from ledger.api.controllers.inbound import InboundController, LetterController
+from ledger.api.controllers.messages import (
+    CaseMessageController,
+    MessageController,
+    contact_refused,
+)
+from ledger.api.controllers.templates import TemplateController
+from ledger.domain.messaging.case_messages import ContactNotAllowed
+from ledger.messaging.runtime import MessagingWorkers
+from ledger.services.messages import MessageService
+from ledger.api.controllers.plans import DialerController, PlanController, ScoreController
+from ledger.api.controllers.strategies import StrategyController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
-from ledger.api.schemas.common import Request as RequestStruct
+from ledger.api.read_side import PositionHeaderMiddleware
+from ledger.api.openapi_rules import declare_rules
+from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
 from ledger.config import Settings
 from ledger.db.pool import create_pool
+from ledger.db.replica import ReadSide
 from ledger.domain.errors import DomainError
-from ledger.eventstore import ConcurrencyConflict, EventStore, Repository
+from ledger.eventstore import ConcurrencyConflict, EventStore
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections.deadlines import DeadlineScheduler
 from ledger.observability import (
@@ -66,8 +88,15 @@ from ledger.observability import (
 from ledger.observability.probes import ReadSideProbe
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
-from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
+from ledger.privacy import DataKeys, resolve_master_key
+from ledger.services.repositories import case_repository
+from ledger.audit.checkpoint_task import checkpoint_task
+from ledger.audit.signing import resolve_signing_key
 from ledger.services.secret import resolve_secret
+from ledger.services.negotiation import NegotiationService
+from ledger.services.resegment import Resegmenter
+from ledger.services.strategies import StrategyService
+from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
     "Event-sourced backend for collecting delinquent consumer debt: placements, contacts, "
@@ -91,12 +120,20 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    # negotiation (issue 15)
+    PolicyController, OfferController, ApprovalController, ComplaintController,
+    NegotiationMetricsController,
+    # Messages (issue 13)
+    TemplateController, CaseMessageController, MessageController, InboundController,
+    LetterController,
+    ScoreController, StrategyController, PlanController, DialerController,
 ]
 log = logging.getLogger("ledger.api")
 
 EXCEPTION_HANDLERS = {
     ProblemError: problems.handle_problem,
     HTTPException: problems.handle_http_exception,
+    ContactNotAllowed: contact_refused,
     DomainError: problems.handle_domain_error,
     CaseNotFound: lambda _, __: problems.problem_response(404, "not_found", "no such case"),
     VersionMismatch: lambda _, exc: problems.problem_response(
@@ -127,10 +164,16 @@ async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
             log.warning("idempotency purge failed: %s", type(error).__name__)
 
 
-def create_app(settings: Settings, database_url: str) -> Litestar:
-    """Build the app; the pool opens on start-up and closes on shutdown."""
+def create_app(settings: Settings, database_url: str, *,
+               derive_master_key_for_tests: bool = False) -> Litestar:
+    """Build the app; the pool opens on start-up and closes on shutdown.
+
+    ``derive_master_key_for_tests``: only test suites and benchmarks pass it (see
+    ``resolve_master_key``); ``ledger serve`` refuses to start without ``LEDGER_MASTER_KEY``
+    on an external database.
+    """
     key_cache = KeyCache(resolve_secret(settings), settings.auth_failures_per_minute)
-    master_key = resolve_master_key(settings, derive_for_tests=True)
+    master_key = resolve_master_key(settings, derive_for_tests=derive_master_key_for_tests)
     configure_logging(settings.log_level)
 
     @asynccontextmanager
@@ -143,14 +186,19 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         await store.start()
         # Debtor personal data is sealed with per-case data keys (crypto-shredding).
         data_keys = DataKeys(store.fetch, master_key)
-        cipher = DebtorCipher(data_keys)
-        repository = Repository(store, snapshot_interval=settings.snapshot_interval,
-                                cipher=cipher)
+        repository = case_repository(store, data_keys, snapshot_interval=settings.snapshot_interval)
+        cipher = repository.cipher
+        read_side = ReadSide(pool, settings.read_database_url,
+                             max_lag_seconds=settings.read_max_lag_seconds,
+                             pool_max_size=settings.pool_max_size)
+        await read_side.start()
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
-            key_cache=key_cache, data_keys=data_keys, cipher=cipher,
+            key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
             read_side_probe=ReadSideProbe(), metrics_token=settings.metrics_token,
         )
+        app.state.negotiation = NegotiationService(
+            repository, pool, lambda: app.state.cases.clock(), settings.complaint_response_days)
         purge = asyncio.create_task(_purge_idempotency_records(pool))
         # Read side (issue 5): keep the rm_ tables current and break overdue promises here
         # unless LEDGER_RUN_PROJECTIONS=false (then `ledger project` workers do it).
@@ -158,41 +206,72 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         scheduler = DeadlineScheduler(pool, app.state.cases, settings.deadline_interval,
                                       observe=observe_deadline_pass)
         app.state.update(runner=runner)
+        # Contact strategies (issue 12): re-segment after each write, and sweep as days pass.
+        strategies = StrategyService(repository, pool)
+        app.state.cases.follow_up = Resegmenter(strategies)
+        sweeper = StrategySweeper(pool, app.state.cases, strategies)
+        strategies.on_activation = sweeper.wake
+        app.state.update(strategies=strategies, sweeper=sweeper)
+        # Messages (issue 13): templates and queueing; the sender, address index and
+        # validation-notice sweep run here unless switched off.
+        messaging = MessagingWorkers(settings, pool, store, app.state.cases, data_keys, cipher,
+                                     key_cache.secret)
+        app.state.update(messaging=messaging, messages=MessageService(
+            app.state.cases, data_keys, agency_name=settings.agency_name))
+        # trust-data: signed checkpoints where the runner runs (none without a signing key).
+        signing_key = resolve_signing_key(settings)
+        checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
             # Supervised workers of this process, as /ready lists them (ledger.workers).
             app.state.update(workers=[scheduler, runner])
             await runner.start()
             await scheduler.start()
+            await sweeper.start()
+            if checkpoints is not None:
+                await checkpoints.start()
+        if settings.run_sender:
+            await messaging.start()
         try:
             yield
         finally:
+            await messaging.stop()
+            if checkpoints is not None:
+                await checkpoints.stop()
+            await sweeper.stop()
             await scheduler.stop()
             await runner.stop()
             purge.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purge
             await store.close()
+            await read_side.close()
             await pool.close()
 
     v1 = Router(
         path="/", route_handlers=V1_CONTROLLERS, security=[{"BearerToken": []}],
-        middleware=[DefineMiddleware(ApiKeyMiddleware)],
+        middleware=[DefineMiddleware(ApiKeyMiddleware), PositionHeaderMiddleware()],
     )
     app = Litestar(
-        route_handlers=[HealthController, ScrapeController, v1],
+        route_handlers=[HealthController, ScrapeController, v1, assets_router(),
+                        *dashboard_routes()],
+        template_config=template_config(),
         # Outermost first: time and log the whole request, errors included (see observability).
-        middleware=[RequestLogMiddleware()],
+        middleware=[RequestLogMiddleware(), OptionsMiddleware(settings.cors_origins)],
         lifespan=[database],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        before_send=[add_request_id],
+        before_send=[add_request_id, add_security_headers,
+                     *([cors_response_headers(settings.cors_origins)] if settings.cors_origins else [])],
         request_max_body_size=MAX_BODY,
+        # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
+        type_decoders=TIME_DECODERS,
+        plugins=[InstantSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Ledger",
             version=__version__,
             description=DESCRIPTION,
             path="/schema",
             use_handler_docstrings=True,
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[OfflineSwaggerPlugin(path="/swagger")],
             components=Components(security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer",
                                               description="An API key: `lk_<id>_<secret>`."),
@@ -203,24 +282,5 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         # would replace the root handlers with its plain-text format.
         logging_config=None,
     )
-    _forbid_unknown_fields_in_schema(app)
+    declare_rules(app)  # cross-field rules and additionalProperties: false (openapi_rules)
     return app
-
-
-def _forbid_unknown_fields_in_schema(app: Litestar) -> None:
-    """Say in the document what the Structs enforce: request bodies take no unknown fields.
-
-    litestar does not emit ``additionalProperties: false`` for ``forbid_unknown_fields``, so
-    clients (and schemathesis) would think extra fields are accepted.
-    """
-    strict = {cls.__name__ for cls in _subclasses(RequestStruct)}
-    for name, schema in (app.openapi_schema.components.schemas or {}).items():
-        if name in strict and isinstance(schema, Schema):
-            schema.additional_properties = False
-
-
-def _subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found

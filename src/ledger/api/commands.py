@@ -64,11 +64,13 @@ async def record_fact(
     extra: Callable[[Any], dict[str, Any]] | None = None,
     *,
     replay_status: Callable[[Any], int] | None = None,
+    reply: Callable[[Case, Any], tuple[int, Any]] | None = None,
 ) -> Response[bytes]:
     """Run ``command(case, now)`` on the case; reply ``201`` with :class:`FactRecorded`.
 
     ``extra(result)`` adds route-specific fields (new ids, breaches); ``replay_status(result)``
-    lets a command that recognised a repeat (a payment's ``external_id``) answer ``200``.
+    lets a command that recognised a repeat (a payment's ``external_id``) answer ``200``;
+    ``reply(case, result)`` replaces both with a status and body of the route's own.
     """
     state = request.app.state
     service: CaseService = state.cases
@@ -76,6 +78,9 @@ async def record_fact(
     expected = if_match(request)
 
     def render(case: Case, result: Any) -> tuple[int, bytes]:
+        if reply is not None:
+            status, custom = reply(case, result)
+            return status, encode(custom)
         now = service.clock()
         body = fact_recorded(case, now, **(extra(result) if extra else {}))
         status = replay_status(result) if replay_status else 201

@@ -36,13 +36,21 @@ def request_hash(method: str, path: str, body: bytes) -> bytes:
     return digest.digest()
 
 
-async def idempotency_of(request: Request) -> Idempotency | None:
-    """The request's idempotency key and hash, None without the header; 422 if malformed."""
+def idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key``, None without the header; 422 if malformed."""
     key = request.headers.get(HEADER)
     if key is None:
         return None
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         raise invalid("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
+    return key
+
+
+async def idempotency_of(request: Request) -> Idempotency | None:
+    """The request's idempotency key and hash, None without the header; 422 if malformed."""
+    key = idempotency_key(request)
+    if key is None:
+        return None
     body = await request.body()
     return Idempotency(key, request_hash(request.method, request.url.path, body))
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import datetime
+from itertools import islice
 
 import msgspec
 
 from ledger.api.schemas.cases import ImportRejection, ImportResult, PlaceCase
+from ledger.api.schemas import times
 from ledger.domain.case import Case
 from ledger.domain.errors import DomainError
 from ledger.domain.values import Debtor
@@ -15,7 +18,7 @@ from ledger.services.cases import CaseService, Context, case_id_for
 
 MAX_IMPORT_LINES = 100_000
 CHUNK = 1_000
-_line_decoder = msgspec.json.Decoder(PlaceCase)
+_line_decoder = msgspec.json.Decoder(PlaceCase, dec_hook=times.dec_hook)
 
 
 def new_case(tenant_id: str, body: PlaceCase, now: datetime) -> Case:
@@ -50,18 +53,19 @@ def same_placement(existing: Case, new: Case) -> bool:
     return existing.personal_data_erased or existing.debtor == new.debtor
 
 
-async def import_lines(service: CaseService, ctx: Context, body: bytes) -> ImportResult:
-    """Place one case per NDJSON line; good lines are stored whatever the others do."""
-    lines = body.split(b"\n")
-    if lines and not lines[-1].strip():
-        lines.pop()
+async def import_lines(service: CaseService, ctx: Context, lines: Iterable[bytes]) -> ImportResult:
+    """Place one case per NDJSON line; good lines are stored whatever the others do.
+
+    ``lines`` is consumed one chunk at a time, so memory stays flat however long the body."""
     accepted = duplicates = 0
     rejected: list[ImportRejection] = []
-    for start in range(0, len(lines), CHUNK):
+    source = iter(lines)
+    start = 0
+    while chunk := list(islice(source, CHUNK)):
         now = service.clock()
         batch: dict[object, tuple[int, Case]] = {}
         later: list[tuple[int, Case]] = []  # same ref again in this file
-        for number, raw in enumerate(lines[start:start + CHUNK], start + 1):
+        for number, raw in enumerate(chunk, start + 1):
             try:
                 case = new_case(ctx.tenant_id, _line_decoder.decode(raw), now)
             except msgspec.ValidationError as error:
@@ -88,6 +92,7 @@ async def import_lines(service: CaseService, ctx: Context, body: bytes) -> Impor
                     number, "duplicate_external_ref",
                     "external_ref already placed with different details",
                 ))
+        start += len(chunk)
         await asyncio.sleep(0)  # let other requests in between chunks
     rejected.sort(key=lambda r: r.line)
     return ImportResult(accepted, duplicates, rejected)

@@ -125,7 +125,8 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Prob
     headers = dict(exc.headers or {})
     if isinstance(exc, ValidationException) or status == 400:
         if isinstance(exc, ValidationException) and exc.extra:
-            errors = _field_errors(exc)
+            errors = [FieldError(_public_name(request, e.field), e.message)
+                      for e in _field_errors(exc)]
             where = "query or path parameters" if _from_parameters(exc) else "request body"
             return problem_response(422, "invalid_request", f"invalid {where}", errors, headers)
         # litestar's "JSON is malformed" and friends: the body is not what the route takes.
@@ -140,6 +141,16 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Prob
         413: "the request body is larger than this route accepts",
     }.get(status, str(exc.detail) if status < 500 else "internal error")
     return problem_response(status, code, detail, None, headers)
+
+
+def _public_name(request: Request, field: str) -> str:
+    """The name the client used: a query parameter's alias (``from``), not the Python one."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(field)
+    kwarg = getattr(parameter, "kwarg_definition", None)
+    for alias in ("query", "name", "header"):
+        if isinstance(getattr(kwarg, alias, None), str):
+            return str(getattr(kwarg, alias))
+    return field
 
 
 def _from_parameters(exc: ValidationException) -> bool:

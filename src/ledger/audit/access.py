@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from ledger.api.problems import invalid
 from ledger.audit.timetravel import CaseAt, case_at
 from ledger.services.cases import CaseNotFound
+from ledger.api.schemas.times import Instant
 from ledger.services.keys import Role
 
 # API.md, "Conventions" (admin may do everything; ``auth.allow`` adds it).
@@ -20,9 +21,9 @@ STATEMENT = (Role.AUDITOR,)
 VERIFY = (Role.AUDITOR,)
 ERASURE: tuple[Role, ...] = ()
 
-AsOf = Annotated[datetime | None, Parameter(
+AsOf = Annotated[Instant | None, Parameter(
     description="Business time (RFC 3339 with offset): only facts that happened by then.")]
-AsKnownAt = Annotated[datetime | None, Parameter(
+AsKnownAt = Annotated[Instant | None, Parameter(
     description="Record time (RFC 3339 with offset): only events recorded by then.")]
 
 

@@ -1,4 +1,4 @@
-"""``ledger verify`` and ``ledger export``: the audit commands of the CLI."""
+"""``ledger verify``, ``ledger checkpoint`` and ``ledger export``: the audit commands of the CLI."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ import sys
 from datetime import datetime
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
 from ledger.audit.export import export_lines
+from ledger.audit.checkpoint_export import export_checkpoint
+from ledger.audit.checkpoints import check_latest, take_checkpoint
+from ledger.audit.signing import public_key_from_hex, resolve_signing_key
 from ledger.audit.verify import verify_all
+from ledger.db.migrations import migrate
+from ledger.db.runtime import ensure_database_exists
 from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.db.runtime import database_url
@@ -18,24 +25,75 @@ from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
 
 
 def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    if args.public_key:
+        public_key: Ed25519PublicKey | None = public_key_from_hex(args.public_key)
+    else:
+        signing = resolve_signing_key(settings)
+        public_key = None if signing is None else signing.public_key()
     with database_url(settings) as url:
-        return asyncio.run(_verify_async(url, args.tenant))
+        return asyncio.run(_verify_async(url, args.tenant, public_key))
 
 
-async def _verify_async(url: str, tenant: str | None) -> int:
+async def _verify_async(url: str, tenant: str | None, public_key: Ed25519PublicKey | None) -> int:
     pool = await create_pool(url, min_size=1, max_size=2)
     try:
+        check = await check_latest(pool, public_key)
+        checkpoint = check.checkpoint
+        if checkpoint is None:
+            print("no signed checkpoint yet: deleted tails, deleted streams and rewritten "
+                  "streams cannot be detected (run `ledger checkpoint`)", file=sys.stderr)
+        else:
+            state = "signature OK" if check.signature_ok else f"NOT TRUSTED: {check.problem}"
+            print(f"checkpoint {checkpoint.checkpoint_id} of {checkpoint.created_at.isoformat()} "
+                  f"({checkpoint.streams:,} streams): {state}")
+
         def progress(streams: int, events: int) -> None:
             print(f"\rverified {events:,} events in {streams:,} streams", end="", file=sys.stderr)
 
-        summary = await verify_all(pool.fetch, tenant_id=tenant, progress=progress)
+        summary = await verify_all(pool.fetch, tenant_id=tenant, progress=progress,
+                                   checkpoint_id=None if checkpoint is None
+                                   else checkpoint.checkpoint_id)
     finally:
         await pool.close()
     print(file=sys.stderr)
     for bad in summary.bad:
-        print(f"BROKEN {bad.case_id} first bad version {bad.first_bad_version}")
+        print(f"BROKEN {bad.case_id} first bad version {bad.first_bad_version}: {bad.reason}")
     print(f"{summary.streams} streams, {summary.events} events, {len(summary.bad)} broken")
-    return 1 if summary.bad else 0
+    # An untrusted checkpoint is a finding too (unless there is no key to check it with).
+    distrust = checkpoint is not None and not check.signature_ok and public_key is not None
+    return 1 if summary.bad or distrust else 0
+
+
+def _checkpoint(settings: Settings, args: argparse.Namespace) -> int:
+    key = resolve_signing_key(settings, required=True)
+    assert key is not None
+    with database_url(settings) as url:
+        asyncio.run(_prepare(settings, url))
+        return asyncio.run(_checkpoint_async(url, key, args))
+
+
+async def _checkpoint_async(url: str, key: Ed25519PrivateKey, args: argparse.Namespace) -> int:
+    pool = await create_pool(url, min_size=1, max_size=2)
+    try:
+        taken = await take_checkpoint(pool, key, force=True)
+        if taken is None:
+            print("no events yet: nothing to checkpoint")
+        else:
+            print(f"checkpoint {taken.checkpoint_id}: {taken.streams:,} streams up to feed "
+                  f"position {taken.feed_transaction_id}/{taken.feed_notification_id}, signed by "
+                  f"public key {taken.public_key.hex()}")
+        if args.export:
+            written = await export_checkpoint(pool, args.export)
+            print(f"exported checkpoint {written} to {args.export}")
+    finally:
+        await pool.close()
+    return 0
+
+
+async def _prepare(settings: Settings, url: str) -> None:
+    if settings.uses_embedded_database:
+        await ensure_database_exists(url)
+    await migrate(url)
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
@@ -69,9 +127,17 @@ def _instant(text: str) -> datetime:
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``verify`` and ``export`` to the ``ledger`` command."""
-    verify = commands.add_parser("verify", help="recompute the hash chain of every stream")
+    verify = commands.add_parser(
+        "verify", help="recompute every hash chain and check it against the latest signed checkpoint")
     verify.add_argument("--tenant", help="only this tenant's streams")
+    verify.add_argument("--public-key", help="checkpoint public key (hex); default: derived from "
+                                             "LEDGER_SIGNING_KEY (or the data dir's key)")
     verify.set_defaults(handler=_verify)
+    checkpoint = commands.add_parser(
+        "checkpoint", help="sign the head of every stream (Ed25519, LEDGER_SIGNING_KEY)")
+    checkpoint.add_argument("--export", metavar="FILE",
+                            help="also write the latest checkpoint with all its heads as JSON")
+    checkpoint.set_defaults(handler=_checkpoint)
     export = commands.add_parser("export", help="write a tenant's events with hashes as NDJSON")
     export.add_argument("--tenant", required=True)
     export.add_argument("--case", type=UUID, help="only this case")

@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import os
 import pwd
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -54,6 +55,41 @@ def _prepare_root_user() -> None:
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
 
 
+def unreachable_folder(path: Path, user: str) -> Path | None:
+    """The first folder on the way to ``path`` that ``user`` may not enter, if any.
+
+    We do not widen the permissions of someone's folders ourselves (the wheel's helper does):
+    a ``0700`` parent is usually private on purpose.
+    """
+    entry = pwd.getpwnam(user)
+    groups = {entry.pw_gid, *os.getgrouplist(user, entry.pw_gid)}
+    for folder in [*reversed(path.parents), path]:
+        try:
+            info = folder.stat()
+        except FileNotFoundError:
+            return None  # created later, by us, traversable
+        if info.st_uid == entry.pw_uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid in groups:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return folder
+    return None
+
+
+def _ensure_reachable(root: Path, user: str) -> None:
+    blocked = unreachable_folder(root, user)
+    if blocked is not None:
+        mode = stat.S_IMODE(blocked.stat().st_mode)
+        raise EmbeddedPostgresError(
+            f"the data directory {root} is inside {blocked} (mode {mode:04o}), which the "
+            f"`{user}` user that runs PostgreSQL for root cannot enter: set LEDGER_DATA_DIR to "
+            f"a folder outside it, or allow it with `chmod o+x {blocked}`"
+        )
+
+
 class EmbeddedPostgres:
     """One PostgreSQL cluster living in ``root`` (data in ``root/pgdata``)."""
 
@@ -84,6 +120,7 @@ class EmbeddedPostgres:
             if user is not None:
                 _prepare_root_user()
                 self.root.chmod(0o755)
+                _ensure_reachable(self.root, user)
             self._ensure_initialised(user)
             self._users_lock = open(self.root / "users.lock", "a+")  # noqa: SIM115 - held until stop
             fcntl.flock(self._users_lock, fcntl.LOCK_SH)

@@ -9,7 +9,8 @@ from typing import TextIO
 
 from ledger.db.pool import create_pool
 from ledger.demo.loader import DemoSummary, load_demo
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
+from ledger.services.repositories import case_repository
 
 DEFAULT_CASES = 2000
 DEFAULT_SEED = 42
@@ -43,13 +44,13 @@ class ProgressBar:
         self.stream.flush()
 
 
-async def run_demo(url: str, *, tenant_id: str, cases: int = DEFAULT_CASES,
+async def run_demo(url: str, master_key: bytes, *, tenant_id: str, cases: int = DEFAULT_CASES,
                    seed: int = DEFAULT_SEED, end: datetime | None = None,
                    stream: TextIO = sys.stderr) -> DemoSummary:
     """Load the demo into the (migrated) database at ``url`` and say what happened."""
     pool = await create_pool(url, min_size=1, max_size=2)
     try:
-        repository = Repository(EventStore(pool))
+        repository = case_repository(EventStore(pool), master_key)
         summary = await load_demo(repository, tenant_id=tenant_id, cases=cases, seed=seed,
                                   end=end or default_end(), progress=ProgressBar(stream))
     finally:

@@ -14,9 +14,12 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from ledger.demo.portfolio import SCHEDULER, CasePlan, Step, plan_case
+from ledger.demo.portfolio import PORTFOLIO_DAYS, SCHEDULER, CasePlan, Step, plan_case
+from ledger.demo.strategy import activate_demo_strategy, enter_segments
+from ledger.domain.strategy.evaluation import ActiveStrategy
+from ledger.services.cases import FOLLOW_UP_ACTOR
 from ledger.domain.case import Case
 from ledger.domain.errors import DomainError
 from ledger.eventstore import Repository
@@ -45,11 +48,13 @@ async def load_demo(repository: Repository, *, tenant_id: str, cases: int, seed:
     first_id = case_id_for(tenant_id, plan_case(seed, 1, end).external_ref)
     if await repository.load_many([first_id], tenant_id=tenant_id):
         return DemoSummary(0, 0, 0, already_present=True)
-    events = skipped = 0
+    skipped = 0
+    strategy, events = await activate_demo_strategy(repository, tenant_id,
+                                            end - timedelta(days=PORTFOLIO_DAYS), end)
     for offset in range(0, cases, BATCH):
         plans = [plan_case(seed, index, end) for index in range(offset + 1,
                                                                 min(cases, offset + BATCH) + 1)]
-        stored, missed = await _store_batch(repository, tenant_id, plans, end)
+        stored, missed = await _store_batch(repository, tenant_id, plans, end, strategy)
         events, skipped = events + stored, skipped + missed
         if progress is not None:
             progress(offset + len(plans), cases)
@@ -57,7 +62,7 @@ async def load_demo(repository: Repository, *, tenant_id: str, cases: int, seed:
 
 
 async def _store_batch(repository: Repository, tenant_id: str, plans: list[CasePlan],
-                       end: datetime) -> tuple[int, int]:
+                       end: datetime, strategy: ActiveStrategy) -> tuple[int, int]:
     correlation = uuid.uuid4()
     cases = [Case.place(case_id=case_id_for(tenant_id, plan.external_ref), tenant_id=tenant_id,
                         external_ref=plan.external_ref, now=end, **plan.placement)  # type: ignore[arg-type]
@@ -65,6 +70,7 @@ async def _store_batch(repository: Repository, tenant_id: str, plans: list[CaseP
     rows = await repository.save(*cases, tenant_id=tenant_id, actor=PLACER,
                                  correlation_id=correlation)
     stored, skipped = len(rows), 0
+    stored += await _save_entries(repository, tenant_id, enter_segments(cases, strategy, None))
     waves = [_runs(sorted(plan.steps, key=lambda step: step.at)) for plan in plans]
     for wave in itertools.zip_longest(*waves):
         by_actor: dict[str, list[Case]] = {}
@@ -87,7 +93,15 @@ async def _store_batch(repository: Repository, tenant_id: str, plans: list[CaseP
     if overdue:
         stored += len(await repository.save(*overdue, tenant_id=tenant_id, actor=SCHEDULER,
                                             correlation_id=correlation))
+    stored += await _save_entries(repository, tenant_id, enter_segments(cases, strategy, end))
     return stored, skipped
+
+
+async def _save_entries(repository: Repository, tenant_id: str, moved: list[Case]) -> int:
+    """Segment entries, recorded as the strategy sweep records them."""
+    if not moved:
+        return 0
+    return len(await repository.save(*moved, tenant_id=tenant_id, actor=FOLLOW_UP_ACTOR))
 
 
 def _runs(steps: list[Step]) -> list[list[Step]]:

@@ -26,8 +26,10 @@ store adds the recording time. Events are nested here, so topics read
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 from uuid import UUID, uuid5
 
 import msgspec
@@ -35,8 +37,20 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.case_commands import CaseCommands, Overdue, PaymentReceipt
 from ledger.domain.case_handling import CaseHandling
+from ledger.domain.complaints.case_complaints import CaseComplaints, ComplaintRecord
+from ledger.domain.negotiation.case_approvals import (
+    ApprovalRecord,
+    ArrangementRequest,
+    CaseApprovals,
+    WaiverRequest,
+)
+from ledger.domain.case_strategy import CHANNEL_ACTION, CaseStrategy, ScoreRecord, SegmentRecord
 from ledger.domain.delinquency import bucket_for
+from ledger.domain.messaging.case_messages import CaseMessaging
+from ledger.domain.messaging.fields import DeliveryStatus, MessageChannel, MessageStatus
+from ledger.domain.messaging.records import Itemization, MessageRecord
 from ledger.domain.money import Allocation
+from ledger.domain.strategy.document import Action
 from ledger.domain.records import (
     ArrangementRecord,
     DisputeRecord,
@@ -70,8 +84,17 @@ CALL_HISTORY_DAYS = 10
 replace = msgspec.structs.replace
 
 
-class Case(CaseCommands, CaseHandling, Aggregate):
+class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApprovals,
+           CaseComplaints, Aggregate):
     """A placed account; see the module docstring for the life of a case."""
+
+    # trust-data: the repository refuses to store a Case without sealing its debtor's data.
+    holds_personal_data = True
+
+    # Read-only defaults, replaced (never mutated) by the event bodies below, so cases
+    # restored from snapshots taken before issue 15 have them too.
+    approvals = cast("Mapping[UUID, ApprovalRecord]", MappingProxyType({}))
+    complaints = cast("Mapping[UUID, ComplaintRecord]", MappingProxyType({}))
 
     # ---- events -------------------------------------------------------------------
 
@@ -194,7 +217,107 @@ class Case(CaseCommands, CaseHandling, Aggregate):
     class PersonalDataErased(Aggregate.Event):
         reason: str
 
+    # negotiation and complaints (issue 15): maker–checker approvals, complaints
+
+    class ApprovalRequested(Aggregate.Event):
+        """An arrangement or waiver beyond the asker's authority, parked until decided."""
+
+        approval_id: UUID
+        kind: str
+        reasons: tuple[str, ...]
+        requested_by: str
+        requester_agent: str | None
+        requester_role: str
+        arrangement: ArrangementRequest | None
+        waiver: WaiverRequest | None
+
+    class ApprovalDecided(Aggregate.Event):
+        approval_id: UUID
+        decision: str
+        reason: str | None
+        decided_by: str
+        decider_agent: str | None
+        decider_role: str
+
+    class ComplaintReceived(Aggregate.Event):
+        complaint_id: UUID
+        category: str
+        channel: str
+        summary: str
+        respond_by: datetime
+        respond_by_date: date
+        agent_id: str | None
+        hold_id: UUID | None
+
+    class ComplaintResolved(Aggregate.Event):
+        complaint_id: UUID
+        outcome: str
+        root_cause: str
+        redress: int | None
+
+    class ComplaintOverdue(Aggregate.Event):
+        """Still unanswered at its deadline (business time = the deadline)."""
+
+        complaint_id: UUID
+        agent_id: str | None
+        channel: str
+
+    # ---- messages and opt-outs (issue 13; commands in domain/messaging/case_messages) --
+
+    class MessageQueued(Aggregate.Event):
+        message_id: UUID
+        channel: MessageChannel
+        template: str
+        template_version: int
+        send_at: datetime
+        status: MessageStatus
+        content: str
+        itemization: Itemization | None
+
+    class MessageSent(Aggregate.Event):
+        message_id: UUID
+        attempts: int
+
+    class MessageDelivered(Aggregate.Event):
+        message_id: UUID
+        detail: str | None
+
+    class MessageFailed(Aggregate.Event):
+        message_id: UUID
+        status: DeliveryStatus
+        detail: str | None
+
+    class ChannelOptedOut(Aggregate.Event):
+        channel: Channel
+        source: str
+
+    class ComplianceBreachFound(Aggregate.Event):
+        """A rule broken by something other than a contact (a late validation notice)."""
+
+        rule: str
+        detail: str
+        channel: Channel
+    # Scores and contact strategies (issue 12; logic in ledger.domain.case_strategy).
+    class ScoreRecorded(Aggregate.Event):
+        model: str
+        value: int
+        model_version: str
+
+    class SegmentEntered(Aggregate.Event):
+        strategy_id: UUID
+        version: int
+        arm: str
+        segment: str
+
     # ---- state --------------------------------------------------------------------
+
+    # Class-level defaults of message state: cases restored from snapshots taken before
+    # messages existed lack these attributes. Event bodies replace them, never mutate.
+    # (Unannotated: the library would turn annotated class attributes into fields.)
+    messages = MappingProxyType({})  # type: dict[UUID, MessageRecord]
+    opted_out_channels = ()  # type: tuple[Channel, ...]
+    first_communication_at = None  # type: datetime | None
+    validation_notice_flagged = False
 
     def __init__(
         self,
@@ -278,6 +401,10 @@ class Case(CaseCommands, CaseHandling, Aggregate):
         breaches: tuple[Breach, ...],
     ) -> None:
         self.last_contact_at = max(self.last_contact_at or timestamp, timestamp)
+        if direction is Direction.OUTBOUND and outcome is Outcome.RIGHT_PARTY and (
+                self.first_communication_at is None or timestamp < self.first_communication_at):
+            self.first_communication_at = timestamp
+        self._track_contact(timestamp, channel, direction, outcome)
         if channel is not Channel.PHONE:
             return
         if outcome is Outcome.RIGHT_PARTY:
@@ -415,6 +542,7 @@ class Case(CaseCommands, CaseHandling, Aggregate):
     @event(Escalated)
     def _escalated(self, timestamp: datetime, reason: str) -> None:
         self.legal, self.escalated_at = True, timestamp
+        self._track_action(Action.ESCALATE, timestamp)
 
     @event(BalanceAdjusted)
     def _balance_adjusted(
@@ -435,6 +563,7 @@ class Case(CaseCommands, CaseHandling, Aggregate):
     @event(NoteAdded)
     def _note_added(self, timestamp: datetime, text: str, author: str | None) -> None:
         self.notes_count += 1
+        self._track_action(Action.REVIEW, timestamp)
 
     @event(Closed)
     def _closed(self, timestamp: datetime, reason: CloseReason) -> None:
@@ -448,6 +577,113 @@ class Case(CaseCommands, CaseHandling, Aggregate):
     @event(PersonalDataErased)
     def _personal_data_erased(self, timestamp: datetime, reason: str) -> None:
         self.debtor, self.personal_data_erased = None, True
+
+    # negotiation and complaints (issue 15)
+
+    @event(ApprovalRequested)
+    def _approval_requested(
+        self, timestamp: datetime, approval_id: UUID, kind: str, reasons: tuple[str, ...],
+        requested_by: str, requester_agent: str | None, requester_role: str,
+        arrangement: ArrangementRequest | None, waiver: WaiverRequest | None,
+    ) -> None:
+        self.approvals = {**self.approvals, approval_id: ApprovalRecord(
+            approval_id, kind, tuple(reasons), timestamp, requested_by, requester_agent,
+            requester_role, arrangement, waiver)}
+
+    @event(ApprovalDecided)
+    def _approval_decided(
+        self, timestamp: datetime, approval_id: UUID, decision: str, reason: str | None,
+        decided_by: str, decider_agent: str | None, decider_role: str,
+    ) -> None:
+        self.approvals = {**self.approvals, approval_id: replace(
+            self.approvals[approval_id], status=decision, decided_at=timestamp,
+            decided_by=decided_by, decision_reason=reason)}
+
+    @event(ComplaintReceived)
+    def _complaint_received(
+        self, timestamp: datetime, complaint_id: UUID, category: str, channel: str,
+        summary: str, respond_by: datetime, respond_by_date: date, agent_id: str | None,
+        hold_id: UUID | None,
+    ) -> None:
+        self.complaints = {**self.complaints, complaint_id: ComplaintRecord(
+            complaint_id, category, channel, timestamp, respond_by, respond_by_date, agent_id,
+            hold_id)}
+
+    @event(ComplaintResolved)
+    def _complaint_resolved(
+        self, timestamp: datetime, complaint_id: UUID, outcome: str, root_cause: str,
+        redress: int | None,
+    ) -> None:
+        self.complaints = {**self.complaints, complaint_id: replace(
+            self.complaints[complaint_id], resolved_at=timestamp, outcome=outcome,
+            root_cause=root_cause, redress=redress)}
+
+    @event(ComplaintOverdue)
+    def _complaint_overdue(
+        self, timestamp: datetime, complaint_id: UUID, agent_id: str | None, channel: str
+    ) -> None:
+        self.complaints = {**self.complaints,
+                           complaint_id: replace(self.complaints[complaint_id], overdue=True)}
+
+    # ---- messages (issue 13) -------------------------------------------------------
+
+    def _set_message(self, message_id: UUID, **changes: Any) -> None:
+        self.messages = {**self.messages,
+                         message_id: replace(self.messages[message_id], **changes)}
+
+    @event(MessageQueued)
+    def _message_queued(
+        self, timestamp: datetime, message_id: UUID, channel: MessageChannel, template: str,
+        template_version: int, send_at: datetime, status: MessageStatus, content: str,
+        itemization: Itemization | None,
+    ) -> None:
+        record = MessageRecord(
+            message_id=message_id, channel=channel, template=template,
+            template_version=template_version, queued_at=timestamp, send_at=send_at,
+            status=status, content=content, itemization=itemization)
+        self.messages = {**self.messages, message_id: record}
+        # A message done is a strategy step done (issue 12's plan reads the last action).
+        self._track_action(CHANNEL_ACTION[Channel(channel.value)], timestamp)
+
+    @event(MessageSent)
+    def _message_sent(self, timestamp: datetime, message_id: UUID, attempts: int) -> None:
+        record = self.messages[message_id]
+        status = MessageStatus.SENT if record.status in (
+            MessageStatus.QUEUED, MessageStatus.SCHEDULED) else record.status
+        self._set_message(message_id, sent_at=timestamp, attempts=attempts, status=status)
+
+    @event(MessageDelivered)
+    def _message_delivered(self, timestamp: datetime, message_id: UUID,
+                           detail: str | None) -> None:
+        self._set_message(message_id, status=MessageStatus.DELIVERED, delivered_at=timestamp,
+                          detail=detail)
+
+    @event(MessageFailed)
+    def _message_failed(self, timestamp: datetime, message_id: UUID, status: DeliveryStatus,
+                        detail: str | None) -> None:
+        self._set_message(message_id, status=MessageStatus(status.value), failed_at=timestamp,
+                          detail=detail)
+
+    @event(ChannelOptedOut)
+    def _channel_opted_out(self, timestamp: datetime, channel: Channel, source: str) -> None:
+        merged = set(self.opted_out_channels) | {channel}
+        self.opted_out_channels = tuple(c for c in Channel if c in merged)
+
+    @event(ComplianceBreachFound)
+    def _compliance_breach_found(self, timestamp: datetime, rule: str, detail: str,
+                                 channel: Channel) -> None:
+        if rule == "validation_notice_late":
+            self.validation_notice_flagged = True
+    # Scores and contact strategies (issue 12).
+    @event(ScoreRecorded)
+    def _score_recorded(self, timestamp: datetime, model: str, value: int,
+                        model_version: str) -> None:
+        self._track_score(model, ScoreRecord(value, model_version, timestamp))
+
+    @event(SegmentEntered)
+    def _segment_entered(self, timestamp: datetime, strategy_id: UUID, version: int, arm: str,
+                         segment: str) -> None:
+        self.segment_entry = SegmentRecord(strategy_id, version, arm, segment, timestamp)
 
     # ---- helpers shared by the commands -------------------------------------------
 

@@ -241,24 +241,13 @@ class CaseCommands:
         With ``waive_interest`` the outstanding interest is waived now (an explicit
         ``BalanceAdjusted``); the plan must not exceed the balance left after that.
         """
-        self._ensure_open()
-        kind = _enum(ArrangementKind, kind, "kind")
-        agreed_at = aware_utc(agreed_at, "agreed_at")
-        not_in_future(agreed_at, now, "agreed_at")
-        plan = _validate_instalments(instalments)
         if isinstance(grace_days, bool) or not isinstance(grace_days, int) or not (
             0 <= grace_days <= MAX_GRACE_DAYS
         ):
             raise InvalidRequest("grace_days", f"must be between 0 and {MAX_GRACE_DAYS}")
-        if plan[0].due_date < local_date(agreed_at, self.timezone):
-            raise DueDateInPast("the first instalment is due before the agreement")
-        current = self.arrangement
-        if current is not None and current.status is ArrangementStatus.ACTIVE:
-            if first_missed_instalment(current, list(self.payments.values()), agreed_at) is None:
-                raise ArrangementActive("an arrangement is already active")
-        payable = self.balance - (self.interest if waive_interest else 0)
-        if sum(i.amount for i in plan) > payable:
-            raise ArrangementExceedsBalance(f"plan exceeds the balance of {payable}")
+        kind, agreed_at, plan = self.check_arrangement(
+            kind=kind, instalments=instalments, waive_interest=waive_interest,
+            agreed_at=agreed_at, now=now)
         self.mark_overdue(agreed_at)
         arrangement_id = arrangement_id or self._next_id("arrangement")
         self._arrangement_agreed(
@@ -270,6 +259,28 @@ class CaseCommands:
             self._waive(self.interest, "interest waived by arrangement", agreed_at)
         self._reassess_arrangement(agreed_at)
         return arrangement_id
+
+    def check_arrangement(
+        self: Case, *, kind: ArrangementKind | str, instalments: Sequence[Instalment],
+        waive_interest: bool, agreed_at: datetime, now: datetime | None = None,
+    ) -> tuple[ArrangementKind, datetime, tuple[Instalment, ...]]:
+        """Every refusal ``agree_arrangement`` could give, without recording anything
+        (maker–checker parks only requests that could be applied)."""
+        self._ensure_open()
+        kind = _enum(ArrangementKind, kind, "kind")
+        agreed_at = aware_utc(agreed_at, "agreed_at")
+        not_in_future(agreed_at, now, "agreed_at")
+        plan = _validate_instalments(instalments)
+        if plan[0].due_date < local_date(agreed_at, self.timezone):
+            raise DueDateInPast("the first instalment is due before the agreement")
+        current = self.arrangement
+        if current is not None and current.status is ArrangementStatus.ACTIVE:
+            if first_missed_instalment(current, list(self.payments.values()), agreed_at) is None:
+                raise ArrangementActive("an arrangement is already active")
+        payable = self.balance - (self.interest if waive_interest else 0)
+        if sum(i.amount for i in plan) > payable:
+            raise ArrangementExceedsBalance(f"plan exceeds the balance of {payable}")
+        return kind, agreed_at, plan
 
     def _reassess_arrangement(self: Case, at: datetime) -> None:
         """Complete an active arrangement once paid; a paid settlement closes the case."""

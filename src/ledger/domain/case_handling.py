@@ -65,6 +65,7 @@ class CaseHandling:
             open_dispute=any(d.is_open for d in self.disputes.values()),
             holds=tuple(h.window for h in self.holds.values()),
             recent_calls=self.recent_calls, last_conversation_at=self.last_conversation_at,
+            opted_out_channels=self.opted_out_channels,
         )
 
     def record_contact(

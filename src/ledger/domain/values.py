@@ -62,6 +62,7 @@ class HoldKind(StrEnum):
     BANKRUPTCY = "bankruptcy"
     DECEASED = "deceased"
     OTHER = "other"
+    COMPLAINT = "complaint"  # placed by a complaint with pause_collection, released by its resolution
 
 
 class AdjustmentKind(StrEnum):

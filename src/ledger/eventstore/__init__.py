@@ -8,7 +8,7 @@ The public API, re-exported here::
     page = await store.read_all(after=Cursor.parse(text), limit=100, tenant_id=...)
     page = await store.feed.read_waiting(after=cursor, limit=100, wait=30.0, tenant_id=...)
     async for row in store.subscribe(after=cursor): ...
-    repository = Repository(store)            # ledger.eventstore.repository
+    repository = case_repository(store, master_key)  # ledger.services.repositories (cases)
     case = await repository.load(case_id, tenant_id=...)
     await repository.save(case, tenant_id=..., actor=..., idempotency=IdempotencyRecord(...))
     verify_stream(rows)                       # ledger.eventstore.chain (algorithm: CHAIN.md)
@@ -24,6 +24,7 @@ from ledger.eventstore.errors import (
     IdempotencyKeyConflict,
     InvalidAppend,
     InvalidCursor,
+    UnsealedWrite,
 )
 from ledger.eventstore.records import (
     Cursor,
@@ -53,6 +54,7 @@ __all__ = [
     "Repository",
     "StoredEventRow",
     "StoredIdempotencyRecord",
+    "UnsealedWrite",
     "VerifyResult",
     "canonical_encoding",
     "verify_stream",

@@ -43,3 +43,9 @@ class EventDecodingError(EventStoreError, ValueError):
 
 class AggregateNotFound(EventStoreError, LookupError):
     """No stream with this id (for this tenant, within the requested bounds)."""
+
+
+class UnsealedWrite(EventStoreError, TypeError):
+    """An aggregate holding personal data was saved through a repository without a cipher.
+
+    Build case repositories with ``ledger.services.repositories.case_repository``."""

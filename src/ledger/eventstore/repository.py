@@ -18,7 +18,7 @@ from uuid import UUID
 import msgspec
 
 from ledger.eventstore.codec import EventCodec, StreamCipher
-from ledger.eventstore.errors import AggregateNotFound
+from ledger.eventstore.errors import AggregateNotFound, UnsealedWrite
 from ledger.eventstore.records import IdempotencyRecord, NewEvent, StoredEventRow
 from ledger.eventstore.snapshot_codec import decode_snapshot
 from ledger.eventstore.snapshots import (
@@ -127,12 +127,17 @@ class Repository:
 
     async def save(self, *aggregates: Any, tenant_id: str, actor: str | None = None,
                    correlation_id: UUID | None = None, causation_id: UUID | None = None,
-                   idempotency: IdempotencyRecord | None = None) -> list[StoredEventRow]:
+                   idempotency: IdempotencyRecord | None = None,
+                   connection: Any = None) -> list[StoredEventRow]:
         """Append the pending events of ``aggregates`` atomically; return the stored rows.
 
         Raises ``ConcurrencyConflict`` (reload and retry) or ``IdempotencyKeyConflict``; on
         either the pending events stay on the aggregates. Snapshots are written afterwards.
+        With ``connection`` (inside the caller's transaction, e.g. to write an outbox row with
+        the events) the append and any snapshot run on it; the caller commits, then calls
+        ``store.notify_appended()``.
         """
+        self._refuse_unsealed(aggregates)
         pending = [(aggregate, list(aggregate.pending_events)) for aggregate in aggregates]
         new_events = [self.codec.encode(e) for _, events in pending for e in events]
         if not new_events:
@@ -146,7 +151,8 @@ class Repository:
                 heads[aggregate.id] = head
         rows = await self.store.append(
             new_events, tenant_id=tenant_id, actor=actor, correlation_id=correlation_id,
-            causation_id=causation_id, heads=heads, idempotency=idempotency)
+            causation_id=causation_id, heads=heads, idempotency=idempotency,
+            connection=connection)
         last_rows = {row.originator_id: row for row in rows}
         for aggregate, events in pending:
             if not events:
@@ -157,10 +163,13 @@ class Repository:
             interval = self.snapshot_interval
             if interval and last.originator_version // interval > (
                     events[0].originator_version - 1) // interval:
-                await self._snapshot_after_commit(aggregate, last)
+                await self._snapshot_after_commit(
+                    connection.fetch if connection is not None else self.store.fetch,
+                    aggregate, last)
         return rows
 
-    async def _snapshot_after_commit(self, aggregate: Any, last: StoredEventRow) -> None:
+    async def _snapshot_after_commit(self, fetch: Any, aggregate: Any,
+                                     last: StoredEventRow) -> None:
         """The events are stored: nothing from here on may turn that into an error (issue 11).
 
         Fetching the data key can fail (the database went away just after the commit, the key
@@ -173,7 +182,17 @@ class Repository:
             _logger.warning("snapshot of %s v%s skipped: no data key (%s)", last.originator_id,
                             last.originator_version, type(error).__name__)
             return
-        await write_snapshot(self.store.fetch, aggregate, last, seal)
+        await write_snapshot(fetch, aggregate, last, seal)
+
+    def _refuse_unsealed(self, aggregates: Sequence[Any]) -> None:
+        """Personal data never reaches the store in clear, whoever built this repository."""
+        if self.cipher is not None:
+            return
+        for aggregate in aggregates:
+            if getattr(type(aggregate), "holds_personal_data", False):
+                raise UnsealedWrite(
+                    f"{type(aggregate).__name__} holds personal data: save it through a "
+                    "repository with a cipher (ledger.services.repositories.case_repository)")
 
     async def _seal(self, new_events: list[NewEvent], tenant_id: str) -> list[NewEvent]:
         cipher = self.cipher

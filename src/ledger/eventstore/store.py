@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
+from ledger.eventstore.appended import note_appended
 from ledger.eventstore.append_sql import (
     APPEND_MANY_SQL,
     APPEND_MANY_WITH_IDEMPOTENCY_SQL,
@@ -48,6 +50,14 @@ PUT_IDEMPOTENCY_SQL = """
     VALUES ($1, $2, $3, $4, $5)
 """
 _MAX_VERSION = 2**63 - 1
+
+
+class ReplySealer(Protocol):
+    """Seals the personal parts of a stored idempotency reply and opens them on replay."""
+
+    async def seal(self, tenant_id: str, response: bytes) -> bytes: ...
+
+    async def open(self, tenant_id: str, response: bytes) -> bytes: ...
 
 
 class ChainHead(NamedTuple):
@@ -102,6 +112,9 @@ class EventStore:
             PgWakeups(pool, self.wakeup, notify_channel) if cross_process_wakeups else None
         )
         self.feed = FeedReader(self.fetch, self.wakeup)
+        # Seals personal data in stored idempotency replies (set by the case repository
+        # factory, ledger.services.repositories; None: replies are stored as they are).
+        self.reply_sealer: ReplySealer | None = None
 
     async def start(self) -> None:
         """Check out ``held_connections`` and listen for other processes' appends (if enabled).
@@ -201,8 +214,11 @@ class EventStore:
                          check_ids, check_versions, check_hashes]
             sql = APPEND_MANY_SQL if idempotency is None else APPEND_MANY_WITH_IDEMPOTENCY_SQL
         if idempotency is not None:
+            response = idempotency.response
+            if self.reply_sealer is not None:
+                response = await self.reply_sealer.seal(tenant_id, response)
             arguments += [idempotency.key, idempotency.request_hash, idempotency.status,
-                          idempotency.response]
+                          response]
         try:
             if connection is None:
                 returned = await self.fetch(sql, *arguments)
@@ -217,6 +233,7 @@ class EventStore:
         if connection is None or not connection.is_in_transaction():
             self.notify_appended()
         positions = {(r[0], r[1]): (r[2], r[3]) for r in returned}
+        note_appended(max(r[2] for r in returned))
         stored = []
         for index, originator_id in enumerate(ids):
             notification_id, transaction_id = positions[(originator_id, versions[index])]
@@ -269,14 +286,23 @@ class EventStore:
     async def get_idempotency(self, tenant_id: str, key: str) -> StoredIdempotencyRecord | None:
         """The recorded response for an idempotency key, if any."""
         rows = await self.fetch(GET_IDEMPOTENCY_SQL, tenant_id, key)
-        return StoredIdempotencyRecord(*rows[0]) if rows else None
+        if not rows:
+            return None
+        record = StoredIdempotencyRecord(*rows[0])
+        if self.reply_sealer is not None:
+            record = msgspec.structs.replace(
+                record, response=await self.reply_sealer.open(tenant_id, bytes(record.response)))
+        return record
 
     async def put_idempotency(self, tenant_id: str, record: IdempotencyRecord, *,
                               connection: asyncpg.Connection | None = None) -> None:
         """Record a response that produced no events (e.g. a refusal); duplicate keys raise."""
         fetch = connection.fetch if connection is not None else self.fetch
+        response = record.response
+        if self.reply_sealer is not None:
+            response = await self.reply_sealer.seal(tenant_id, response)
         try:
             await fetch(PUT_IDEMPOTENCY_SQL, tenant_id, record.key,
-                                   record.request_hash, record.status, record.response)
+                        record.request_hash, record.status, response)
         except asyncpg.UniqueViolationError as error:
             raise IdempotencyKeyConflict(tenant_id, record.key) from error

@@ -68,6 +68,9 @@ DEADLINE_CASES = Counter("ledger_deadline_cases_changed", "Cases on which the de
 POOL_CONNECTIONS = Gauge("ledger_db_pool_connections", "Database connections of this process's "
                          "pool by state (in_use, idle, max)", ["state"],
                          multiprocess_mode="liveall")
+READ_MODEL_READS = Counter("ledger_read_model_reads", "Read-model requests (lists, metrics, "
+                           "queues) by the server chosen to answer them (replica, primary)",
+                           ["source"])
 
 
 HTTP_REQUESTS = Counter("ledger_http_requests", "HTTP requests by method, route template and "
@@ -145,6 +148,25 @@ async def observe_projection_lag(pool: asyncpg.Pool, probe: ReadSideProbe,
 _held_workers: set[str] = set()
 
 
+MESSAGE_OUTBOX = Gauge("ledger_message_outbox", "Messages waiting to be sent (pending) and "
+                       "quarantined by the sender", ["state"], multiprocess_mode="mostrecent")
+OUTBOX_SQL = """
+    SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'quarantined')
+    FROM message_outbox WHERE state IN ('pending', 'quarantined')
+"""
+
+
+async def observe_outbox(pool: asyncpg.Pool) -> None:
+    """Set the outbox gauges (messages, issue 13) from the database."""
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            pending, quarantined = await conn.fetchrow(OUTBOX_SQL)
+        MESSAGE_OUTBOX.labels("pending").set(pending)
+        MESSAGE_OUTBOX.labels("quarantined").set(quarantined)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        log.warning("outbox gauges not refreshed: %s", type(error).__name__)
+
+
 def _registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         merged = CollectorRegistry()
@@ -182,6 +204,7 @@ class ScrapeController(Controller):
             observe_pool(pool)
             store = state.get("store")
             await observe_projection_lag(pool, probe, store.wakeup if store is not None else None)
+            await observe_outbox(pool)
         return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -3,8 +3,7 @@
 Wiring::
 
     keys = DataKeys(store.fetch, resolve_master_key(settings))
-    cipher = DebtorCipher(keys)
-    repository = Repository(store, cipher=cipher)
+    repository = case_repository(store, keys)   # ledger.services.repositories: every writer
 """
 
 from ledger.privacy.keys import DataKeys, MasterKeyMismatch

@@ -1,9 +1,10 @@
 """Erase a debtor's personal data: destroy the case's data key, then record the fact.
 
-Order matters for crash safety. The key is destroyed first, together with everything that
-may hold the personal data in another form — the case's snapshots (sealed, but written
-before) and stored idempotency replies (a placement's reply is a case view with the debtor) —
-in one transaction. Only then is ``PersonalDataErased`` appended. A crash in between leaves
+Order matters for crash safety. The key is destroyed first, together with the case's
+snapshots (sealed, but written before), in one transaction. Stored idempotency replies are
+kept (a retry after erasure must still be a replay, not a second fact): their personal fields
+are sealed with the same key (``ledger.privacy.replies``), and a reply stored in clear by an
+older release is redacted in place in the same transaction. Only then is ``PersonalDataErased`` appended. A crash in between leaves
 the data unreadable without the event; a retry finds the case not yet marked and completes.
 The events, their ciphertext and the hash chain are untouched, so verification still passes.
 """
@@ -14,17 +15,27 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from ledger.domain.case import Case
 from ledger.domain.errors import DomainError
-from ledger.privacy.keys import DESTROY_KEY_SQL, DataKeys
+from ledger.privacy.keys import DataKeys
+from ledger.privacy.replies import redact
+from ledger.privacy.sealing import PERSONAL_FIELDS
 from ledger.services.cases import CaseService, Context, Idempotency, Reply, Render, VersionMismatch
 
 DELETE_SNAPSHOTS_SQL = "DELETE FROM snapshots WHERE originator_id = $1"
 # Replies are JSON that name the case by its id; only this tenant's records are searched.
-DELETE_REPLIES_SQL = """
-    DELETE FROM idempotency_keys
+CLEAR_REPLIES_SQL = """
+    SELECT key, response FROM idempotency_keys
     WHERE tenant_id = $1 AND position(convert_to($2::text, 'UTF8') IN response) > 0
+      AND position('"sealed"'::bytea IN response) = 0
+    FOR UPDATE
+"""
+REDACT_REPLY_SQL = "UPDATE idempotency_keys SET response = $3 WHERE tenant_id = $1 AND key = $2"
+# The placement as stored: sealed by this release, in clear if an older one wrote it.
+PLACEMENT_STATE_SQL = """
+    SELECT state FROM stored_events WHERE originator_id = $1 AND originator_version = 1
 """
 
 
@@ -34,13 +45,40 @@ class AlreadyErased(DomainError):
     code = "already_erased"
 
 
+class NotErasable(DomainError):
+    """The placement was stored in clear by an older release: destroying a key cannot erase it."""
+
+    code = "not_erasable"
+
+
+async def _placement_is_sealed(pool: asyncpg.Pool, case_id: UUID) -> bool:
+    state = await pool.fetchval(PLACEMENT_STATE_SQL, case_id)
+    if state is None:
+        return True
+    debtor = msgspec.json.decode(bytes(state)).get("debtor")
+    return not isinstance(debtor, dict) or "sealed" in debtor or not any(
+        debtor.get(name) for name in PERSONAL_FIELDS)
+
+
+async def _redact_clear_replies(conn: asyncpg.Connection, tenant_id: str, case_id: UUID) -> None:
+    for key, response in await conn.fetch(CLEAR_REPLIES_SQL, tenant_id, str(case_id)):
+        try:
+            document = msgspec.json.decode(bytes(response))
+        except msgspec.DecodeError:
+            continue
+        debtor = document.get("debtor") if isinstance(document, dict) else None
+        if isinstance(debtor, dict):
+            redact(debtor)
+            await conn.execute(REDACT_REPLY_SQL, tenant_id, key, msgspec.json.encode(document))
+
+
 async def destroy_personal_data(pool: asyncpg.Pool, data_keys: DataKeys, tenant_id: str,
                                 case_id: UUID) -> None:
     """Destroy the key and the case's other copies of personal data (idempotent)."""
     async with pool.acquire() as conn, conn.transaction():
         await data_keys.destroy(case_id, tenant_id, conn.fetch)
         await conn.execute(DELETE_SNAPSHOTS_SQL, case_id)
-        await conn.execute(DELETE_REPLIES_SQL, tenant_id, str(case_id))
+        await _redact_clear_replies(conn, tenant_id, case_id)
     data_keys.forget(case_id)
 
 
@@ -54,6 +92,13 @@ async def erase(pool: asyncpg.Pool, data_keys: DataKeys, service: CaseService, c
         raise VersionMismatch(case.version)
     if case.personal_data_erased:
         raise AlreadyErased("the personal data of this case is already erased")
+    if not await _placement_is_sealed(pool, case_id):
+        # Events are append-only (the database refuses to rewrite them), so data stored in
+        # clear cannot be erased by destroying a key; say so rather than claim an erasure.
+        raise NotErasable(
+            "this case was placed by an older release that stored the debtor's data "
+            "unencrypted, so it cannot be erased in place; see README, \"Erasure\": "
+            "legacy placements")
     await destroy_personal_data(pool, data_keys, ctx.tenant_id, case_id)
 
     def command(case: Case, now: datetime) -> datetime:

@@ -82,6 +82,13 @@ class DataKeys:
         except InvalidTag:
             raise MasterKeyMismatch(f"data key of {case_id} does not unwrap") from None
 
+    # Public names for the master-key rotation (ledger.privacy.rotation).
+    def wrap(self, case_id: UUID, tenant_id: str, key: bytes) -> bytes:
+        return self._wrap(case_id, tenant_id, key)
+
+    def unwrap_row(self, row: Any) -> bytes | None:
+        return self._unwrap(row)
+
     def _remember(self, case_id: UUID, key: bytes | None, now: float) -> None:
         if len(self._cache) >= MAX_CACHE_ENTRIES:
             self._cache.clear()  # bounded; a refill costs one batched query

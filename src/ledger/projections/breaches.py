@@ -1,4 +1,6 @@
-"""The ``compliance`` projection: one rm_breaches row per rule a recorded contact broke."""
+"""The ``compliance`` projection: one rm_breaches row per rule a recorded contact broke,
+one per ``ComplianceBreachFound`` (a rule broken by something else: a late validation
+notice), and one per complaint left unanswered past its deadline (``complaint_overdue``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,14 @@ COLUMNS = ["tenant_id", "case_id", "version", "ordinal", "rule", "detail", "agen
            "occurred_at", "recorded_at"]
 
 
+def complaint_overdue_row(envelope: Envelope) -> tuple[object, ...]:
+    """A complaint unanswered at its deadline (issue 15): the breach happened then."""
+    event, row = envelope.event, envelope.row
+    detail = f"complaint {event.complaint_id} had no final response by its deadline"
+    return (row.tenant_id, row.originator_id, row.originator_version, 0, "complaint_overdue",
+            detail, event.agent_id, event.channel, event.timestamp, row.recorded_at)
+
+
 class BreachesProjection:
     """rm_breaches."""
 
@@ -21,6 +31,15 @@ class BreachesProjection:
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
         rows = []
         for envelope in batch:
+            if envelope.type == "ComplianceBreachFound" and envelope.event is not None:
+                event, row = envelope.event, envelope.row
+                rows.append((row.tenant_id, row.originator_id, row.originator_version, 0,
+                             event.rule, event.detail, None, str(event.channel),
+                             event.timestamp, row.recorded_at))
+                continue
+            if envelope.type == "ComplaintOverdue" and envelope.event is not None:
+                rows.append(complaint_overdue_row(envelope))
+                continue
             if envelope.type != "ContactRecorded" or envelope.event is None or not envelope.event.breaches:
                 continue
             event, row = envelope.event, envelope.row

@@ -13,13 +13,16 @@ from ledger.config import Settings
 from ledger.db.migrations import migrate
 from ledger.db.pool import create_pool
 from ledger.db.runtime import database_url, ensure_database_exists
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
 from ledger.projections.deadlines import tick
 from ledger.projections.positions import lags
 from ledger.projections.rebuild import Progress, RebuildBusy, rebuild
 from ledger.projections.registry import NAMES, all_projections, by_name
 from ledger.projections.runner import ProjectionRunner
-from ledger.services.cases import CaseService
+from ledger.privacy.master import resolve_master_key
+from ledger.audit.checkpoint_task import checkpoint_task
+from ledger.audit.signing import resolve_signing_key
+from ledger.services.repositories import case_service
 from ledger.workers import list_quarantine, list_skips
 
 
@@ -35,15 +38,21 @@ async def _project(settings: Settings, url: str, names: list[str]) -> int:
     store = EventStore(pool, cross_process_wakeups=True)
     await store.start()
     runner = ProjectionRunner(pool, store, [by_name(n) for n in names])
+    signing_key = resolve_signing_key(settings)  # signed checkpoints, if a key is configured
+    checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
     print(f"projecting {', '.join(names)}; Ctrl-C to stop", file=sys.stderr)
     await runner.start()
+    if checkpoints is not None:
+        await checkpoints.start()
     try:
         await stopped.wait()
     finally:
+        if checkpoints is not None:
+            await checkpoints.stop()
         await runner.stop()
         await store.close()
         await pool.close()
@@ -71,9 +80,10 @@ async def _rebuild(settings: Settings, url: str, names: list[str]) -> int:
 
 
 async def _tick(settings: Settings, url: str) -> int:
+    master_key = resolve_master_key(settings)
     pool = await _pool(settings, url)
     try:
-        changed = await tick(pool, CaseService(Repository(EventStore(pool))))
+        changed = await tick(pool, case_service(EventStore(pool), master_key))
         print(f"marked overdue promises/instalments on {changed} cases")
         return 0
     finally:

@@ -1,13 +1,15 @@
-"""Deadlines: record broken promises and defaulted arrangements once their deadline passes.
+"""Deadlines: record broken promises, defaulted arrangements and overdue complaints once
+their deadline passes.
 
 Candidates come from ``rm_cases.next_deadline`` (the earliest deadline the cases projection
-sees unmet); each is loaded and ``Case.mark_overdue(now)`` decides, so the read model only
-narrows the search and never decides anything. Idempotent: a case with nothing due appends
+sees unmet) and ``rm_complaints.respond_by`` (open complaints); each is loaded and
+``Case.mark_overdue(now)`` and ``Case.mark_complaints_overdue(now)`` decide, so the read
+models only narrow the search and never decide anything. Idempotent: a case with nothing due appends
 nothing, and two schedulers racing on one case conflict in the store, reload, and the second
 finds nothing left to mark. Events carry the actor ``system:scheduler``.
 
-A sweep pages through *every* due case (keyset on ``(next_deadline, case_id)``), ``PAGE`` at a
-time: one load of the page's cases per tenant, one append of all the changed ones. A page
+A sweep pages through *every* due case (keyset on ``(next_deadline, case_id)``, then on
+``(respond_by, case_id)`` for complaints), ``PAGE`` at a time: one load of the page's cases per tenant, one append of all the changed ones. A page
 whose load or append fails falls back to one case at a time, so one bad case costs only
 itself. The scheduler runs under the worker framework (``ledger.workers``): its loop is
 supervised, and a case that keeps failing is quarantined (worker ``deadlines``) and skipped,
@@ -42,6 +44,17 @@ DUE_SQL = """
       AND ($2::timestamptz IS NULL OR (next_deadline, case_id) > ($2, $3::uuid))
     ORDER BY next_deadline, case_id LIMIT $4
 """
+COMPLAINTS_DUE_SQL = """
+    SELECT tenant_id, case_id, respond_by FROM rm_complaints
+    WHERE resolved_at IS NULL AND NOT overdue
+      AND respond_by <= $1::timestamptz - interval '1 second'
+      AND ($2::timestamptz IS NULL OR (respond_by, case_id) > ($2, $3::uuid))
+    ORDER BY respond_by, case_id LIMIT $4
+"""
+
+
+def _mark(case: Case, at: datetime) -> list[Any]:
+    return [*case.mark_overdue(at), *case.mark_complaints_overdue(at)]
 
 
 class Sweep(msgspec.Struct):
@@ -74,24 +87,30 @@ class DeadlineSweeper:
         held = await self.guard.held()
         result = Sweep()
         correlation_id = uuid.uuid4()
+        for sql in (DUE_SQL, COMPLAINTS_DUE_SQL):
+            await self._sweep_source(sql, moment, held, correlation_id, result)
+        return result
+
+    async def _sweep_source(self, sql: str, moment: datetime, held: set[str],
+                            correlation_id: UUID, result: Sweep) -> None:
         after: tuple[datetime | None, UUID | None] = (None, None)
         while True:
-            rows = await self.pool.fetch(DUE_SQL, moment, after[0], after[1], self.page)
+            rows = await self.pool.fetch(sql, moment, after[0], after[1], self.page)
             if not rows:
-                return result
-            after = (rows[-1]["next_deadline"], rows[-1]["case_id"])
+                return
+            after = (rows[-1][2], rows[-1]["case_id"])
             by_tenant: dict[str, list[UUID]] = defaultdict(list)
             for tenant_id, case_id, _ in rows:
                 if str(case_id) in held:
                     result.skipped += 1
-                else:
+                elif case_id not in by_tenant[tenant_id]:
                     by_tenant[tenant_id].append(case_id)
             for tenant_id, case_ids in by_tenant.items():
                 result.due += len(case_ids)
                 ctx = Context(tenant_id, ACTOR, correlation_id)
                 await self._page(ctx, case_ids, moment, result)
             if len(rows) < self.page:
-                return result
+                return
 
     async def _page(self, ctx: Context, case_ids: list[UUID], moment: datetime,
                     result: Sweep) -> None:
@@ -108,7 +127,7 @@ class DeadlineSweeper:
             if case is None:
                 continue  # erased or not visible yet: the read model only narrows the search
             try:
-                case.mark_overdue(moment)
+                _mark(case, moment)
             except Exception as error:
                 result.failed += 1
                 await self.guard.failed(str(case_id), error, tenant_id=ctx.tenant_id)
@@ -138,7 +157,7 @@ class DeadlineSweeper:
             marked: list[Any] = []
 
             def mark(case: Case, clock_now: datetime, found: list[Any] = marked) -> None:
-                found[:] = case.mark_overdue(min(moment, clock_now))
+                found[:] = _mark(case, min(moment, clock_now))
 
             async def run(case_id: UUID = case_id) -> None:
                 try:

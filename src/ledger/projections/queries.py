@@ -52,10 +52,14 @@ WORK_QUEUE_SQL = f"""
     SELECT {CASE_FIELDS},
         (promise_status = 'broken') AS broken,
         balance::numeric * ledger_dpd($2, placed_at, placed_dpd, past_due_amount, cured_at,
-                                      timezone) AS exposure
+                                      timezone) AS exposure,
+        -- contact strategies (issue 12): a due call step puts the case first
+        EXISTS (SELECT 1 FROM rm_dialer d
+                WHERE d.tenant_id = rm_cases.tenant_id AND d.case_id = rm_cases.case_id
+                  AND d.due_at <= $2 AND (d.until IS NULL OR d.until > $2)) AS call_due
     FROM rm_cases
     WHERE tenant_id = $1 AND closed_at IS NULL AND assigned_to IS NOT DISTINCT FROM $3
-    ORDER BY (promise_status = 'broken') IS TRUE DESC, exposure DESC, case_id
+    ORDER BY call_due DESC, (promise_status = 'broken') IS TRUE DESC, exposure DESC, case_id
     LIMIT $4
 """
 BREACHES_SQL = """

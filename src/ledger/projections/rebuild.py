@@ -130,6 +130,9 @@ async def _swap(conn: asyncpg.Connection, live: str, projections: Sequence[Proje
                 await conn.execute(f"ALTER TABLE {quote(live)}.{quote(table)} SET SCHEMA {retired}")
                 await conn.execute(f"ALTER TABLE {quote(rebuild_schema(projection.name))}."
                                    f"{quote(table)} SET SCHEMA {quote(live)}")
+            # The reporting views (migration 0140) follow the new tables, with their row
+            # security and grants, before the retired tables (and anything on them) are dropped.
+            await conn.execute("SELECT reporting_install()")
             await conn.execute(f"DROP SCHEMA {retired} CASCADE")
             await conn.execute(f"DROP SCHEMA {quote(rebuild_schema(projection.name))} CASCADE")
             await positions.store(conn, projection.name, position)

@@ -7,11 +7,14 @@ from ledger.projections.breaches import BreachesProjection
 from ledger.projections.cases import CasesProjection
 from ledger.projections.contacts import ContactsProjection
 from ledger.projections.framework import Projection
+from ledger.projections.negotiation import NegotiationProjection
+from ledger.projections.strategies import StrategiesProjection
 
 
 def all_projections() -> list[Projection]:
     """A fresh instance of every projection, in a stable order."""
-    return [CasesProjection(), ContactsProjection(), BreachesProjection(), AuditProjection()]
+    return [CasesProjection(), ContactsProjection(), BreachesProjection(), AuditProjection(),
+            NegotiationProjection(), StrategiesProjection()]
 
 
 NAMES = tuple(p.name for p in all_projections())

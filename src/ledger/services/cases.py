@@ -9,11 +9,12 @@ way no update is lost. ``now`` is read here, never in the domain.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid5
 
 import msgspec
@@ -29,6 +30,8 @@ from ledger.eventstore import (
 )
 
 R = TypeVar("R")
+log = logging.getLogger("ledger.cases")
+FOLLOW_UP_ACTOR = "system:strategy"
 
 # Fixed forever: case ids of every existing tenant are derived from it.
 CASE_NAMESPACE = UUID("6f1d0c52-3c1e-4f0b-9a57-0b6c4ad1e7c3")
@@ -83,6 +86,20 @@ class Reply(msgspec.Struct, frozen=True):
 
 
 Render = Callable[[Case, Any], tuple[int, bytes]]
+AlsoInTransaction = Callable[[Any, Case, Any], Awaitable[None]]
+"""``(connection, case, result)``: writes that must commit with the events (an outbox row)."""
+
+
+class FollowUp(Protocol):
+    """What runs on a case after each stored write (contact strategies re-segment it).
+
+    ``prepare(tenant_id)`` returns a command to run on the case (or None); its events are
+    appended separately with the actor ``system:strategy``: a decision Ledger took because of
+    the fact, not part of it. If that append fails the fact still stands, and the strategy
+    sweep makes the same decision later.
+    """
+
+    async def prepare(self, tenant_id: str) -> Callable[[Case, datetime], object] | None: ...
 
 
 class CaseService:
@@ -94,6 +111,7 @@ class CaseService:
         self.clock = clock
         self.cache = CaseCache(cache_size)
         self._locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.follow_up: FollowUp | None = None
 
     def _lock(self, case_id: UUID) -> asyncio.Lock:
         lock = self._locks.get(case_id)
@@ -148,11 +166,13 @@ class CaseService:
         *,
         idempotency: Idempotency | None = None,
         expected_version: int | None = None,
+        also: AlsoInTransaction | None = None,
     ) -> Reply:
         """Run ``command(case, now)`` and append what it triggered; return ``render``'s reply.
 
         The reply is rendered before the append so that it can be stored atomically with
-        the events as the idempotency record. Domain errors propagate unchanged.
+        the events as the idempotency record. Domain errors propagate unchanged. ``also``
+        runs in the append's transaction (only when there are events to append).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RETRY_BUDGET_SECONDS
@@ -171,10 +191,13 @@ class CaseService:
                     record = None
                     if idempotency is not None:
                         record = IdempotencyRecord(idempotency.key, idempotency.request_hash, status, body)
-                    await self.repository.save(
-                        case, tenant_id=ctx.tenant_id, actor=ctx.actor,
-                        correlation_id=ctx.correlation_id, idempotency=record,
-                    )
+                    if also is None:
+                        await self.repository.save(
+                            case, tenant_id=ctx.tenant_id, actor=ctx.actor,
+                            correlation_id=ctx.correlation_id, idempotency=record,
+                        )
+                    else:
+                        await self._save_with(ctx, case, result, record, also)
                 except BaseException as error:
                     if case.pending_events:
                         # Facts that were not stored must never be served from the cache.
@@ -190,8 +213,26 @@ class CaseService:
                         break
                     await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
                     continue
+                await self._follow(ctx, [case])
                 return Reply(status, body, recorded=record is not None)
         raise RetriesExhausted(str(case_id))
+
+    async def _save_with(self, ctx: Context, case: Case, result: Any,
+                         record: IdempotencyRecord | None, also: AlsoInTransaction) -> None:
+        store = self.repository.store
+        try:
+            async with store.pool.acquire() as conn, conn.transaction():
+                await self.repository.save(
+                    case, tenant_id=ctx.tenant_id, actor=ctx.actor,
+                    correlation_id=ctx.correlation_id, idempotency=record, connection=conn,
+                )
+                await also(conn, case, result)
+        except BaseException:
+            # The events may be collected from the object although the transaction rolled
+            # back: this object must never be served again.
+            self.cache.drop(case.id)
+            raise
+        store.notify_appended()
 
     async def place(
         self,
@@ -216,6 +257,8 @@ class CaseService:
             existing = await self.load(ctx.tenant_id, case.id)
             return Reply(*render_existing(existing, case))
         self.cache.put(case)
+        async with self._lock(case.id):
+            await self._follow(ctx, [case])
         return Reply(status, body, recorded=record is not None)
 
     async def place_many(self, ctx: Context, cases: list[Case]) -> tuple[list[Case], dict[UUID, Case]]:
@@ -233,6 +276,7 @@ class CaseService:
             await self.repository.save(
                 *fresh, tenant_id=ctx.tenant_id, actor=ctx.actor, correlation_id=ctx.correlation_id
             )
+            await self._follow(ctx, fresh)
             return fresh, existing
         except ConcurrencyConflict:
             pass
@@ -245,4 +289,28 @@ class CaseService:
                 stored.append(case)
             except ConcurrencyConflict:
                 existing[case.id] = await self.load(ctx.tenant_id, case.id)
+        await self._follow(ctx, stored)
         return stored, existing
+
+    async def _follow(self, ctx: Context, cases: list[Case]) -> None:
+        """Run the follow-up (if any) on freshly stored ``cases`` and append what it triggers."""
+        if self.follow_up is None or not cases:
+            return
+        changed: list[Case] = []
+        try:
+            step = await self.follow_up.prepare(ctx.tenant_id)
+            if step is None:
+                return
+            now = self.clock()
+            for case in cases:
+                step(case, now)
+            changed = [case for case in cases if case.pending_events]
+            if not changed:
+                return
+            await self.repository.save(*changed, tenant_id=ctx.tenant_id, actor=FOLLOW_UP_ACTOR,
+                                       correlation_id=ctx.correlation_id)
+        except Exception as error:  # the fact is stored; the sweep repeats this decision
+            log.warning("follow-up of %d case(s) not stored: %s", len(changed), type(error).__name__)
+            for case in changed:
+                case.collect_events()
+                self.cache.drop(case.id)

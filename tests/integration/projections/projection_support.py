@@ -11,10 +11,14 @@ import asyncpg
 
 from ledger.domain.case import Case
 from ledger.domain.values import Debtor
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventCodec, EventStore
 from ledger.projections import positions
 from ledger.projections.framework import Projection, decode_rows
 from ledger.projections.runner import apply_batch
+import os
+from ledger.services.repositories import case_repository
+
+MASTER_KEY = os.urandom(32)  # the case repository always seals personal data
 
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
 """Every command runs with this as "now", so business times up to it are allowed."""
@@ -44,7 +48,7 @@ class Writer:
 
     def __init__(self, pool: asyncpg.Pool, tenant: str) -> None:
         self.store = EventStore(pool)
-        self.repository = Repository(self.store, snapshot_interval=None)
+        self.repository = case_repository(self.store, MASTER_KEY, snapshot_interval=None)
         self.tenant = tenant
 
     async def save(self, *cases: Case, actor: str = "user:test") -> None:
@@ -65,7 +69,7 @@ async def project_all(pool: asyncpg.Pool, projections: list[Projection],
     for projection in projections:
         position = await positions.load(pool, projection.name)
         while rows := await store.read_all(position.cursor, batch_size):
-            batch = decode_rows(Repository(store).codec, rows, position.events_applied)
+            batch = decode_rows(EventCodec(), rows, position.events_applied)
             async with pool.acquire() as conn:
                 position = await apply_batch(conn, [projection], [projection.name], position,
                                              batch)

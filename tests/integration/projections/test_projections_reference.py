@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime
 import asyncpg
 import pytest
 
-from ledger.eventstore import EventStore, Repository
+from ledger.eventstore import EventStore
 from ledger.projections import all_projections, lags
 from ledger.projections import metric_queries as mq
 from ledger.projections.deadlines import tick
 from ledger.projections.rebuild import rebuild
-from ledger.services.cases import CaseService
+from ledger.services.repositories import case_repository, case_service
 
-from projection_support import NOW, Writer, project_all
+from projection_support import MASTER_KEY, NOW, Writer, project_all
 from reference_portfolio import write_late_facts, write_until_scheduler
 
 TENANT = "t-reference"
@@ -29,7 +29,7 @@ async def reference(own_pool: asyncpg.Pool) -> asyncpg.Pool:
     writer = Writer(own_pool, TENANT)
     cases = await write_until_scheduler(writer)
     await project_all(own_pool, all_projections())
-    service = CaseService(Repository(EventStore(own_pool)), clock=lambda: NOW)
+    service = case_service(EventStore(own_pool), MASTER_KEY, clock=lambda: NOW)
     assert await tick(own_pool, service, NOW) == 2  # a9 and a10 broken
     assert await tick(own_pool, service, NOW) == 0  # nothing left to break (idempotent)
     await write_late_facts(writer, cases)
@@ -141,7 +141,7 @@ async def test_case_rows_match_the_aggregate_balances(reference):
     rows = await reference.fetch(
         "SELECT case_id, balance, paid_total, base_status, version FROM rm_cases "
         "WHERE tenant_id = $1", TENANT)
-    loaded = await Repository(store).load_many([r["case_id"] for r in rows])
+    loaded = await case_repository(store, MASTER_KEY).load_many([r["case_id"] for r in rows])
     for row in rows:
         case = loaded[row["case_id"]]
         assert (row["balance"], row["paid_total"], row["version"]) == (

@@ -11,14 +11,14 @@ from datetime import date
 import asyncpg
 import pytest
 
-from ledger.eventstore import EventStore, NewEvent, Repository
+from ledger.eventstore import EventStore, NewEvent
 from ledger.projections import NAMES, ProjectionRunner, all_projections, lags
 from ledger.projections.cases import CasesProjection
 from ledger.projections.deadlines import tick
 from ledger.projections.framework import Envelope
-from ledger.services.cases import CaseService
+from ledger.services.repositories import case_service
 
-from projection_support import NOW, Writer, at, place
+from projection_support import MASTER_KEY, NOW, Writer, at, place
 
 RM_TABLES = ("rm_cases", "rm_payments", "rm_promises", "rm_contact_stats", "rm_breaches",
              "rm_audit")
@@ -124,7 +124,7 @@ async def test_two_schedulers_racing_mark_a_broken_promise_once(own_pool, tenant
     runner = ProjectionRunner(own_pool, EventStore(own_pool), all_projections())
     await runner.start()
     await runner.wait_until_caught_up()
-    services = [CaseService(Repository(EventStore(own_pool)), clock=lambda: NOW) for _ in range(2)]
+    services = [case_service(EventStore(own_pool), MASTER_KEY, clock=lambda: NOW) for _ in range(2)]
     results = await asyncio.gather(*(tick(own_pool, s, NOW) for s in services))
     assert sorted(results) == [0, 1]
     await runner.wait_until_caught_up()

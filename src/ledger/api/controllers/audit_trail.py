@@ -10,10 +10,12 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import AuditItem, AuditPage
 from ledger.projections import events_applied, queries
+from ledger.api.schemas.times import Instant
 from ledger.services.keys import Role
 
 # Supervisors read one case's history; the cross-case trail is for auditors (and admins).
@@ -23,6 +25,7 @@ AUDIT_ROLES = (Role.AUDITOR,)
 class AuditTrailController(Controller):
     """Who did what, when, across all cases of the tenant."""
 
+    parameters = MIN_POSITION
     path = "/v1/audit"
     tags = ["audit"]
 
@@ -37,16 +40,16 @@ class AuditTrailController(Controller):
         type: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=100, description=(
             "Event type, e.g. `PaymentReceived`."))] = None,
         case_id: FromQuery[UUID | None] = None,
-        start: Annotated[datetime | None, QueryParameter(name="from", description=(
+        start: Annotated[Instant | None, QueryParameter(name="from", description=(
             "Events recorded at or after this time (RFC 3339)."))] = None,
-        end: Annotated[datetime | None, QueryParameter(name="to", description=(
+        end: Annotated[Instant | None, QueryParameter(name="to", description=(
             "Events recorded before this time (RFC 3339)."))] = None,
         limit: Limit = 50, cursor: Cursor = None,
     ) -> AuditPage:
         """One entry per event, oldest first: actor, type, business and record time, amount,
         case. The event data itself is in the case's history."""
         after = parse_cursor("audit", cursor, (int,))
-        pool = request.app.state.pool
+        pool = await read_pool(request, "audit")
         as_of = await events_applied(pool, "audit")
         rows = await queries.audit_trail(
             pool, request.user.tenant_id, actor=actor, event_type=type, case_id=case_id,

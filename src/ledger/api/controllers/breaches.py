@@ -10,10 +10,12 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import BreachItem, BreachPage
 from ledger.projections import events_applied, queries
+from ledger.api.schemas.times import Instant
 from ledger.services.keys import Role
 
 # Auditors too: a breach report is evidence of conduct, which is what they examine.
@@ -23,6 +25,7 @@ BREACH_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
 class BreachController(Controller):
     """The compliance breach report."""
 
+    parameters = MIN_POSITION
     path = "/v1/compliance/breaches"
     tags = ["compliance"]
 
@@ -30,9 +33,9 @@ class BreachController(Controller):
          responses=responses())
     async def list_breaches(
         self, request: Request,
-        start: Annotated[datetime | None, QueryParameter(name="from", description=(
+        start: Annotated[Instant | None, QueryParameter(name="from", description=(
             "Contacts that happened at or after this time (RFC 3339)."))] = None,
-        end: Annotated[datetime | None, QueryParameter(name="to", description=(
+        end: Annotated[Instant | None, QueryParameter(name="to", description=(
             "Contacts that happened before this time (RFC 3339)."))] = None,
         rule: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=100)] = None,
         agent_id: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
@@ -40,7 +43,7 @@ class BreachController(Controller):
     ) -> BreachPage:
         """Recorded breaches in business-time order: rule, case, agent and both times."""
         after = parse_cursor("breaches", cursor, (datetime, UUID, int, int))
-        pool = request.app.state.pool
+        pool = await read_pool(request, "compliance")
         as_of = await events_applied(pool, "compliance")
         rows = await queries.breaches(pool, request.user.tenant_id, start=start, end=end,
                                       rule=rule, agent_id=agent_id, after=after,

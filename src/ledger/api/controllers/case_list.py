@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -11,6 +11,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
 from ledger.api.schemas.queries import CasePage, CaseSummary, PromiseSummary
@@ -24,6 +25,9 @@ CASE_LISTS = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
 STATUSES = [s.value for s in CaseStatus]
 TEXT = r"^[^\x00]*$"
 """Free-text filters: anything PostgreSQL can compare (text cannot hold NUL)."""
+# Literal types, so the OpenAPI document lists the accepted values (schemathesis, clients).
+StatusName = Literal[tuple(STATUSES)]  # type: ignore[valid-type]
+BucketName = Literal[tuple(BUCKET_LABELS)]  # type: ignore[valid-type]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size, 1–500.")]
 Cursor = Annotated[str | None, QueryParameter(max_length=512,
                                          description="`next_cursor` of the previous page.")]
@@ -61,17 +65,18 @@ def parse_cursor(kind: str, cursor: str | None, types: tuple[type, ...]) -> list
 class CaseListController(Controller):
     """Case lists for supervisors, analysts and auditors."""
 
+    parameters = MIN_POSITION
     path = "/v1/cases"
     tags = ["cases"]
 
     @get("/", operation_id="listCases", guards=[auth.allow(*CASE_LISTS)], responses=responses())
     async def list_cases(
         self, request: Request,
-        status: Annotated[str | None, QueryParameter(description="One of " + ", ".join(STATUSES))] = None,
+        status: Annotated[StatusName | None, QueryParameter(description="The case's status now.")] = None,
         portfolio: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
         assigned_to: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
-        dpd_bucket: Annotated[str | None, QueryParameter(
-            description="One of " + ", ".join(BUCKET_LABELS))] = None,
+        dpd_bucket: Annotated[BucketName | None, QueryParameter(
+            description="Days-past-due bucket now.")] = None,
         external_ref: Annotated[str | None, QueryParameter(pattern=TEXT, max_length=255)] = None,
         limit: Limit = 50, cursor: Cursor = None,
     ) -> CasePage:
@@ -83,7 +88,7 @@ class CaseListController(Controller):
         if dpd_bucket is not None and dpd_bucket not in BUCKET_LABELS:
             raise invalid("dpd_bucket", "must be one of " + ", ".join(BUCKET_LABELS))
         after = parse_cursor("cases", cursor, (datetime, UUID))
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         as_of = await events_applied(pool, "cases")
         now = request.app.state.cases.clock()
         rows = await queries.list_cases(

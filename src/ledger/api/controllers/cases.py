@@ -14,9 +14,10 @@ from litestar.params import Body, FromPath
 from ledger.api import auth
 from ledger.api.commands import context, etag
 from ledger.api.docs import responses
-from ledger.api.idempotency import idempotency_of, run_idempotent
+from ledger.api.idempotency import idempotency_key, idempotency_of, run_idempotent
+from ledger.api.import_body import SpooledBody
 from ledger.api.placement import MAX_IMPORT_LINES, import_lines, new_case, same_placement
-from ledger.api.problems import ProblemError
+from ledger.api.problems import ProblemError, invalid
 from ledger.api.schemas.cases import PLACE_EXAMPLE, CaseView, ImportResult, PlaceCase
 from ledger.api.views import case_view, encode
 from ledger.audit.access import AsKnownAt, AsOf, load_case_at
@@ -35,11 +36,12 @@ class _NdjsonImport(Operation):
         line = encode(PLACE_EXAMPLE).decode()
         self.request_body = RequestBody(
             required=True,
-            description=f"One placement (the body of POST /v1/cases) per line, ≤ {MAX_IMPORT_LINES:,} lines.",
-            content={NDJSON: OpenAPIMediaType(
-                schema=Schema(type=OpenAPIType.STRING),
+            description=(f"One placement (the body of POST /v1/cases) per line, ≤ {MAX_IMPORT_LINES:,} "
+                         "lines; sent as NDJSON (or as text/plain, which generic clients can send)."),
+            content={media: OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, min_length=1),
                 examples={"two": Example(value=line + "\n" + line.replace("000123", "000124") + "\n")},
-            )},
+            ) for media in (NDJSON, "text/plain")},
         )
 
 
@@ -85,21 +87,29 @@ class CaseController(Controller):
         responses=responses(413, 422),
     )
     async def import_cases(self, request: Request) -> ImportResult:
-        """Place up to 100,000 accounts from an NDJSON body; per-line results, good lines stored."""
-        body = await request.body()
-        if body.count(b"\n") > MAX_IMPORT_LINES or (
-            body.count(b"\n") == MAX_IMPORT_LINES and not body.endswith(b"\n")
-        ):
-            raise ProblemError(413, "payload_too_large", f"at most {MAX_IMPORT_LINES} lines per import")
-        service: CaseService = request.app.state.cases
-        ctx = context(request)
+        """Place up to 100,000 accounts from an NDJSON body; per-line results, good lines stored.
 
-        async def action(_: Idempotency | None) -> Reply:
-            return Reply(200, encode(await import_lines(service, ctx, body)))
+        The body is streamed to a spool, not held in memory (see ``ledger.api.import_body``)."""
+        key = idempotency_key(request)  # a malformed key is refused before the body is read
+        body = await SpooledBody.read(request)
+        try:
+            if body.lines == 0:  # the document says the body is required (minLength 1)
+                raise invalid("body", "an import needs at least one line")
+            if body.lines > MAX_IMPORT_LINES:
+                raise ProblemError(413, "payload_too_large", f"at most {MAX_IMPORT_LINES} lines per import")
+            service: CaseService = request.app.state.cases
+            ctx = context(request)
+            idempotency = None if key is None else Idempotency(
+                key, body.request_hash(request.method, request.url.path))
 
-        return await run_idempotent(  # type: ignore[return-value]
-            request.app.state.store, ctx.tenant_id, await idempotency_of(request), action
-        )
+            async def action(_: Idempotency | None) -> Reply:
+                return Reply(200, encode(await import_lines(service, ctx, body.iter_lines())))
+
+            return await run_idempotent(  # type: ignore[return-value]
+                request.app.state.store, ctx.tenant_id, idempotency, action
+            )
+        finally:
+            body.close()
 
     @get(
         "/{case_id:uuid}", operation_id="getCase", guards=[auth.allow(*auth.EVERYONE)],

@@ -25,6 +25,7 @@ from ledger.api.schemas.compliance import (
 )
 from ledger.api.views import encode
 from ledger.domain.compliance import permission
+from ledger.api.schemas.times import Instant
 from ledger.services.cases import CaseService, Idempotency, Reply
 
 NOT_FOUND = [ReasonView("not_found", "no such case in this tenant")]
@@ -53,7 +54,7 @@ class ContactPermissionController(Controller):
     async def one(
         self, request: Request, case_id: FromPath[UUID],
         channel: Annotated[ChannelName, Parameter(description="Channel to contact on")] = "phone",
-        at: Annotated[datetime | None, Parameter(description="RFC 3339 time; default now")] = None,
+        at: Annotated[Instant | None, Parameter(description="RFC 3339 time with an offset; default now")] = None,
     ) -> Permission:
         """May ``channel`` be used to contact the debtor at ``at`` (default now)?"""
         service: CaseService = request.app.state.cases

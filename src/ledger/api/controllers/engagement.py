@@ -12,6 +12,7 @@ from litestar.params import Body, FromPath, JSONBody
 from ledger.api import auth
 from ledger.api.commands import record_fact
 from ledger.api.docs import responses
+from ledger.api.negotiation import PENDING_RESPONSE, key_holder, negotiate, policy_for_case
 from ledger.api.principal import agent_for
 from ledger.api.schemas.facts import (
     AddNote,
@@ -99,22 +100,28 @@ class ArrangementController(Controller):
 
     @post(
         "/{case_id:uuid}/arrangements", operation_id="agreeArrangement", status_code=201,
-        guards=[auth.allow(*auth.AGENT_WORK)], responses=responses(404, 409, 412),
+        guards=[auth.allow(*auth.AGENT_WORK)],
+        responses={**responses(404, 409, 412), **PENDING_RESPONSE},
     )
     async def agree(
         self, request: Request, case_id: FromPath[UUID],
         data: Annotated[AgreeArrangement, Body(examples=[Example(value=ARRANGEMENT_EXAMPLE)])],
     ) -> FactRecorded:
         """Agree an instalment plan or a settlement. Refusals: ``case_closed``,
-        ``arrangement_active``, ``arrangement_exceeds_balance``, ``due_date_in_past``."""
+        ``arrangement_active``, ``arrangement_exceeds_balance``, ``due_date_in_past``.
+        Under a portfolio offer policy, a settlement below the caller role's
+        ``min_settlement_pct``, more instalments or a longer term than the policy, or waived
+        interest above ``max_waiver_pct`` is not applied: ``202`` with an ``approval_id``."""
         plan = [Instalment(i.due_date, i.amount) for i in data.installments]
-        return await record_fact(  # type: ignore[return-value]
+        policy = await policy_for_case(request, case_id)
+        asker = key_holder(request.user)
+        return await negotiate(  # type: ignore[return-value]
             request, case_id,
-            lambda case, now: case.agree_arrangement(
+            lambda case, now: case.negotiate_arrangement(
                 kind=data.kind, instalments=plan, waive_interest=data.waive_interest,
-                agreed_at=data.agreed_at, now=now,
+                agreed_at=data.agreed_at, asker=asker, policy=policy, now=now,
             ),
-            lambda arrangement_id: {"arrangement_id": arrangement_id},
+            lambda done: {"arrangement_id": done.fact_id},
         )
 
 

@@ -87,10 +87,15 @@ class KeyController(Controller):
         return KeyList([_view(k) for k in keys])
 
     @post("/{key_id:str}/revocation", operation_id="revokeKey", status_code=200,
-          responses=responses(404))
+          responses=responses(404, 409))
     async def revoke(self, request: Request, key_id: FromPath[str]) -> KeyView:
-        """Revoke a key of this tenant at once (idempotent)."""
+        """Revoke a key of this tenant at once (idempotent). The key making the request cannot
+        revoke itself (``409 own_key``): an admin would lock themselves out; use another admin
+        key or ``ledger keys revoke``."""
         state = request.app.state
+        if key_id == request.user.key_id:
+            raise ProblemError(409, "own_key", "a key cannot revoke itself; use another admin "
+                               "key or `ledger keys revoke`")
         key = await revoke_key(state.pool, key_id, request.user.tenant_id)
         if key is None:
             raise ProblemError(404, "not_found", "no such key in this tenant")

@@ -12,6 +12,7 @@ from litestar.params import Body, FromPath, JSONBody
 from ledger.api import auth
 from ledger.api.commands import record_fact
 from ledger.api.docs import responses
+from ledger.api.negotiation import PENDING_RESPONSE, key_holder, negotiate, policy_for_case
 from ledger.api.schemas.facts import AdjustBalance, FactRecorded, ReceivePayment, ReversePayment
 
 PAYMENT_EXAMPLE = {"external_id": "PMT-88121", "amount": 30000, "currency": "USD",
@@ -74,11 +75,25 @@ class AdjustmentController(Controller):
 
     @post(
         "/{case_id:uuid}/adjustments", operation_id="adjustBalance", status_code=201,
-        guards=[auth.allow(*auth.SUPERVISION)], responses=responses(404, 409, 412),
+        guards=[auth.allow(*auth.SUPERVISION)],
+        responses={**responses(404, 409, 412), **PENDING_RESPONSE},
     )
     async def adjust(self, request: Request, case_id: FromPath[UUID], data: JSONBody[AdjustBalance]) -> FactRecorded:
         """Add interest or a fee, or waive part of the balance. Refusals:
-        ``waiver_exceeds_balance``, ``case_closed``, ``charges_frozen`` (breathing space)."""
+        ``waiver_exceeds_balance``, ``case_closed``, ``charges_frozen`` (breathing space).
+        Under a portfolio offer policy, a waiver above the caller role's ``max_waiver_pct``
+        of the balance is not applied: ``202`` with an ``approval_id``."""
+        if data.kind == "waiver":
+            policy = await policy_for_case(request, case_id)
+            asker = key_holder(request.user)
+            return await negotiate(  # type: ignore[return-value]
+                request, case_id,
+                lambda case, now: case.negotiate_waiver(
+                    amount=data.amount, reason=data.reason, occurred_at=data.occurred_at,
+                    asker=asker, policy=policy, now=now,
+                ),
+                lambda _: {},
+            )
         return await record_fact(  # type: ignore[return-value]
             request, case_id,
             lambda case, now: case.adjust_balance(

@@ -24,9 +24,11 @@ class VerifyController(Controller):
     @get("/", operation_id="verifyCase", guards=[auth.allow(*VERIFY)], responses=responses(404))
     async def verify(self, request: Request, case_id: FromPath[UUID]) -> VerifyReport:
         """Detects an edited, deleted, inserted or reordered event and names the first bad
-        version. Removing the newest events cannot be seen from the database alone: compare
-        the last ``chain_hash`` with one kept elsewhere (README, "Tamper evidence")."""
+        version; against the latest signed checkpoint covering the case also events deleted
+        from its end, the whole stream deleted (still ``200`` with ``ok: false``) and a stream
+        rewritten with recomputed hashes (README, "Tamper evidence")."""
         result = await verify_case(request.app.state.store, request.user.tenant_id, case_id)
         if result is None:
             raise CaseNotFound(str(case_id))
-        return VerifyReport(result.ok, result.events_checked, result.first_bad_version)
+        return VerifyReport(result.ok, result.events_checked, result.first_bad_version,
+                            result.checkpoint_id, result.reason)

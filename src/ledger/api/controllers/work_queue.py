@@ -8,22 +8,25 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ledger.api import auth
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, case_summary
 from ledger.api.docs import responses
 from ledger.api.principal import agent_scope
-from ledger.api.schemas.queries import WorkItem, WorkQueue
+from ledger.api.schemas.queries import PendingApprovalItem, WorkItem, WorkQueue
 from ledger.domain.compliance import permission
 from ledger.domain.values import Channel
-from ledger.projections import events_applied, queries
+from ledger.projections import events_applied, negotiation_queries, queries
 from ledger.services.cases import CaseService
 from ledger.services.keys import Role
 
 WORK_QUEUE_ROLES = (Role.AGENT, Role.SUPERVISOR)
+PENDING_APPROVALS_SHOWN = 100
 
 
 class WorkQueueController(Controller):
     """Work queues for agents and supervisors."""
 
+    parameters = MIN_POSITION
     path = "/v1/work-queue"
     tags = ["work queue"]
 
@@ -38,11 +41,13 @@ class WorkQueueController(Controller):
             "supervisors and admins omit it for the unassigned cases.")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> WorkQueue:
-        """Open cases assigned to ``agent_id`` (or unassigned), a broken latest promise first,
-        then by balance × days past due, highest first. ``next_contact_allowed_at`` is judged
+        """Open cases assigned to ``agent_id`` (or unassigned): cases with a due ``call`` step of
+        their contact strategy first, then a broken latest promise,
+        then by balance × days past due, highest first. A supervisor's or admin's queue
+        (without ``agent_id``) also lists ``pending_approvals``. ``next_contact_allowed_at`` is judged
         now from each case's own events (compliance rules, cease, disputes, holds)."""
         agent_id = agent_scope(request, agent_id)
-        pool = request.app.state.pool
+        pool = await read_pool(request, "cases")
         service: CaseService = request.app.state.cases
         as_of = await events_applied(pool, "cases")
         now = service.clock()
@@ -55,5 +60,15 @@ class WorkQueueController(Controller):
             allowed_at = None if case is None else permission(case, Channel.PHONE, now).next_allowed_at
             items.append(WorkItem(case=case_summary(row), priority=rank,
                                   broken_promise=bool(row["broken"]),
-                                  next_contact_allowed_at=allowed_at))
-        return WorkQueue(items, as_of)
+                                  next_contact_allowed_at=allowed_at,
+                                  call_due=bool(row["call_due"])))
+        pending = []
+        if request.user.role in (Role.SUPERVISOR, Role.ADMIN) and agent_id is None:
+            pending = [PendingApprovalItem(
+                approval_id=r["approval_id"], case_id=r["case_id"], kind=r["kind"],
+                reasons=list(r["reasons"]), requested_at=r["requested_at"],
+                requested_by=r["requested_by"], requester_agent=r["requester_agent"])
+                for r in await negotiation_queries.approvals(
+                    pool, tenant, status="pending", case_id=None, after_seq=0,
+                    limit=PENDING_APPROVALS_SHOWN)]
+        return WorkQueue(items, as_of, pending)

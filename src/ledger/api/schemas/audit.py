@@ -89,6 +89,11 @@ class VerifyReport(msgspec.Struct, frozen=True):
     ok: bool
     events_checked: int
     first_bad_version: int | None
+    checkpoint_id: int | None = None
+    """The signed checkpoint the case was held to (null before the first checkpoint covering
+    it): a tail deleted, the stream deleted or rewritten since then is reported too."""
+    reason: str | None = None
+    """Why the case is not ok, in words (null when ``ok``)."""
 
 
 class EraseRequest(Request):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.api.schemas.common import Component, Currency, Instant, Ref, Request
+from ledger.api.schemas.common import Component, Currency, Instant, Ref, Request, TimeZone
 
 Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^\+?[0-9 ()-]+$")]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -19,8 +19,7 @@ class DebtorIn(Request):
     """The debtor: personal data (encrypted at rest, erasable) plus where they live."""
 
     name: Text200
-    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64,
-                                          description="IANA time zone, e.g. America/Chicago.")]
+    timezone: TimeZone
     jurisdiction: Annotated[str, msgspec.Meta(
         pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
         description="ISO 3166 country, optionally with subdivision: US-TX, GB, CN.")]
@@ -114,6 +113,33 @@ class DisputeView(msgspec.Struct, frozen=True):
     opened_at: datetime
 
 
+class PendingApprovalView(msgspec.Struct, frozen=True):
+    approval_id: UUID
+    kind: str
+    reasons: list[str]
+    requested_at: datetime
+    requested_by: str
+
+
+class OpenComplaintView(msgspec.Struct, frozen=True):
+    complaint_id: UUID
+    category: str
+    received_at: datetime
+    respond_by: datetime
+    overdue: bool
+class ScoreReasonView(msgspec.Struct):
+    code: str
+    points: int
+
+
+class ScoreView(msgspec.Struct, omit_defaults=True):
+    value: int
+    model_version: str
+    scored_at: datetime
+    reasons: list[ScoreReasonView] | None = None
+    """Only for ``behaviour``: the points table's lines that applied (README)."""
+
+
 class CaseView(msgspec.Struct, frozen=True):
     """A case as it stands: built from its snapshot and events, so it includes your last write."""
 
@@ -148,6 +174,12 @@ class CaseView(msgspec.Struct, frozen=True):
     closed_at: datetime | None
     close_reason: str | None
     debtor: DebtorView
+    pending_approvals: list[PendingApprovalView] = []
+    """Requests beyond authority waiting for a decision (issue 15)."""
+    open_complaints: list[OpenComplaintView] = []
+    """Complaints without a final response yet, with their deadline (issue 15)."""
+    scores: dict[str, ScoreView] = {}
+    """Latest score per model (by ``scored_at``), always with Ledger's own ``behaviour``."""
 
 
 PLACE_EXAMPLE = {

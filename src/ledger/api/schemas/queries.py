@@ -65,6 +65,8 @@ class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
     broken_promise: bool
     next_contact_allowed_at: datetime | None
     """From the case's compliance rules now; null when no phone contact is allowed at all."""
+    call_due: bool = False
+    """A call step of the case's contact strategy is due (such cases come first)."""
 
 
 class WorkQueue(msgspec.Struct, frozen=True):
@@ -72,6 +74,21 @@ class WorkQueue(msgspec.Struct, frozen=True):
 
     items: list[WorkItem]
     as_of_position: int
+    pending_approvals: list[PendingApprovalItem] = []
+    """Supervisors and admins: requests beyond authority waiting for a decision, oldest
+    first (up to 100; all of them at ``GET /v1/approvals?status=pending``)."""
+
+
+class PendingApprovalItem(msgspec.Struct, frozen=True, kw_only=True):
+    """An approval waiting in the supervisor's queue (issue 15)."""
+
+    approval_id: UUID
+    case_id: UUID
+    kind: str
+    reasons: list[str]
+    requested_at: datetime
+    requested_by: str
+    requester_agent: str | None
 
 
 class BreachItem(msgspec.Struct, frozen=True, kw_only=True):

@@ -132,6 +132,8 @@ def _standing_blocks(ctx: ComplianceContext, channel: Channel, at: datetime) -> 
         blockers.append((Reason("cease", "debtor requested to cease communication"), None))
     elif channel in ctx.ceased_channels:
         blockers.append((Reason("channel_opt_out", f"debtor opted out of {channel}"), None))
+    if channel in ctx.opted_out_channels:
+        blockers.append((Reason("opted_out", f"debtor opted out of {channel} messages"), None))
     if ctx.open_dispute:
         blockers.append((Reason("dispute_open", "a dispute awaits resolution"), None))
     for hold in ctx.holds:
@@ -204,6 +206,7 @@ def breaches(
         ceased_all=ctx.ceased_all, ceased_channels=ctx.ceased_channels,
         open_dispute=ctx.open_dispute, holds=ctx.holds, recent_calls=earlier,
         last_conversation_at=max(talked, default=None),
+        opted_out_channels=ctx.opted_out_channels,
     )
     blockers = _blockers(before, contact.channel, contact.at, rules)
     found = [Breach(reason.rule, reason.detail) for reason, _ in blockers]

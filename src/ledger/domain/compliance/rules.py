@@ -14,6 +14,7 @@ stable snake_case strings that reports and clients may match on:
 ``dispute_open``         a dispute is open; collection contact waits for its resolution
 ``hold``                 a hold (hardship, breathing space, bankruptcy, deceased, ...) is active
 ``case_closed``          the case is closed
+``opted_out``            the debtor opted out of this channel by message (STOP, unsubscribe)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ledger.domain.values import CallRecord, Channel, HoldKind, HoldWindow
 RULE_CODES = (
     "outside_hours", "call_frequency", "recent_conversation", "unanswered_attempts",
     "connected_calls", "third_party", "cease", "channel_opt_out", "dispute_open", "hold",
-    "case_closed",
+    "case_closed", "opted_out",
 )
 
 TIMED_CHANNELS = (Channel.PHONE, Channel.SMS, Channel.EMAIL, Channel.VISIT)
@@ -90,3 +91,5 @@ class ComplianceContext(msgspec.Struct, frozen=True, kw_only=True):
     holds: tuple[HoldWindow, ...] = ()
     recent_calls: tuple[CallRecord, ...] = ()
     last_conversation_at: datetime | None = None
+    opted_out_channels: tuple[Channel, ...] = ()
+    """Channels the debtor opted out of by replying STOP or unsubscribing (messages)."""

@@ -1,0 +1,125 @@
+"""``/v1/strategies``: save versioned contact strategies, activate them, read them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, JSONBody
+
+from ledger.api import auth
+from ledger.api.commands import context
+from ledger.api.docs import responses
+from ledger.api.problems import ProblemError
+from ledger.api.schemas.strategies import (
+    ActivateStrategy,
+    SaveStrategy,
+    StrategyActivated,
+    StrategyList,
+    StrategySaved,
+    StrategyVersion,
+    StrategyView,
+)
+from ledger.domain.strategy.aggregate import Strategy
+from ledger.domain.strategy.document import StrategyDocument
+from ledger.services.keys import Role
+from ledger.services.strategies import StrategyNotFound, StrategyService
+
+WRITERS = (Role.SUPERVISOR,)
+STRATEGY_EXAMPLE = {
+    "name": "cards-default", "portfolios": ["cards-2026q4"],
+    "segments": [
+        {"name": "early", "when": {"dpd_max": 30, "score": {"model": "behaviour", "min": 600}},
+         "steps": [{"day": 0, "action": "sms", "template": "reminder", "auto": True},
+                   {"day": 2, "action": "call"}, {"day": 7, "action": "letter", "template": "notice"}]},
+        {"name": "late", "when": {"dpd_min": 91},
+         "steps": [{"day": 0, "action": "call"}, {"day": 21, "action": "escalate"}]},
+        {"name": "rest", "when": {}, "steps": [{"day": 0, "action": "call"}]}],
+    "challenger": {"split": 0.2, "segments": [
+        {"name": "rest", "when": {}, "steps": [{"day": 0, "action": "sms", "template": "reminder"},
+                                               {"day": 1, "action": "call"}]}]},
+}
+
+
+async def known_templates(request: Request) -> set[str] | None:
+    """The tenant's saved template names, when a template store is wired (else unchecked)."""
+    finder = getattr(request.app.state, "template_names", None)
+    return None if finder is None else set(await finder(request.user.tenant_id))
+
+
+def view(strategy: Strategy) -> StrategyView:
+    current = strategy.active_version or strategy.latest_version
+    return StrategyView(
+        strategy_id=strategy.id, name=strategy.name, active_version=strategy.active_version,
+        latest_version=strategy.latest_version,
+        portfolios=list(strategy.versions[current].portfolios),
+        versions=[
+            StrategyVersion(number, strategy.status_of(number), strategy.saved_at[number],
+                            strategy.activated_at.get(number),
+                            msgspec.convert(msgspec.to_builtins(document), SaveStrategy))
+            for number, document in sorted(strategy.versions.items())
+        ],
+    )
+
+
+class StrategyController(Controller):
+    """Contact strategies: segments of cases and the steps to take with each."""
+
+    path = "/v1/strategies"
+    tags = ["strategies"]
+
+    @post("/", operation_id="saveStrategy", status_code=201, guards=[auth.allow(*WRITERS)],
+          responses=responses(422))
+    async def save(
+        self, request: Request,
+        data: Annotated[SaveStrategy, Body(examples=[Example(value=STRATEGY_EXAMPLE)])],
+    ) -> StrategySaved:
+        """Save a strategy as a draft version (the same ``name`` again makes its next version).
+        Refused with ``422`` and the field at fault when it cannot be evaluated: no segments, no
+        catch-all segment, steps out of day order, an unknown template. A score model never
+        recorded for the tenant is allowed and named in ``warnings``."""
+        service: StrategyService = request.app.state.strategies
+        document = msgspec.convert(msgspec.to_builtins(data), StrategyDocument)
+        templates = await known_templates(request)
+        strategy, version, warnings = await service.save(context(request), document,
+                                                         templates=templates)
+        return StrategySaved(strategy.id, version, strategy.status_of(version), warnings)
+
+    @post("/{strategy_id:uuid}/activation", operation_id="activateStrategy", status_code=201,
+          guards=[auth.allow(*WRITERS)], responses=responses(200, 404, 409, 422,
+                                                             ok=StrategyActivated,
+                                                             ok_description="Already active"))
+    async def activate(self, request: Request, strategy_id: FromPath[UUID],
+                       data: JSONBody[ActivateStrategy | None] = None) -> Response[StrategyActivated]:
+        """Put a version (default: the latest) in force for its portfolios, replacing the
+        version active before; existing cases are re-segmented. ``409 strategy_conflict``
+        when another strategy is active for one of its portfolios."""
+        service: StrategyService = request.app.state.strategies
+        try:
+            latest = (await service.get(request.user.tenant_id, strategy_id)).latest_version
+            version = data.version if data is not None and data.version is not None else latest
+            strategy, changed = await service.activate(context(request), strategy_id, version)
+        except StrategyNotFound:
+            raise ProblemError(404, "not_found", "no such strategy") from None
+        body = StrategyActivated(strategy.id, version, strategy.status_of(version))
+        return Response(body, status_code=201 if changed else 200)
+
+    @get("/", operation_id="listStrategies", guards=[auth.allow(*auth.EVERYONE)],
+         responses=responses())
+    async def list_strategies(self, request: Request) -> StrategyList:
+        """Every strategy of the tenant with its versions (by name)."""
+        service: StrategyService = request.app.state.strategies
+        return StrategyList([view(s) for s in await service.all(request.user.tenant_id)])
+
+    @get("/{strategy_id:uuid}", operation_id="getStrategy", guards=[auth.allow(*auth.EVERYONE)],
+         responses=responses(404))
+    async def get_strategy(self, request: Request, strategy_id: FromPath[UUID]) -> StrategyView:
+        """One strategy: its versions, each with its status (draft, active, retired)."""
+        service: StrategyService = request.app.state.strategies
+        try:
+            return view(await service.get(request.user.tenant_id, strategy_id))
+        except StrategyNotFound:
+            raise ProblemError(404, "not_found", "no such strategy") from None

@@ -1,0 +1,75 @@
+"""Scale-out glue: ``Ledger-Position`` on writes and ``min_position`` on lag-tolerant reads.
+
+Every successful write answers with ``Ledger-Position``: the feed position (``notification_id``,
+the ``position`` of history and feed items) of the last event it appended. A write that appended
+nothing (an idempotent replay, an identical re-placement) answers with the current head of the
+feed, which includes whatever the first attempt stored. Lists, metrics, queues and the audit
+trail accept ``?min_position=`` and are then answered from a source whose read model has applied
+that position (see ``ledger.db.replica``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.middleware import ASGIMiddleware
+from litestar.params import QueryParameter
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.api.problems import invalid
+from ledger.eventstore.appended import track_appends
+from ledger.observability.metrics import READ_MODEL_READS
+
+HEADER = "Ledger-Position"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HEAD_SQL = "SELECT coalesce(max(notification_id), 0) FROM stored_events"
+
+MIN_POSITION = {
+    "min_position": QueryParameter(
+        annotation=int, name="min_position", required=False, ge=0,
+        description="Read your writes: answer only from read models that include this feed "
+                    "position (a write's `Ledger-Position`); waits up to 2 s for the replica, "
+                    "then answers from the primary.",
+    ),
+}
+"""Layered parameter for controllers whose reads may come from a replica (documents it;
+``read_pool`` validates it, since litestar does not check layered parameters it does not inject)."""
+
+
+async def read_pool(request: Request, projection: str) -> Any:
+    """The pool to read ``projection`` from for this request (honours ``min_position``)."""
+    raw = request.query_params.get("min_position")
+    min_position = None
+    if raw is not None:
+        if not raw.isdigit() or len(raw) > 19:
+            raise invalid("min_position", "must be a feed position: a whole number ≥ 0")
+        min_position = int(raw)
+    pool = await request.app.state.read_side.pool_for(projection, min_position)
+    READ_MODEL_READS.labels("primary" if pool is request.app.state.pool else "replica").inc()
+    return pool
+
+
+class PositionHeaderMiddleware(ASGIMiddleware):
+    """Adds ``Ledger-Position`` to every successful write response."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope.get("method") not in WRITE_METHODS:
+            await next_app(scope, receive, send)
+            return
+        appended = track_appends()
+
+        async def send_with_position(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                position = max(appended) if appended else await _feed_head(scope)
+                headers = list(message.get("headers", ()))
+                headers.append((b"ledger-position", str(position).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await next_app(scope, receive, send_with_position)
+
+
+async def _feed_head(scope: Scope) -> int:
+    pool = scope["litestar_app"].state.pool
+    return int(await pool.fetchval(HEAD_SQL))

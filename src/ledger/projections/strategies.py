@@ -1,0 +1,220 @@
+"""The ``strategies`` projection: segments, arms and the dialer's candidate windows.
+
+Folds each case's events into ``PlanFacts`` (no personal data) and keeps: the current
+segment entry (``rm_case_segments``) and every entry (``rm_segment_entries``, for metrics by
+segment or arm at a payment's business time), contact counts by segment and arm, the score
+models a tenant uses, and ``rm_dialer``: the windows in which a case's next action is a due
+call (``ledger.domain.strategy.plan.call_windows``, the same rule the plan uses). Strategy
+documents come from the feed too (``Strategy.VersionSaved``), so a rebuild needs nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from ledger.domain.strategy.document import Action, StrategyDocument
+from ledger.domain.strategy.evaluation import segment_named, ActiveStrategy
+from ledger.domain.strategy.plan import call_windows
+from ledger.eventstore import EventCodec
+from ledger.projections.framework import Envelope, event_type
+
+STRATEGY_TOPIC_PREFIX = "ledger.domain.strategy."
+CHANNEL_ACTION = {"phone": Action.CALL, "sms": Action.SMS, "email": Action.EMAIL,
+                  "letter": Action.LETTER, "visit": Action.VISIT}
+CONNECTED = frozenset({"right_party", "third_party"})
+NONE = "none"
+
+
+class Entry(msgspec.Struct, array_like=True):
+    strategy_id: UUID
+    version: int
+    arm: str
+    segment: str
+    entered_at: datetime
+
+
+class PlanFacts(msgspec.Struct, array_like=True):
+    timezone: str
+    assigned_to: str | None = None
+    closed: bool = False
+    entry: Entry | None = None
+    done_at: dict[str, datetime] = {}
+
+
+ENCODER = msgspec.msgpack.Encoder()
+DECODER = msgspec.msgpack.Decoder(PlanFacts)
+DOCUMENT_DECODER = msgspec.json.Decoder(StrategyDocument)
+_codec = EventCodec()
+
+LOAD_FACTS_SQL = """
+    SELECT f.case_id, f.facts FROM rm_plan_facts f
+    JOIN unnest($1::text[], $2::uuid[]) AS k(tenant_id, case_id)
+      ON f.tenant_id = k.tenant_id AND f.case_id = k.case_id
+"""
+UPSERT_FACTS_SQL = """
+    INSERT INTO rm_plan_facts (tenant_id, case_id, facts)
+    SELECT * FROM unnest($1::text[], $2::uuid[], $3::bytea[])
+    ON CONFLICT (tenant_id, case_id) DO UPDATE SET facts = EXCLUDED.facts
+"""
+SAVE_VERSION_SQL = """
+    INSERT INTO rm_strategy_versions (tenant_id, strategy_id, version, document)
+    VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING
+"""
+LOAD_VERSION_SQL = """
+    SELECT document FROM rm_strategy_versions WHERE tenant_id = $1 AND strategy_id = $2 AND version = $3
+"""
+UPSERT_SEGMENT_SQL = """
+    INSERT INTO rm_case_segments (tenant_id, case_id, strategy_id, version, arm, segment, entered_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (tenant_id, case_id) DO UPDATE SET strategy_id = EXCLUDED.strategy_id,
+        version = EXCLUDED.version, arm = EXCLUDED.arm, segment = EXCLUDED.segment,
+        entered_at = EXCLUDED.entered_at
+"""
+ENTRY_SQL = """
+    INSERT INTO rm_segment_entries (tenant_id, case_id, entered_at, version, arm, segment)
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+"""
+MODEL_SQL = "INSERT INTO rm_score_models (tenant_id, model) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+CONTACTS_SQL = """
+    INSERT INTO rm_segment_contacts AS s (tenant_id, day, segment, arm, attempts, contacts, right_party)
+    SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[])
+    ON CONFLICT (tenant_id, day, segment, arm) DO UPDATE SET attempts = s.attempts + EXCLUDED.attempts,
+        contacts = s.contacts + EXCLUDED.contacts, right_party = s.right_party + EXCLUDED.right_party
+"""
+DELETE_DIALER_SQL = """
+    DELETE FROM rm_dialer d USING unnest($1::text[], $2::uuid[]) AS k(tenant_id, case_id)
+    WHERE d.tenant_id = k.tenant_id AND d.case_id = k.case_id
+"""
+DIALER_COLUMNS = ("tenant_id", "case_id", "due_at", "until", "assigned_to", "segment", "arm")
+
+
+class StrategiesProjection:
+    """rm_case_segments, rm_segment_entries, rm_segment_contacts, rm_score_models, rm_dialer."""
+
+    name = "strategies"
+    tables = ("rm_plan_facts", "rm_strategy_versions", "rm_case_segments", "rm_segment_entries",
+              "rm_segment_contacts", "rm_score_models", "rm_dialer")
+
+    def __init__(self) -> None:
+        self._documents: dict[tuple[str, UUID, int], StrategyDocument] = {}
+
+    def reset(self) -> None:
+        self._documents = {}
+
+    async def _document(self, conn: asyncpg.Connection, tenant_id: str, strategy_id: UUID,
+                        version: int) -> StrategyDocument | None:
+        key = (tenant_id, strategy_id, version)
+        found = self._documents.get(key)
+        if found is None:
+            raw = await conn.fetchval(LOAD_VERSION_SQL, tenant_id, strategy_id, version)
+            if raw is None:
+                return None
+            found = self._documents[key] = DOCUMENT_DECODER.decode(raw)
+        return found
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
+        case_events = []
+        for envelope in batch:
+            topic = envelope.row.topic
+            if topic.startswith(STRATEGY_TOPIC_PREFIX):
+                if event_type(topic) == "VersionSaved":
+                    await self._save_version(conn, envelope)
+            elif envelope.event is not None:
+                case_events.append(envelope)
+        if case_events:
+            await self._apply_cases(conn, case_events)
+
+    async def _save_version(self, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        row = envelope.row
+        event = _codec.decode(row.originator_id, row.originator_version, row.topic, row.state)
+        self._documents[(row.tenant_id, row.originator_id, event.number)] = event.document
+        await conn.execute(SAVE_VERSION_SQL, row.tenant_id, row.originator_id, event.number,
+                           msgspec.json.encode(event.document))
+
+    async def _apply_cases(self, conn: asyncpg.Connection, envelopes: list[Envelope]) -> None:
+        keys = list({(e.row.tenant_id, e.row.originator_id) for e in envelopes})
+        known: dict[UUID, PlanFacts] = {
+            r[0]: DECODER.decode(r[1]) for r in await conn.fetch(
+                LOAD_FACTS_SQL, [k[0] for k in keys], [k[1] for k in keys])}
+        contacts: dict[tuple[str, Any, str, str], list[int]] = {}
+        touched: dict[UUID, str] = {}
+        for envelope in envelopes:
+            tenant, case_id, event = envelope.row.tenant_id, envelope.row.originator_id, envelope.event
+            kind = envelope.type
+            if kind == "Placed":
+                known[case_id] = PlanFacts(timezone=event.timezone)
+            facts = known.get(case_id)
+            if facts is None:
+                continue
+            touched[case_id] = tenant
+            if kind == "ContactRecorded" and str(event.direction) == "outbound":
+                _done(facts, CHANNEL_ACTION[str(event.channel)], event.timestamp)
+                entry = facts.entry
+                key = (tenant, event.timestamp.date(), entry.segment if entry else NONE,
+                       entry.arm if entry else NONE)
+                counts = contacts.setdefault(key, [0, 0, 0])
+                outcome = str(event.outcome)
+                counts[0] += 1
+                counts[1] += outcome in CONNECTED
+                counts[2] += outcome == "right_party"
+            elif kind == "Escalated":
+                _done(facts, Action.ESCALATE, event.timestamp)
+            elif kind == "NoteAdded":
+                _done(facts, Action.REVIEW, event.timestamp)
+            elif kind == "Assigned":
+                facts.assigned_to = event.agent_id or event.agency
+            elif kind == "Closed":
+                facts.closed = True
+            elif kind == "Reopened":
+                facts.closed = False
+            elif kind == "ScoreRecorded":
+                await conn.execute(MODEL_SQL, tenant, event.model)
+            elif kind == "SegmentEntered":
+                facts.entry = Entry(event.strategy_id, event.version, event.arm, event.segment,
+                                    event.timestamp)
+                await conn.execute(UPSERT_SEGMENT_SQL, tenant, case_id, event.strategy_id,
+                                   event.version, event.arm, event.segment, event.timestamp)
+                await conn.execute(ENTRY_SQL, tenant, case_id, event.timestamp,
+                                   event.originator_version, event.arm, event.segment)
+        if contacts:
+            rows = [(*k, *v) for k, v in contacts.items()]
+            await conn.execute(CONTACTS_SQL, *[list(c) for c in zip(*rows, strict=True)])
+        await self._write(conn, known, touched)
+
+    async def _write(self, conn: asyncpg.Connection, known: dict[UUID, PlanFacts],
+                     touched: dict[UUID, str]) -> None:
+        ids = list(touched)
+        tenants = [touched[i] for i in ids]
+        await conn.execute(UPSERT_FACTS_SQL, tenants, ids, [ENCODER.encode(known[i]) for i in ids])
+        await conn.execute(DELETE_DIALER_SQL, tenants, ids)
+        rows = []
+        for case_id, tenant in touched.items():
+            facts = known[case_id]
+            entry = facts.entry
+            if entry is None or facts.closed:
+                continue
+            document = await self._document(conn, tenant, entry.strategy_id, entry.version)
+            if document is None:
+                continue
+            segment = segment_named(ActiveStrategy(entry.strategy_id, entry.version, document),
+                                    entry.arm, entry.segment)
+            if segment is None:
+                continue
+            done = {Action(k): v for k, v in facts.done_at.items()}
+            for start, until in call_windows(segment, entry.entered_at, facts.timezone, done):
+                rows.append((tenant, case_id, start, until, facts.assigned_to, entry.segment,
+                             entry.arm))
+        if rows:
+            await conn.copy_records_to_table("rm_dialer", records=rows, columns=DIALER_COLUMNS)
+
+
+def _done(facts: PlanFacts, action: Action, at: datetime) -> None:
+    last = facts.done_at.get(action)
+    if last is None or at > last:
+        facts.done_at = {**facts.done_at, str(action): at}

@@ -1,0 +1,1 @@
+"""Reporting for BI tools: per-tenant PostgreSQL login roles over the `reporting` views."""

@@ -1,0 +1,211 @@
+"""The strategy sweep: re-segment cases as days pass and after an activation.
+
+Days past due grow at the debtor's local midnight, so each pass looks for the time zones
+whose local date changed since the tenant was last swept and re-evaluates the open cases of
+the active portfolios in those zones (all zones after an activation). Cases are taken in
+case-id order in batches; each batch's ``SegmentEntered`` events (actor ``system:strategy``)
+are appended together and the run's position is saved after it, so a restart resumes where
+the last finished batch left off, and re-evaluating an already-moved case records nothing.
+A case that fails to load or evaluate is logged and skipped (the run goes on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from ledger.domain.case import Case
+from ledger.domain.timeutil import local_date
+from ledger.eventstore import ConcurrencyConflict
+from ledger.services.cases import FOLLOW_UP_ACTOR, CaseService, Context, RetriesExhausted
+from ledger.services.strategies import StrategyService
+
+log = logging.getLogger("ledger.strategy_sweep")
+BATCH = 500
+TENANTS_SQL = """
+    SELECT DISTINCT tenant_id FROM stored_events
+    WHERE topic LIKE 'ledger.domain.strategy.%' AND originator_version = 1
+"""
+STATE_SQL = "SELECT swept_through, run_to, run_zones, after_case FROM strategy_sweeps WHERE tenant_id = $1"
+ZONES_SQL = """
+    SELECT DISTINCT timezone FROM rm_cases
+    WHERE tenant_id = $1 AND portfolio = ANY($2::text[]) AND closed_at IS NULL
+"""
+START_SQL = """
+    INSERT INTO strategy_sweeps (tenant_id, run_to, run_zones, after_case, cases_seen, cases_moved)
+    VALUES ($1, $2, $3, NULL, 0, 0)
+    ON CONFLICT (tenant_id) DO UPDATE SET run_to = $2, run_zones = $3, after_case = NULL,
+        cases_seen = 0, cases_moved = 0
+"""
+BATCH_SQL = """
+    SELECT case_id FROM rm_cases
+    WHERE tenant_id = $1 AND portfolio = ANY($2::text[]) AND closed_at IS NULL
+      AND ($3::text[] IS NULL OR timezone = ANY($3::text[]))
+      AND ($4::uuid IS NULL OR case_id > $4)
+    ORDER BY case_id LIMIT $5
+"""
+PROGRESS_SQL = """
+    UPDATE strategy_sweeps SET after_case = $2, cases_seen = cases_seen + $3,
+        cases_moved = cases_moved + $4 WHERE tenant_id = $1
+"""
+FINISH_SQL = """
+    UPDATE strategy_sweeps SET swept_through = run_to, run_to = NULL, run_zones = NULL,
+        after_case = NULL WHERE tenant_id = $1
+"""
+
+
+class SweepResult(msgspec.Struct):
+    cases_seen: int = 0
+    cases_moved: int = 0
+
+
+def changed_zones(zones: list[str], since: datetime | None, now: datetime) -> list[str]:
+    """Zones whose local date at ``now`` differs from that at ``since`` (all if never swept)."""
+    if since is None:
+        return zones
+    return [z for z in zones if local_date(since, z) != local_date(now, z)]
+
+
+async def sweep_tenant(pool: asyncpg.Pool, service: CaseService, strategies: StrategyService,
+                       tenant_id: str, now: datetime | None = None, *,
+                       batch: int = BATCH) -> SweepResult:
+    """Run (or resume) the tenant's sweep to the end; returns what this call did."""
+    now = now or service.clock()
+    active = await strategies.active(tenant_id, fresh=True)
+    portfolios = sorted({p for a in active for p in a.document.portfolios})
+    result = SweepResult()
+    if not portfolios:
+        return result
+    state = await pool.fetchrow(STATE_SQL, tenant_id)
+    if state is None or state["run_to"] is None:
+        zones = [r[0] for r in await pool.fetch(ZONES_SQL, tenant_id, portfolios)]
+        todo = changed_zones(zones, state["swept_through"] if state else None, now)
+        if not todo:
+            return result
+        await pool.execute(START_SQL, tenant_id, now, todo)
+        run_zones, after = todo, None
+    else:
+        run_zones, after = state["run_zones"], state["after_case"]
+    ctx = Context(tenant_id, FOLLOW_UP_ACTOR, uuid.uuid4())
+    while True:
+        ids = [r[0] for r in await pool.fetch(BATCH_SQL, tenant_id, portfolios, run_zones, after, batch)]
+        if not ids:
+            break
+        moved = await _resegment_batch(service, strategies, ctx, ids)
+        after = ids[-1]
+        await pool.execute(PROGRESS_SQL, tenant_id, after, len(ids), moved)
+        result.cases_seen += len(ids)
+        result.cases_moved += moved
+    await pool.execute(FINISH_SQL, tenant_id)
+    return result
+
+
+async def _resegment_batch(service: CaseService, strategies: StrategyService, ctx: Context,
+                           ids: list[UUID]) -> int:
+    active = await strategies.active(ctx.tenant_id)
+    now = service.clock()
+    loaded = await service.load_many(ctx.tenant_id, ids)
+    changed: list[Case] = []
+    for case_id, case in loaded.items():
+        try:
+            if case.resegment(active, now) is not None:
+                changed.append(case)
+        except Exception as error:  # a poison case must not stop the sweep
+            log.warning("strategy sweep skipped case %s: %s", case_id, type(error).__name__)
+            case.collect_events()
+    if not changed:
+        return 0
+    try:
+        await service.repository.save(*changed, tenant_id=ctx.tenant_id, actor=ctx.actor,
+                                      correlation_id=ctx.correlation_id)
+        for case in changed:
+            service.cache.drop(case.id)
+        return len(changed)
+    except ConcurrencyConflict:
+        pass  # someone wrote one of them meanwhile: one case at a time, with retries
+    moved = 0
+    for case in changed:
+        case.collect_events()
+        marker: list[object] = []
+
+        def step(fresh: Case, clock_now: datetime, found: list[object] = marker) -> None:
+            found[:] = [fresh.resegment(active, clock_now)]
+
+        try:
+            await service.execute(ctx, case.id, step, lambda *_: (200, b""))
+        except (RetriesExhausted, Exception) as error:
+            log.warning("strategy sweep skipped case %s: %s", case.id, type(error).__name__)
+            continue
+        moved += marker[0] is not None
+    return moved
+
+
+async def sweep_all(pool: asyncpg.Pool, service: CaseService, strategies: StrategyService,
+                    now: datetime | None = None) -> SweepResult:
+    """One pass over every tenant that has strategies."""
+    total = SweepResult()
+    for (tenant_id,) in await pool.fetch(TENANTS_SQL):
+        done = await sweep_tenant(pool, service, strategies, tenant_id, now)
+        total.cases_seen += done.cases_seen
+        total.cases_moved += done.cases_moved
+    return total
+
+
+class StrategySweeper:
+    """Runs ``sweep_all`` every ``interval`` seconds, and at once when woken (an activation).
+
+    One process sweeps at a time (a session advisory lock); the others skip the pass.
+    """
+
+    LOCK = (0x5354, 1)
+
+    def __init__(self, pool: asyncpg.Pool, service: CaseService, strategies: StrategyService,
+                 interval: float = 300.0) -> None:
+        self.pool, self.service, self.strategies = pool, service, strategies
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.passes = 0
+
+    def wake(self, tenant_id: str | None = None) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_once(self) -> SweepResult | None:
+        async with self.pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", *self.LOCK):
+                return None
+            try:
+                return await sweep_all(self.pool, self.service, self.strategies)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1, $2)", *self.LOCK)
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                done = await self.run_once()
+                self.passes += 1
+                if done is not None and done.cases_moved:
+                    log.info("strategy sweep: %d of %d cases moved", done.cases_moved, done.cases_seen)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("strategy sweep failed: %s", type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
