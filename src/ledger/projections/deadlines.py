@@ -168,7 +168,8 @@ class DeadlineSweeper:
             ok, _ = await self.guard.attempt(str(case_id), run, tenant_id=ctx.tenant_id)
             if not ok:
                 result.failed += 1
-            result.changed += bool(marked)
+            else:
+                result.changed += bool(marked)
 
 
 async def tick(pool: asyncpg.Pool, service: CaseService, now: datetime | None = None, *,
