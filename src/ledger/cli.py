@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 
 from ledger.config import ConfigError, Settings, load_settings
 from ledger.db.embedded import EmbeddedPostgresError
+from ledger.services.first_key import announcement as first_key_announcement
 from ledger.db.migrations import MigrationError
 from ledger.db.pool import connect
 from ledger.db.runtime import database_url, describe
 from ledger.audit import commands as audit_commands
 from ledger.projections import commands as projection_commands
+from ledger.webhooks import commands as webhook_commands
 from ledger.reporting import commands as reporting_commands
 from ledger.serving import StartupError, check_port_free, prepare_database, run_server
 from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
@@ -52,12 +54,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"API docs:    http://{host}:{port}/schema  (OpenAPI JSON: /schema/openapi.json)")
         print(f"Dashboard:   http://{host}:{port}/dashboard  (sign in with an analyst, "
               "supervisor, auditor or admin key)")
-        if first_key is not None:
-            print(
-                f"\nFirst start: created an admin API key for tenant {BOOTSTRAP_TENANT!r}. It is shown "
-                f"only this once; store it safely:\n\n    {first_key}\n\n"
-                "Create more with `ledger keys create --tenant T --role R`."
-            )
+        if first_key is not None:  # also saved in <data dir>/admin_key (services.first_key)
+            print(first_key_announcement(first_key, BOOTSTRAP_TENANT, settings.data_dir))
         sys.stdout.flush()
         # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
         # embedded database is stopped by the context manager instead of being orphaned.
@@ -202,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotation_command.register(key_commands)  # trust-data: ledger keys rotate-master
     projection_commands.register(commands)
     audit_commands.register(commands)
+    webhook_commands.register(commands)
     reporting_commands.register(commands)
     return parser
 

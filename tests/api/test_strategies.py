@@ -37,6 +37,18 @@ async def _caught_up(client) -> None:
     raise AssertionError(body)
 
 
+async def _eventually(client, get, ready) -> Any:  # type: ignore[no-untyped-def]
+    """``await get()`` once ``ready(answer)`` holds: read models may trail ``/ready`` by a
+    commit while other transactions on a shared server hold the feed back."""
+    await _caught_up(client)
+    for _ in range(200):
+        answer = await get()
+        if ready(answer):
+            return answer
+        await asyncio.sleep(0.05)
+    return answer
+
+
 async def _activate(client, keys, portfolio: str, **changes: Any) -> dict[str, Any]:
     saved = await client.post("/v1/strategies", json=strategy(portfolio, **changes),
                               headers=keys["supervisor"])
@@ -199,9 +211,10 @@ async def test_the_dialer_list_shows_due_calls_and_agents_see_their_own(client, 
         assigned = await client.post(f"/v1/cases/{case['case_id']}/assignment",
                                      json={"agent_id": agent}, headers=keys["supervisor"])
         assert assigned.status_code == 201
-    await _caught_up(client)
     at = _local_noon("America/Chicago").replace("+", "%2B")
-    everyone = await client.get(f"/v1/dialer-list?at={at}&limit=10", headers=keys["supervisor"])
+    everyone = await _eventually(
+        client, lambda: client.get(f"/v1/dialer-list?at={at}&limit=10", headers=keys["supervisor"]),
+        lambda r: len(r.json()["items"]) == 2)
     assert everyone.status_code == 200, everyone.text
     items = everyone.json()["items"]
     assert {i["case_id"] for i in items} == {mine["case_id"], theirs["case_id"]}
@@ -224,8 +237,9 @@ async def test_the_dialer_list_shows_due_calls_and_agents_see_their_own(client, 
         "channel": "phone", "direction": "outbound", "outcome": "no_answer",
         "occurred_at": ago(minutes=1), "agent_id": "agent-1"}, headers=keys["agent"])
     assert called.status_code == 201
-    await _caught_up(client)
-    after = await client.get(f"/v1/dialer-list?at={at}", headers=keys["supervisor"])
+    after = await _eventually(
+        client, lambda: client.get(f"/v1/dialer-list?at={at}", headers=keys["supervisor"]),
+        lambda r: mine["case_id"] not in {i["case_id"] for i in r.json()["items"]})
     assert mine["case_id"] not in {i["case_id"] for i in after.json()["items"]}
 
 
@@ -240,9 +254,13 @@ async def test_metrics_compare_arms_and_segments_side_by_side(client, keys) -> N
         "channel": "phone", "direction": "outbound", "outcome": "right_party",
         "occurred_at": ago(seconds=0), "agent_id": "a"}, headers=keys["agent"])
     assert contact.status_code == 201
-    await _caught_up(client)
     plan = (await client.get(f"/v1/cases/{cases[0]['case_id']}/plan", headers=keys["agent"])).json()
-    by_arm = await client.get("/v1/metrics/recovery?group_by=arm", headers=keys["analyst"])
+    by_arm = await _eventually(
+        client, lambda: client.get("/v1/metrics/recovery?group_by=arm", headers=keys["analyst"]),
+        lambda r: sum(i["recovered_amount"] for i in r.json()["items"]) == 1234)
+    await _eventually(
+        client, lambda: client.get("/v1/metrics/contacts?group_by=arm", headers=keys["supervisor"]),
+        lambda r: r.json()["items"])
     assert by_arm.status_code == 200, by_arm.text
     items = {i["group"]: i for i in by_arm.json()["items"]}
     assert set(items) <= {"champion", "challenger"} and sum(i["cases"] for i in items.values()) == 4
@@ -263,8 +281,52 @@ async def test_the_work_queue_puts_a_due_call_first(client, keys) -> None:
         assigned = await client.post(f"/v1/cases/{case['case_id']}/assignment",
                                      json={"agent_id": "agent-q"}, headers=keys["supervisor"])
         assert assigned.status_code == 201
-    await _caught_up(client)
-    queue = await client.get("/v1/work-queue?agent_id=agent-q", headers=keys["supervisor"])
+    queue = await _eventually(
+        client, lambda: client.get("/v1/work-queue?agent_id=agent-q", headers=keys["supervisor"]),
+        lambda r: len(r.json()["items"]) == 2 and r.json()["items"][0]["call_due"])
     items = queue.json()["items"]
     assert [i["case"]["case_id"] for i in items] == [small["case_id"], large["case_id"]]
     assert [i["call_due"] for i in items] == [True, False]
+
+
+SMS_BODY = "{{ agency_name }}: {{ balance }} is due on {{ external_ref }}. {{ opt_out }}"
+AUTO_SEGMENTS = [{"name": "rest", "when": {},
+                  "steps": [{"day": 0, "action": "sms", "template": "nudge", "auto": True},
+                            {"day": 1, "action": "call"}]}]
+
+
+async def test_templates_must_be_saved_and_an_auto_step_is_queued_once(app, client, keys) -> None:
+    refused = await client.post("/v1/strategies", json=strategy("p-auto", segments=AUTO_SEGMENTS,
+                                                                 challenger=None),
+                                headers=keys["supervisor"])
+    problem = assert_problem(refused, 422, "invalid_request")
+    assert problem["errors"][0]["field"] == "segments[0].steps[0].template"
+    saved = await client.post("/v1/templates", json={"name": "nudge", "channel": "sms",
+                                                     "locale": "en_US", "body": SMS_BODY},
+                              headers=keys["supervisor"])
+    assert saved.status_code == 201, saved.text
+    await _activate(client, keys, "p-auto", segments=AUTO_SEGMENTS, challenger=None)
+    case = await _place(client, keys, "p-auto")
+    plan = (await client.get(f"/v1/cases/{case['case_id']}/plan", headers=keys["agent"])).json()
+    assert plan["next"]["action"] == "sms" and plan["steps"][0]["auto"] is True
+    await _caught_up(client)
+    auto = app.state.sweeper.auto_steps
+
+    async def run_auto_steps() -> int:  # in the app's own event loop (the client's portal)
+        return await asyncio.to_thread(client.blocking_portal.call, auto.run_once)
+
+    for _ in range(100):  # the read model may trail /ready by a commit on a busy server
+        if await run_auto_steps():
+            break
+        await asyncio.sleep(0.05)
+    messages = await client.get(f"/v1/cases/{case['case_id']}/messages", headers=keys["agent"])
+    assert [m["template"] for m in messages.json()["items"]] == ["nudge"]
+    history = (await client.get(f"/v1/cases/{case['case_id']}/history", headers=keys["auditor"])).json()
+    queued = [e for e in history["items"] if e["type"] == "MessageQueued"]
+    assert [e["actor"] for e in queued] == ["system:strategy"]
+    after = (await client.get(f"/v1/cases/{case['case_id']}/plan", headers=keys["agent"])).json()
+    assert after["steps"][0]["status"] == "done"
+    await _caught_up(client)
+    await run_auto_steps()  # nothing more for this case
+    again = await client.get(f"/v1/cases/{case['case_id']}/messages", headers=keys["agent"])
+    assert len(again.json()["items"]) == 1

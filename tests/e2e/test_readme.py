@@ -126,11 +126,34 @@ def _scheduler_trail(body: dict) -> None:
         assert item["occurred_at"] and item["recorded_at"]
 
 
+def _plan(body: dict) -> None:
+    assert body["arm"] in ("champion", "challenger") and body["segment"]
+    assert body["steps"] and all(s["status"] in ("done", "due", "upcoming", "missed")
+                                 for s in body["steps"])
+    assert "next" in body and "paused" in body
+
+
+def _dialer_list(body: dict) -> None:
+    assert 1 <= len(body["items"]) <= 3
+    for item in body["items"]:
+        assert item["phone"] and item["arm"] in ("champion", "challenger") and item["due_at"]
+    due = [item["due_at"] for item in body["items"]]
+    assert due == sorted(due)  # most overdue first
+
+
+def _recovery_by_arm(body: dict) -> None:
+    groups = {item["group"] for item in body["items"]}
+    assert {"champion", "challenger"} <= groups <= {"champion", "challenger", "none"}
+
+
 DESCRIBED = {
     "/v1/cases/by-ref/": _case_view,
     "/v1/cases?status=promised": _promised_cases,
     "/v1/work-queue": _work_queue,
-    "/v1/metrics/recovery": _recovery_by_agent,
+    "/v1/metrics/recovery?group_by=agent": _recovery_by_agent,
+    "/v1/metrics/recovery?group_by=arm": _recovery_by_arm,
+    "/plan": _plan,
+    "/v1/dialer-list": _dialer_list,
     "/v1/compliance/breaches": _breaches,
     "/v1/audit?actor=system:scheduler": _scheduler_trail,
 }

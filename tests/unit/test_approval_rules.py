@@ -153,3 +153,44 @@ def test_the_policy_aggregate_versions_changes_only():
     assert policy.revise(terms=changed, at=NOW) is True and policy.version == 2
     again = replay(policy.collect_events())
     assert again.terms == changed and again.version == 2
+
+
+plans = st.lists(st.tuples(st.integers(1, 40), st.integers(2_500, 14_000)), min_size=1, max_size=20)
+
+
+@PROPERTY
+@given(plans, st.sampled_from([AGENT, SUPERVISOR]), st.integers(1, 72))
+def test_an_approved_instalment_plan_is_exactly_the_plan_asked_for(steps, asker, hours_later):
+    case = place()
+    due, plan = NOW.date() + timedelta(days=3), []  # still ahead when the decision comes
+    for gap, amount in steps:
+        due += timedelta(days=gap)
+        plan.append(Instalment(due, amount))
+    terms = validate_terms([SettlementTier(0, 80)], 3, 2500, 60, {"agent": RoleAuthority(10, 80)})
+    asked = case.negotiate_arrangement(kind="installments", instalments=plan, waive_interest=False,
+                                       agreed_at=NOW, asker=asker, policy=terms, now=NOW)
+    if asked.approval_id is None:  # within the policy: agreed at once, as asked
+        assert case.arrangement.instalments == tuple(plan)
+        return
+    assert len(plan) > 3 or (plan[-1].due_date - NOW.date()).days > 60  # what needs approval
+    decided_at = NOW + timedelta(hours=hours_later)
+    case.decide_approval(approval_id=asked.approval_id, decision="approve", reason=None,
+                         checker=ADMIN, policy=terms, decided_at=decided_at)
+    assert case.arrangement.instalments == tuple(plan)
+    assert case.arrangement.agreed_at == decided_at
+
+
+@PROPERTY
+@given(st.integers(1, BALANCE), st.integers(1, 72))
+def test_an_approved_waiver_waives_exactly_the_amount_asked(amount, hours_later):
+    case = place()
+    before = case.balance
+    asked = case.negotiate_waiver(amount=amount, reason="goodwill", occurred_at=NOW,
+                                  asker=SUPERVISOR, policy=TERMS, now=NOW)
+    if asked.approval_id is None:
+        assert amount * 100 <= 50 * before and case.balance == before - amount
+        return
+    assert case.balance == before  # parked, not applied
+    case.decide_approval(approval_id=asked.approval_id, decision="approve", reason=None,
+                         checker=ADMIN, policy=TERMS, decided_at=NOW + timedelta(hours=hours_later))
+    assert case.balance == before - amount and case.waived_total == amount

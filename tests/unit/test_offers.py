@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from ledger.domain.negotiation.calendar import add_months, is_payable_day, next_payable_day
 from ledger.domain.negotiation.offers import (
     instalment_plans,
+    monthly_due_dates,
     settlement_floor_pct,
     settlement_offer,
     split_evenly,
@@ -51,6 +52,7 @@ def test_plans_never_exceed_the_policy_and_always_add_up(terms, balance, today, 
         assert plan.due_dates[-1] == plan.last_due_date <= today + timedelta(days=terms.max_term_days)
         assert list(plan.due_dates) == sorted(set(plan.due_dates))
         assert all(is_payable_day(d, where) for d in plan.due_dates)
+        assert plan.due_dates == monthly_due_dates(plan.first_due_date, plan.installments, where)
     assert [p.installments for p in plans] == list(range(2, 2 + len(plans)))
 
 

@@ -125,3 +125,18 @@ def test_call_windows_agree_with_next_action_at_every_hour() -> None:
         assert is_due_call == inside, moment
         moment += timedelta(hours=1)
     assert len(windows) == 3
+
+
+def test_allowed_until_is_when_permission_first_says_no() -> None:
+    from ledger.domain.compliance import permission
+    from ledger.domain.strategy.dialing import allowed_until
+
+    case = given(lambda c: c.place_hold(kind="hardship", starts_at=at(days=3), until=at(days=5)))
+    for moment, expected in ((at(hours=1), utc(2026, 9, 2, 2, 0)),   # 21:00 Chicago (CDT)
+                             (at(days=3, hours=-1), at(days=3))):    # the hold starts first
+        assert permission(case, "phone", moment).allowed
+        until = allowed_until(case, "phone", moment)
+        assert until == expected
+        assert not permission(case, "phone", until).allowed
+        assert permission(case, "phone", until - timedelta(minutes=1)).allowed
+    assert allowed_until(case, "letter", at(hours=1)) == at(days=3)  # letters keep no hours

@@ -50,6 +50,7 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.webhooks import WebhookEndpointController
 from ledger.api.controllers.approvals import ApprovalController
 from ledger.api.controllers.complaints import ComplaintController
 from ledger.api.controllers.negotiation_metrics import NegotiationMetricsController
@@ -93,9 +94,11 @@ from ledger.services.repositories import case_repository
 from ledger.audit.checkpoint_task import checkpoint_task
 from ledger.audit.signing import resolve_signing_key
 from ledger.services.secret import resolve_secret
+from ledger.webhooks.wiring import start_webhooks
 from ledger.services.negotiation import NegotiationService
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
+from ledger.services.strategy_auto import AutoSteps
 from ledger.services.strategy_sweep import StrategySweeper
 
 DESCRIPTION = (
@@ -120,6 +123,7 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    WebhookEndpointController,
     # negotiation (issue 15)
     PolicyController, OfferController, ApprovalController, ComplaintController,
     NegotiationMetricsController,
@@ -218,6 +222,12 @@ def create_app(settings: Settings, database_url: str, *,
                                      key_cache.secret)
         app.state.update(messaging=messaging, messages=MessageService(
             app.state.cases, data_keys, agency_name=settings.agency_name))
+        # Strategies' auto steps are queued through the messages feature; strategy templates
+        # are checked against the saved ones.
+        sweeper.auto_steps = AutoSteps(pool, app.state.cases, strategies,
+                                       app.state.messages.queue_message)
+        app.state.update(template_exists=app.state.messages.template_exists)
+        deliverer = start_webhooks(app, settings, pool, store, master_key)
         # trust-data: signed checkpoints where the runner runs (none without a signing key).
         signing_key = resolve_signing_key(settings)
         checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
@@ -231,9 +241,12 @@ def create_app(settings: Settings, database_url: str, *,
                 await checkpoints.start()
         if settings.run_sender:
             await messaging.start()
+        if settings.run_webhooks:
+            await deliverer.start()
         try:
             yield
         finally:
+            await deliverer.stop()
             await messaging.stop()
             if checkpoints is not None:
                 await checkpoints.stop()

@@ -83,6 +83,12 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def route_of(request: Request) -> str:
+    """The route template (``/v1/cases/by-ref/{external_ref}``), never the raw path: paths carry
+    external references and other identifiers that must stay out of logs."""
+    return str(request.scope.get("path_template") or "unmatched")
+
+
 def handle_problem(_: Request, exc: ProblemError) -> Response[Problem]:
     return problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers)
 
@@ -177,7 +183,7 @@ def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
         return handle_database_down(request, exc)
     # Log the type and where, not the message: messages of library errors can quote data.
     log.error(
-        "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
+        "unhandled %s on %s %s", type(exc).__name__, request.method, route_of(request),
         exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
     )
     return problem_response(500, "internal_error", "internal error; the request id identifies it")
@@ -206,5 +212,6 @@ def handle_domain_error(_: Request, exc: DomainError) -> Response[Problem]:
 
 
 def handle_database_down(request: Request, exc: Exception) -> Response[Problem]:
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    log.warning("database unavailable on %s %s: %s", request.method, route_of(request),
+                type(exc).__name__)
     return unavailable()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import sys
 from datetime import datetime
+from typing import BinaryIO
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -104,7 +106,8 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _export_async(url: str, master_key: bytes, args: argparse.Namespace) -> int:
     pool = await create_pool(url, min_size=1, max_size=2)
-    out = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    # Debtor personal data: the file is its owner's alone, whatever the umask (or an older file).
+    out = _private_file(args.output) if args.output else sys.stdout.buffer
     try:
         cipher = DebtorCipher(DataKeys(pool.fetch, master_key))
         async for line in export_lines(pool.fetch, EventCodec(), cipher, args.tenant,
@@ -116,6 +119,12 @@ async def _export_async(url: str, master_key: bytes, args: argparse.Namespace) -
             out.close()
         await pool.close()
     return 0
+
+
+def _private_file(path: str) -> BinaryIO:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
 
 
 def _instant(text: str) -> datetime:

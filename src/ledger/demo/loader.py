@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ledger.demo.portfolio import PORTFOLIO_DAYS, SCHEDULER, CasePlan, Step, plan_case
-from ledger.demo.strategy import activate_demo_strategy, enter_segments
+from ledger.demo.strategy import activate_demo_strategy, enter_segments, revise_demo_strategy
 from ledger.domain.strategy.evaluation import ActiveStrategy
 from ledger.services.cases import FOLLOW_UP_ACTOR
 from ledger.domain.case import Case
@@ -49,8 +49,8 @@ async def load_demo(repository: Repository, *, tenant_id: str, cases: int, seed:
     if await repository.load_many([first_id], tenant_id=tenant_id):
         return DemoSummary(0, 0, 0, already_present=True)
     skipped = 0
-    strategy, events = await activate_demo_strategy(repository, tenant_id,
-                                            end - timedelta(days=PORTFOLIO_DAYS), end)
+    start = end - timedelta(days=PORTFOLIO_DAYS)
+    strategy, events = await activate_demo_strategy(repository, tenant_id, start, end)
     for offset in range(0, cases, BATCH):
         plans = [plan_case(seed, index, end) for index in range(offset + 1,
                                                                 min(cases, offset + BATCH) + 1)]
@@ -58,6 +58,14 @@ async def load_demo(repository: Repository, *, tenant_id: str, cases: int, seed:
         events, skipped = events + stored, skipped + missed
         if progress is not None:
             progress(offset + len(plans), cases)
+    revised, revised_at, stored = await revise_demo_strategy(repository, tenant_id, start, end)
+    events += stored
+    for offset in range(0, cases, BATCH):
+        ids = [case_id_for(tenant_id, plan_case(seed, index, end).external_ref)
+               for index in range(offset + 1, min(cases, offset + BATCH) + 1)]
+        loaded = list((await repository.load_many(ids, tenant_id=tenant_id)).values())
+        events += await _save_entries(repository, tenant_id,
+                                      enter_segments(loaded, revised, revised_at))
     return DemoSummary(cases, events, skipped)
 
 

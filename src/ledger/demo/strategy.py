@@ -1,8 +1,10 @@
 """The demo's contact strategy: a champion and a 20% challenger over the demo portfolios.
 
-Activated at the start of the demo period (by ``demo:supervisor``), so each case enters its
-segment when it is placed and the two arms' recovery can be compared over the whole period;
-at the end every case is re-evaluated (ageing moves many from ``early`` to ``late``).
+Version 1 is activated at the start of the demo period (by ``demo:supervisor``), so each case
+enters its segment when it is placed and the two arms' recovery can be compared over the whole
+period. Two days before the end a revised version 2 (early cases are called first) replaces
+it, so every open case re-enters its segment then and has a fresh plan: the dialer list and
+the plans of the tour have calls due.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import msgspec
 
 from ledger.domain.case import Case
-from ledger.domain.strategy.aggregate import Strategy
+from ledger.domain.strategy.aggregate import Strategy, strategy_id_for
 from ledger.domain.strategy.document import StrategyDocument
 from ledger.domain.strategy.evaluation import ActiveStrategy
 from ledger.eventstore import Repository
@@ -64,9 +66,16 @@ def quarters(start: datetime, end: datetime) -> list[str]:
     return names
 
 
-def demo_document(start: datetime, end: datetime) -> StrategyDocument:
+REVISED_EARLY = {"name": "early", "when": {"dpd_max": 30},
+                 "steps": _steps((0, "call", None), (2, "sms", "reminder"), (7, "email", "notice"),
+                                 (14, "call", None))}
+REVISION_DAYS = 2
+
+
+def demo_document(start: datetime, end: datetime, *, revised: bool = False) -> StrategyDocument:
+    champion = [REVISED_EARLY, *CHAMPION[1:]] if revised else CHAMPION
     return msgspec.convert({"name": NAME, "portfolios": quarters(start, end),
-                            "segments": CHAMPION,
+                            "segments": champion,
                             "challenger": {"split": 0.2, "segments": CHALLENGER}},
                            StrategyDocument)
 
@@ -82,6 +91,19 @@ async def activate_demo_strategy(repository: Repository, tenant_id: str, start: 
     active = strategy.active()
     assert active is not None
     return active, len(rows)
+
+
+async def revise_demo_strategy(repository: Repository, tenant_id: str, start: datetime,
+                               end: datetime) -> tuple[ActiveStrategy, datetime, int]:
+    """Activate version 2 ``REVISION_DAYS`` before ``end``; returns it, when, events stored."""
+    strategy = await repository.load(strategy_id_for(tenant_id, NAME), tenant_id=tenant_id)
+    revised_at = end - timedelta(days=REVISION_DAYS)
+    strategy.save_version(demo_document(start, end, revised=True), revised_at)
+    strategy.activate(2, [], revised_at)
+    rows = await repository.save(strategy, tenant_id=tenant_id, actor=SUPERVISOR)
+    active = strategy.active()
+    assert active is not None
+    return active, revised_at, len(rows)
 
 
 def enter_segments(cases: list[Case], active: ActiveStrategy, at: datetime | None) -> list[Case]:

@@ -10,7 +10,7 @@ capability existed still load.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -35,6 +35,7 @@ from ledger.domain.strategy.evaluation import (
     strategy_for,
 )
 from ledger.domain.strategy.plan import (
+    AllowedFrom,
     NextAction,
     PlannedStep,
     next_action,
@@ -81,6 +82,29 @@ class CasePlan(msgspec.Struct, frozen=True):
     steps: list[PlannedStep]
     next: NextAction | None
     paused: str | None
+
+
+class _Scores(Mapping[str, int]):
+    """A case's score values; the behaviour score costs a pass over the history, so it is
+    computed on first use (most segment conditions never read it)."""
+
+    def __init__(self, case: Case, at: datetime) -> None:
+        self._case, self._at = case, at
+        self._values = {model: record.value for model, record in case.scores.items()}
+        self._behaviour: int | None = None
+
+    def __getitem__(self, model: str) -> int:
+        if model == BEHAVIOUR_MODEL:
+            if self._behaviour is None:
+                self._behaviour = self._case.behaviour(self._at).value
+            return self._behaviour
+        return self._values[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._values, BEHAVIOUR_MODEL])
+
+    def __len__(self) -> int:
+        return len(self._values) + 1
 
 
 class CaseStrategy:
@@ -145,10 +169,9 @@ class CaseStrategy:
             days_past_due=self.days_past_due(at),
         ))
 
-    def score_values(self: Case, at: datetime) -> dict[str, int]:
-        values = {model: record.value for model, record in self.scores.items()}
-        values[BEHAVIOUR_MODEL] = self.behaviour(at).value
-        return values
+    def score_values(self: Case, at: datetime) -> Mapping[str, int]:
+        """Latest value per model, with ``behaviour`` worked out only if asked for."""
+        return _Scores(self, at)
 
     def segment_inputs(self: Case, at: datetime) -> SegmentInputs:
         return SegmentInputs(days_past_due=self.days_past_due(at), balance=self.balance,
@@ -164,8 +187,12 @@ class CaseStrategy:
             ceased_everywhere=ceased,
         )
 
-    def plan(self: Case, active: list[ActiveStrategy], now: datetime) -> CasePlan | None:
-        """The plan in the active strategy the case last entered; None if there is none."""
+    def plan(self: Case, active: list[ActiveStrategy], now: datetime, *,
+             with_allowed_at: bool = True) -> CasePlan | None:
+        """The plan in the active strategy the case last entered; None if there is none.
+
+        ``with_allowed_at=False`` leaves ``next.allowed_at`` at the step's start (the dialer
+        list asks permission at its own instant instead)."""
         entry = self.segment_entry
         if entry is None:
             return None
@@ -178,8 +205,10 @@ class CaseStrategy:
             return None
         steps = step_statuses(segment, entry.entered_at, self.timezone, self.last_action_at, now)
         paused = self.pause_reason(now)
-        upcoming = None if paused else next_action(
-            steps, now, lambda channel, at: permission(self, channel, at).next_allowed_at)
+        allowed_from: AllowedFrom = (
+            (lambda channel, at: permission(self, channel, at).next_allowed_at)
+            if with_allowed_at else (lambda _channel, at: at))
+        upcoming = None if paused else next_action(steps, now, allowed_from)
         return CasePlan(entry.strategy_id, entry.version, entry.arm, entry.segment,
                         entry.entered_at, steps, upcoming, paused)
 

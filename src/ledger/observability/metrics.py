@@ -38,6 +38,7 @@ from ledger.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyCon
 from ledger.api.problems import encode_problem
 from ledger.observability.probes import ReadSideProbe
 from ledger.workers.metrics import QUARANTINE_HELD
+from ledger.webhooks.metrics import observe_endpoints as observe_webhook_endpoints
 
 log = logging.getLogger("ledger.metrics")
 PREFIX = "ledger"
@@ -204,6 +205,7 @@ class ScrapeController(Controller):
             observe_pool(pool)
             store = state.get("store")
             await observe_projection_lag(pool, probe, store.wakeup if store is not None else None)
+            await observe_webhook_endpoints(pool)
             await observe_outbox(pool)
         return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
 

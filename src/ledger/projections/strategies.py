@@ -20,7 +20,7 @@ import msgspec
 
 from ledger.domain.strategy.document import Action, StrategyDocument
 from ledger.domain.strategy.evaluation import segment_named, ActiveStrategy
-from ledger.domain.strategy.plan import call_windows
+from ledger.domain.strategy.plan import auto_windows, call_windows
 from ledger.eventstore import EventCodec
 from ledger.projections.framework import Envelope, event_type
 
@@ -71,14 +71,17 @@ LOAD_VERSION_SQL = """
 """
 UPSERT_SEGMENT_SQL = """
     INSERT INTO rm_case_segments (tenant_id, case_id, strategy_id, version, arm, segment, entered_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int4[], $5::text[], $6::text[],
+                         $7::timestamptz[])
     ON CONFLICT (tenant_id, case_id) DO UPDATE SET strategy_id = EXCLUDED.strategy_id,
         version = EXCLUDED.version, arm = EXCLUDED.arm, segment = EXCLUDED.segment,
         entered_at = EXCLUDED.entered_at
 """
 ENTRY_SQL = """
     INSERT INTO rm_segment_entries (tenant_id, case_id, entered_at, version, arm, segment)
-    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+    SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::int8[], $5::text[],
+                         $6::text[])
+    ON CONFLICT DO NOTHING
 """
 MODEL_SQL = "INSERT INTO rm_score_models (tenant_id, model) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 CONTACTS_SQL = """
@@ -92,6 +95,8 @@ DELETE_DIALER_SQL = """
     WHERE d.tenant_id = k.tenant_id AND d.case_id = k.case_id
 """
 DIALER_COLUMNS = ("tenant_id", "case_id", "due_at", "until", "assigned_to", "segment", "arm")
+DELETE_AUTO_SQL = DELETE_DIALER_SQL.replace("rm_dialer", "rm_auto_steps")
+AUTO_COLUMNS = ("tenant_id", "case_id", "due_at", "until", "action", "template")
 
 
 class StrategiesProjection:
@@ -99,7 +104,7 @@ class StrategiesProjection:
 
     name = "strategies"
     tables = ("rm_plan_facts", "rm_strategy_versions", "rm_case_segments", "rm_segment_entries",
-              "rm_segment_contacts", "rm_score_models", "rm_dialer")
+              "rm_segment_contacts", "rm_score_models", "rm_dialer", "rm_auto_steps")
 
     def __init__(self) -> None:
         self._documents: dict[tuple[str, UUID, int], StrategyDocument] = {}
@@ -144,6 +149,7 @@ class StrategiesProjection:
                 LOAD_FACTS_SQL, [k[0] for k in keys], [k[1] for k in keys])}
         contacts: dict[tuple[str, Any, str, str], list[int]] = {}
         touched: dict[UUID, str] = {}
+        entries: list[tuple[Any, ...]] = []
         for envelope in envelopes:
             tenant, case_id, event = envelope.row.tenant_id, envelope.row.originator_id, envelope.event
             kind = envelope.type
@@ -163,6 +169,8 @@ class StrategiesProjection:
                 counts[0] += 1
                 counts[1] += outcome in CONNECTED
                 counts[2] += outcome == "right_party"
+            elif kind == "MessageQueued":
+                _done(facts, Action(str(event.channel)), event.timestamp)
             elif kind == "Escalated":
                 _done(facts, Action.ESCALATE, event.timestamp)
             elif kind == "NoteAdded":
@@ -178,13 +186,17 @@ class StrategiesProjection:
             elif kind == "SegmentEntered":
                 facts.entry = Entry(event.strategy_id, event.version, event.arm, event.segment,
                                     event.timestamp)
-                await conn.execute(UPSERT_SEGMENT_SQL, tenant, case_id, event.strategy_id,
-                                   event.version, event.arm, event.segment, event.timestamp)
-                await conn.execute(ENTRY_SQL, tenant, case_id, event.timestamp,
-                                   event.originator_version, event.arm, event.segment)
+                entries.append((tenant, case_id, event.timestamp, event.originator_version,
+                                event.arm, event.segment))
         if contacts:
             rows = [(*k, *v) for k, v in contacts.items()]
             await conn.execute(CONTACTS_SQL, *[list(c) for c in zip(*rows, strict=True)])
+        if entries:
+            await conn.execute(ENTRY_SQL, *[list(c) for c in zip(*entries, strict=True)])
+            entered = {entry[1] for entry in entries}
+            current = [(t, i, e.strategy_id, e.version, e.arm, e.segment, e.entered_at)
+                       for i, t in touched.items() if i in entered and (e := known[i].entry)]
+            await conn.execute(UPSERT_SEGMENT_SQL, *[list(c) for c in zip(*current, strict=True)])
         await self._write(conn, known, touched)
 
     async def _write(self, conn: asyncpg.Connection, known: dict[UUID, PlanFacts],
@@ -193,7 +205,8 @@ class StrategiesProjection:
         tenants = [touched[i] for i in ids]
         await conn.execute(UPSERT_FACTS_SQL, tenants, ids, [ENCODER.encode(known[i]) for i in ids])
         await conn.execute(DELETE_DIALER_SQL, tenants, ids)
-        rows = []
+        await conn.execute(DELETE_AUTO_SQL, tenants, ids)
+        rows, autos = [], []
         for case_id, tenant in touched.items():
             facts = known[case_id]
             entry = facts.entry
@@ -210,8 +223,13 @@ class StrategiesProjection:
             for start, until in call_windows(segment, entry.entered_at, facts.timezone, done):
                 rows.append((tenant, case_id, start, until, facts.assigned_to, entry.segment,
                              entry.arm))
+            for start, until, step in auto_windows(segment, entry.entered_at, facts.timezone,
+                                                   done):
+                autos.append((tenant, case_id, start, until, str(step.action), step.template))
         if rows:
             await conn.copy_records_to_table("rm_dialer", records=rows, columns=DIALER_COLUMNS)
+        if autos:
+            await conn.copy_records_to_table("rm_auto_steps", records=autos, columns=AUTO_COLUMNS)
 
 
 def _done(facts: PlanFacts, action: Action, at: datetime) -> None:

@@ -30,7 +30,9 @@ CANDIDATES_SQL = """
     ORDER BY due_at, case_id LIMIT $6
 """
 EPOCH = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
-MAX_PAGES = 20
+MIN_PAGE = 200
+MAX_CANDIDATES = 20_000
+"""A bound on the work of one request when most candidates are not callable at ``at``."""
 
 
 class DialerRow(msgspec.Struct, frozen=True):
@@ -52,17 +54,18 @@ async def dialer_list(pool: asyncpg.Pool, service: CaseService, strategies: Stra
     if not active:
         return rows
     after: tuple[datetime, UUID] = (EPOCH, UUID(int=0))
-    for _ in range(MAX_PAGES):
-        page = await pool.fetch(CANDIDATES_SQL, tenant_id, at, agent_id, *after, limit)
+    size = max(limit, MIN_PAGE)
+    for _ in range(MAX_CANDIDATES // size):
+        page = await pool.fetch(CANDIDATES_SQL, tenant_id, at, agent_id, *after, size)
         if not page:
             break
         after = (page[-1]["due_at"], page[-1]["case_id"])
-        loaded = await service.load_many(tenant_id, [r["case_id"] for r in page])
+        loaded = await service.read_many(tenant_id, [r["case_id"] for r in page])
         for record in page:
             case = loaded.get(record["case_id"])
             if case is None or (agent_id is not None and case.assigned_to != agent_id):
                 continue
-            plan = case.plan(active, at)
+            plan = case.plan(active, at, with_allowed_at=False)
             if plan is None or plan.next is None or plan.next.action is not Action.CALL:
                 continue
             if plan.next.due_at > at or not permission(case, Channel.PHONE, at).allowed:
@@ -75,6 +78,6 @@ async def dialer_list(pool: asyncpg.Pool, service: CaseService, strategies: Stra
                                   allowed_until(case, Channel.PHONE, at)))
             if len(rows) == limit:
                 return rows
-        if len(page) < limit:
+        if len(page) < size:
             break
     return rows

@@ -26,6 +26,7 @@ from ledger.domain.timeutil import local_date
 from ledger.eventstore import ConcurrencyConflict
 from ledger.services.cases import FOLLOW_UP_ACTOR, CaseService, Context, RetriesExhausted
 from ledger.services.strategies import StrategyService
+from ledger.services.strategy_auto import AutoSteps
 
 log = logging.getLogger("ledger.strategy_sweep")
 BATCH = 500
@@ -159,7 +160,8 @@ async def sweep_all(pool: asyncpg.Pool, service: CaseService, strategies: Strate
 
 
 class StrategySweeper:
-    """Runs ``sweep_all`` every ``interval`` seconds, and at once when woken (an activation).
+    """Runs ``sweep_all`` every ``interval`` seconds, and at once when woken (an activation),
+    then queues the due automatic steps (``AutoSteps``).
 
     One process sweeps at a time (a session advisory lock); the others skip the pass.
     """
@@ -167,9 +169,10 @@ class StrategySweeper:
     LOCK = (0x5354, 1)
 
     def __init__(self, pool: asyncpg.Pool, service: CaseService, strategies: StrategyService,
-                 interval: float = 300.0) -> None:
+                 interval: float = 60.0, auto_steps: AutoSteps | None = None) -> None:
         self.pool, self.service, self.strategies = pool, service, strategies
         self.interval = interval
+        self.auto_steps = auto_steps
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.passes = 0
@@ -193,7 +196,10 @@ class StrategySweeper:
             if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", *self.LOCK):
                 return None
             try:
-                return await sweep_all(self.pool, self.service, self.strategies)
+                done = await sweep_all(self.pool, self.service, self.strategies)
+                if self.auto_steps is not None:
+                    await self.auto_steps.run_once()
+                return done
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1, $2)", *self.LOCK)
 

@@ -44,10 +44,16 @@ STRATEGY_EXAMPLE = {
 }
 
 
-async def known_templates(request: Request) -> set[str] | None:
-    """The tenant's saved template names, when a template store is wired (else unchecked)."""
-    finder = getattr(request.app.state, "template_names", None)
-    return None if finder is None else set(await finder(request.user.tenant_id))
+async def known_templates(request: Request, document: StrategyDocument) -> set[str] | None:
+    """Which of the templates ``document`` names are saved for the tenant (None: unchecked,
+    when no template store is wired)."""
+    exists = getattr(request.app.state, "template_exists", None)
+    if exists is None:
+        return None
+    named = {step.template for segments in (
+        document.segments, document.challenger.segments if document.challenger else ())
+        for segment in segments for step in segment.steps if step.template}
+    return {name for name in sorted(named) if await exists(request.user.tenant_id, name)}
 
 
 def view(strategy: Strategy) -> StrategyView:
@@ -79,11 +85,11 @@ class StrategyController(Controller):
     ) -> StrategySaved:
         """Save a strategy as a draft version (the same ``name`` again makes its next version).
         Refused with ``422`` and the field at fault when it cannot be evaluated: no segments, no
-        catch-all segment, steps out of day order, an unknown template. A score model never
+        catch-all segment, steps out of day order, a template not saved (``POST /v1/templates``). A score model never
         recorded for the tenant is allowed and named in ``warnings``."""
         service: StrategyService = request.app.state.strategies
         document = msgspec.convert(msgspec.to_builtins(data), StrategyDocument)
-        templates = await known_templates(request)
+        templates = await known_templates(request, document)
         strategy, version, warnings = await service.save(context(request), document,
                                                          templates=templates)
         return StrategySaved(strategy.id, version, strategy.status_of(version), warnings)

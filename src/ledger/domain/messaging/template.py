@@ -1,8 +1,9 @@
 """The ``Template`` aggregate: a named, versioned message template of one tenant.
 
 Its id is derived from tenant and name, so saving under an existing name revises the same
-stream: version 1 is ``Created``, every later save a ``Revised`` (the aggregate version is the
-template version). Messages record the version they were rendered from.
+stream: version 1 is ``TemplateCreated``, every later save a ``TemplateRevised`` (the aggregate
+version is the template version; the names say "template" in the shared feed). Messages
+record the version they were rendered from.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _checked(channel: MessageChannel | str, locale: str, subject: str | None,
 class Template(Aggregate):
     """A message template; see the module docstring."""
 
-    class Created(Aggregate.Created):
+    class TemplateCreated(Aggregate.Created):
         tenant_id: str
         name: str
         channel: MessageChannel
@@ -52,7 +53,7 @@ class Template(Aggregate):
         subject: str | None
         body: str
 
-    class Revised(Aggregate.Event):
+    class TemplateRevised(Aggregate.Event):
         channel: MessageChannel
         locale: str
         subject: str | None
@@ -70,7 +71,7 @@ class Template(Aggregate):
         name = required_text(name, "name", MAX_NAME)
         channel, locale, subject, body = _checked(channel, locale, subject, body)
         return cls._create(  # type: ignore[no-any-return]
-            cls.Created, id=template_id_for(tenant_id, name),
+            cls.TemplateCreated, id=template_id_for(tenant_id, name),
             timestamp=aware_utc(saved_at, "saved_at"), tenant_id=tenant_id, name=name,
             channel=channel, locale=locale, subject=subject, body=body)
 
@@ -81,7 +82,7 @@ class Template(Aggregate):
         self._revised(timestamp=aware_utc(saved_at, "saved_at"), channel=channel,
                       locale=locale, subject=subject, body=body)
 
-    @event(Revised)
+    @event(TemplateRevised)
     def _revised(self, timestamp: datetime, channel: MessageChannel, locale: str,
                  subject: str | None, body: str) -> None:
         self.channel, self.locale, self.subject, self.body = channel, locale, subject, body

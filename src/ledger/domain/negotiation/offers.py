@@ -80,12 +80,14 @@ def instalment_plans(terms: OfferTerms, balance: int, today: date,
         return plans
     first = first_due_date(today, jurisdiction)
     horizon = today + timedelta(days=terms.max_term_days)
+    schedule = [first]  # each plan's dates are the first ``count`` of one monthly schedule
     for count in range(2, terms.max_installments + 1):
         amounts = split_evenly(balance, count)
         if amounts[0] < terms.min_installment:
             break  # more instalments only make each smaller
-        dates = monthly_due_dates(first, count, jurisdiction)
-        if dates[-1] > horizon:
+        schedule.append(next_payable_day(add_months(first, count - 1, first.day), jurisdiction))
+        if schedule[-1] > horizon:
             break  # more instalments only end later
+        dates = tuple(schedule)
         plans.append(PlanOffer(count, amounts[0], amounts[-1], dates[0], dates[-1], dates))
     return plans

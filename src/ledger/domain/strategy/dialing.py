@@ -1,16 +1,17 @@
 """When an allowed contact window closes: the dialer list's ``allowed_until``.
 
 Only time can close a window that is open now, and only two things close one by time alone:
-the end of the allowed local hours and a hold that starts later. The hours and channels are
-read from the same ``ContactRules`` the permission check uses (not a copy), and each
-candidate is confirmed with ``permission`` itself.
+the end of the allowed local hours and a hold that starts later (counting rules only lift as
+days pass; cease, disputes and closure need a new fact). The hours and channels are read from
+the same ``ContactRules`` the permission check uses, not a copy; a unit test checks the answer
+against ``permission`` itself.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
-from ledger.domain.compliance import permission
 from ledger.domain.compliance.checks import HasComplianceContext
 from ledger.domain.compliance.presets import rules_for
 from ledger.domain.compliance.rules import ComplianceContext, ContactRules
@@ -29,13 +30,14 @@ def allowed_until(case_state: ComplianceContext | HasComplianceContext, channel:
     rules = rules or rules_for(ctx.jurisdiction)
     candidates = [h.starts_at for h in ctx.holds if h.starts_at > at]
     if channel in rules.hours_channels:
-        end = parse_hhmm(rules.contact_end)
         today = local_date(at, ctx.timezone)
-        closing = local_instant(today, end, ctx.timezone)
+        closing = _closing(today, rules.contact_end, ctx.timezone)
         if closing <= at:
-            closing = local_instant(today + timedelta(days=1), end, ctx.timezone)
+            closing = _closing(today + timedelta(days=1), rules.contact_end, ctx.timezone)
         candidates.append(closing)
-    for moment in sorted(candidates):
-        if not permission(ctx, channel, moment, rules).allowed:
-            return moment
-    return None
+    return min(candidates, default=None)
+
+
+@lru_cache(maxsize=4096)
+def _closing(day: date, contact_end: str, timezone: str) -> datetime:
+    return local_instant(day, parse_hhmm(contact_end), timezone)

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import msgspec
 
-from ledger.domain.strategy.document import ACTION_CHANNEL, Action, Segment
+from ledger.domain.strategy.document import ACTION_CHANNEL, Action, Segment, Step
 from ledger.domain.timeutil import local_date, start_of_local_day
 from ledger.domain.values import Channel
 
@@ -49,8 +50,11 @@ class NextAction(msgspec.Struct, frozen=True):
     auto: bool = False
 
 
+@lru_cache(maxsize=100_000)
 def due_at(entered_at: datetime, day: int, timezone: str) -> datetime:
-    """Local midnight of ``entered_at``'s local date plus ``day`` days (DST-safe)."""
+    """Local midnight of ``entered_at``'s local date plus ``day`` days (DST-safe).
+
+    Cached: dialer lists and sweeps ask for the same cases' steps again and again."""
     return start_of_local_day(local_date(entered_at, timezone) + timedelta(days=day), timezone)
 
 
@@ -103,21 +107,36 @@ def pause_reason(*, closed: bool, on_hold: bool, disputed: bool,
     return None
 
 
-def call_windows(segment: Segment, entered_at: datetime, timezone: str,
-                 done_at: Mapping[Action, datetime]) -> list[tuple[datetime, datetime | None]]:
-    """The periods ``[from, until)`` in which the next action is a due ``call``.
+def action_windows(segment: Segment, entered_at: datetime, timezone: str,
+                   done_at: Mapping[Action, datetime], wanted: Callable[[Step], bool],
+                   ) -> list[tuple[datetime, datetime | None, Step]]:
+    """The periods ``[from, until)`` in which the next action is a due step ``wanted`` takes.
 
     Between two step days the statuses only change with new facts, so a window is a day
-    group whose first step not yet done is a call, until the next group falls due (None: no
+    group whose first step not yet done is wanted, until the next group falls due (None: no
     later group). Agrees with :func:`next_action` at every instant in it.
     """
     dues = [due_at(entered_at, step.day, timezone) for step in segment.steps]
     groups = sorted(set(dues))
-    windows: list[tuple[datetime, datetime | None]] = []
+    windows: list[tuple[datetime, datetime | None, Step]] = []
     for index, group in enumerate(groups):
         open_steps = [step for step, due in zip(segment.steps, dues, strict=True)
                       if due == group and not (
                           (last := done_at.get(step.action)) is not None and last >= due)]
-        if open_steps and open_steps[0].action is Action.CALL:
-            windows.append((group, groups[index + 1] if index + 1 < len(groups) else None))
+        if open_steps and wanted(open_steps[0]):
+            windows.append((group, groups[index + 1] if index + 1 < len(groups) else None,
+                            open_steps[0]))
     return windows
+
+
+def call_windows(segment: Segment, entered_at: datetime, timezone: str,
+                 done_at: Mapping[Action, datetime]) -> list[tuple[datetime, datetime | None]]:
+    """The periods in which the next action is a due ``call`` (the dialer's candidates)."""
+    return [(start, until) for start, until, _ in action_windows(
+        segment, entered_at, timezone, done_at, lambda step: step.action is Action.CALL)]
+
+
+def auto_windows(segment: Segment, entered_at: datetime, timezone: str,
+                 done_at: Mapping[Action, datetime]) -> list[tuple[datetime, datetime | None, Step]]:
+    """The periods in which the next action is a due ``auto`` message step."""
+    return action_windows(segment, entered_at, timezone, done_at, lambda step: step.auto)
