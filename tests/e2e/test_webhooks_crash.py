@@ -10,7 +10,15 @@ from typing import Any
 
 import httpx
 
-from processes import Server, bearer, make_key, migrated_database, placement
+from processes import (
+    LedgerProcess,
+    Server,
+    bearer,
+    ledger_env,
+    make_key,
+    migrated_database,
+    placement,
+)
 from webhook_fixtures import ReceiverProcess
 
 CASES = 10
@@ -72,3 +80,31 @@ async def test_a_server_killed_mid_delivery_delivers_everything_after_restart_wi
         assert first_order[case_id] == list(range(1, PAYMENTS + 2)), "one case in order"
     duplicates = len(got) - expected
     assert duplicates >= 0
+
+
+async def test_ledger_deliver_delivers_for_a_server_that_runs_no_deliverer(
+        make_database: Any) -> None:
+    url = await migrated_database(make_database)
+    key = await make_key(url, "bank", "integration")
+    receiver = ReceiverProcess([])
+    server = Server(url, LEDGER_RUN_WEBHOOKS="false", LEDGER_WEBHOOK_ALLOW_HOSTS="127.0.0.1")
+    deliverer = LedgerProcess(["deliver"], ledger_env(
+        url, LEDGER_WEBHOOK_ALLOW_HOSTS="127.0.0.1", LEDGER_WEBHOOK_SHARDS="2"))
+    try:
+        server.start()
+        async with httpx.AsyncClient(base_url=server.base, headers=bearer(key), timeout=30) as api:
+            created = await api.post("/v1/webhook-endpoints", json={
+                "url": receiver.url, "event_types": ["Placed"]})
+            assert created.status_code == 201, created.text
+            for i in range(4):
+                placed = await api.post("/v1/cases", json=placement(f"SEP-{i}"))
+                assert placed.status_code == 201, placed.text
+        await asyncio.sleep(1.0)
+        assert receiver.received() == [], "serve with LEDGER_RUN_WEBHOOKS=false sends nothing"
+        deliverer.start()
+        got = await receiver.wait_for(lambda g: len(g) >= 4, timeout=60)
+        assert sorted(m["body"]["external_ref"] for m in got) == [f"SEP-{i}" for i in range(4)]
+    finally:
+        deliverer.close()
+        server.close()
+        receiver.stop()
