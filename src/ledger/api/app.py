@@ -86,6 +86,7 @@ from ledger.observability import (
     configure_logging,
     instrument_store,
 )
+from ledger.observability.probes import ReadSideProbe
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, resolve_master_key
@@ -175,7 +176,7 @@ def create_app(settings: Settings, database_url: str, *,
     ``resolve_master_key``); ``ledger serve`` refuses to start without ``LEDGER_MASTER_KEY``
     on an external database.
     """
-    key_cache = KeyCache(resolve_secret(settings))
+    key_cache = KeyCache(resolve_secret(settings), settings.auth_failures_per_minute)
     master_key = resolve_master_key(settings, derive_for_tests=derive_master_key_for_tests)
     configure_logging(settings.log_level)
 
@@ -198,6 +199,7 @@ def create_app(settings: Settings, database_url: str, *,
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
             key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
+            read_side_probe=ReadSideProbe(), metrics_token=settings.metrics_token,
         )
         app.state.negotiation = NegotiationService(
             repository, pool, lambda: app.state.cases.clock(), settings.complaint_response_days)
@@ -230,6 +232,8 @@ def create_app(settings: Settings, database_url: str, *,
         signing_key = resolve_signing_key(settings)
         checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
+            # Supervised workers of this process, as /ready lists them (ledger.workers).
+            app.state.update(workers=[scheduler, runner])
             await runner.start()
             await scheduler.start()
             await sweeper.start()
