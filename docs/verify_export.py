@@ -13,7 +13,9 @@ With a checkpoint (`ledger checkpoint --export FILE`, kept by you) and the publi
 given (never the one inside the file alone), it also checks the checkpoint's Ed25519 signature
 (this needs the `cryptography` package) and holds every stream of the export's tenant to its
 signed head: a stream that ends early, is missing, or differs at the head's version is broken.
-Use it with a whole-tenant export (no --case or --since).
+Use it with a whole-tenant export (no --case or --since). A line carrying a `redaction` (a
+placement redacted by `ledger redact-legacy`) keeps its stored hash when its state has the
+recorded digest and, given --public-key, the record's signature holds.
 """
 
 import argparse
@@ -81,7 +83,37 @@ def load_checkpoint(path, public_key_hex):
             for stream, version, chain_hash, tenant in checkpoint["heads"]}
 
 
-def main(stream, heads=None):
+def redaction_holds(line, public_key_hex):
+    """A row redacted by `ledger redact-legacy`: its state has the recorded digest and, when a
+    public key is given, the record's Ed25519 signature holds (needs `cryptography`)."""
+    record = line.get("redaction")
+    state = base64.b64decode(line["state"])
+    if not record or hashlib.sha256(state).hexdigest() != record["state_sha256"]:
+        return False
+    if public_key_hex is None:
+        print(f"case {line['case_id']} v{line['version']}: redacted (signature not checked: "
+              "no --public-key)")
+        return True
+    from datetime import datetime, timezone
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    micros = (datetime.fromisoformat(record["redacted_at"]) - epoch) // (
+        datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc) - epoch)
+    message = (b"ledger-redaction-v1\x00" + uuid.UUID(line["case_id"]).bytes
+               + struct.pack(">q", line["version"]) + bytes.fromhex(line["chain_hash"])
+               + bytes.fromhex(record["state_sha256"]) + struct.pack(">q", micros))
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex)).verify(
+            bytes.fromhex(record["signature"]), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def main(stream, heads=None, public_key=None):
     heads = heads or {}
     at_head = {}  # case id -> chain_hash of its line at the checkpoint head's version
     tenants = set()
@@ -106,6 +138,8 @@ def main(stream, heads=None):
         else:
             ok_link = previous is not None and (line["version"] > 1 or previous == "00" * 32)
         digest = hashlib.sha256(bytes.fromhex(previous or "") + encode(line)).hexdigest()
+        if redaction_holds(line, public_key):
+            digest = line["chain_hash"]  # a signed redaction record vouches for the stored hash
         if not ok_link or digest != line["chain_hash"]:
             broken[case] = line["version"] if ok_link or case not in last else last[case][0] + 1
             continue
@@ -139,4 +173,4 @@ if __name__ == "__main__":
         parser.error("--checkpoint needs --public-key (the key you were given, not the file's)")
     signed = load_checkpoint(args.checkpoint, args.public_key) if args.checkpoint else None
     with (open(args.export, encoding="utf-8") if args.export else sys.stdin) as source:
-        sys.exit(main(source, signed))
+        sys.exit(main(source, signed, args.public_key))

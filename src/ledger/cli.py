@@ -17,6 +17,7 @@ from ledger.db.pool import connect
 from ledger.db.runtime import database_url, describe
 from ledger.audit import commands as audit_commands
 from ledger.projections import commands as projection_commands
+from ledger.webhooks import commands as webhook_commands
 from ledger.reporting import commands as reporting_commands
 from ledger.serving import StartupError, check_port_free, prepare_database, run_server
 from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotation_command.register(key_commands)  # trust-data: ledger keys rotate-master
     projection_commands.register(commands)
     audit_commands.register(commands)
+    webhook_commands.register(commands)
     reporting_commands.register(commands)
     return parser
 

@@ -44,6 +44,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds between deadline-scheduler passes (broken promises, missed instalments)."""
     master_key: str | None = None
     """64 hex digits wrapping the per-case data keys of personal data; see ledger.privacy."""
+    # Webhooks (issue 14): see ledger.webhooks.
+    run_webhooks: bool = True
+    """Run the webhook deliverer inside ``ledger serve`` (else ``ledger deliver`` does)."""
+    webhook_allow_hosts: frozenset[str] = frozenset()
+    """Hosts that may use plain http and private/loopback addresses (tests, local receivers)."""
+    webhook_shards: int = 1
+    """Cases are split into this many delivery shards, each owned by one process at a time."""
+    webhook_backoff_scale: float = 1.0
+    """Multiplies the retry schedule (benchmarks and tests compress time with it)."""
     complaint_response_days: dict[str, int] = msgspec.field(
         default_factory=lambda: dict(DEFAULT_RESPONSE_DAYS))
     """Days to answer a complaint by jurisdiction prefix (issue 15); ``*`` for the rest."""
@@ -71,6 +80,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """A replica replaying further behind than this is skipped (reads go to the primary)."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins (``https://host[:port]``) allowed to call the API; none by default."""
+    # trust-ops (issue 11, item 8): unauthenticated cost and abuse.
+    metrics_token: str | None = None
+    """When set, ``/metrics`` wants ``Authorization: Bearer <metrics_token>``."""
+    auth_failures_per_minute: int = 20
+    """Failed key checks a client may make per minute before its key checks get 429; 0: no limit."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -216,6 +230,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "run_projections": _flag(env, "LEDGER_RUN_PROJECTIONS", True),
         "deadline_interval": _integer(env, "LEDGER_DEADLINE_INTERVAL", 60, 1, 86_400),
         "master_key": _master_key(env, "LEDGER_MASTER_KEY"),
+        "run_webhooks": _flag(env, "LEDGER_RUN_WEBHOOKS", True),
+        "webhook_allow_hosts": frozenset(
+            h.strip().lower().strip("[]") for h in (_text(env, "LEDGER_WEBHOOK_ALLOW_HOSTS") or "")
+            .split(",") if h.strip()),
+        "webhook_shards": _integer(env, "LEDGER_WEBHOOK_SHARDS", 1, 1, 256),
+        "webhook_backoff_scale": _integer(env, "LEDGER_WEBHOOK_BACKOFF_PERCENT", 100, 1, 100) / 100,
         "complaint_response_days": _response_days(env, "LEDGER_COMPLAINT_RESPONSE_DAYS"),
         "sms_url": _provider_url(env, "LEDGER_SMS_URL"),
         "email_url": _provider_url(env, "LEDGER_EMAIL_URL"),
@@ -228,6 +248,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
         "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
         "cors_origins": _origins(env, "LEDGER_CORS_ORIGINS"),
+        "metrics_token": _text(env, "LEDGER_METRICS_TOKEN"),
+        "auth_failures_per_minute": _integer(env, "LEDGER_AUTH_FAILURES_PER_MINUTE", 20, 0,
+                                             1_000_000),
     }
     values.update(overrides)
     return Settings(**values)

@@ -16,7 +16,8 @@ from ledger.services.keys import revoke_key
 
 from test_metric_periods_and_csv import portfolio  # noqa: F401  (fixture)
 
-PAGES = ["", "/liquidation", "/promises", "/contacts", "/roll-rates", "/breaches", "/arms"]
+PAGES = ["", "/liquidation", "/promises", "/contacts", "/roll-rates", "/breaches", "/arms",
+         "/complaints"]
 
 
 def _bare(headers: dict[str, str]) -> str:

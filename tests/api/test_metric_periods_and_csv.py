@@ -14,7 +14,9 @@ from test_queries import _caught_up, _place
 ROUTES = ["/v1/metrics/recovery?group_by=portfolio", "/v1/metrics/recovery?group_by=cohort",
           "/v1/metrics/recovery?group_by=agent", "/v1/metrics/recovery?group_by=channel",
           "/v1/metrics/promises?group_by=agent", "/v1/metrics/promises?group_by=portfolio",
-          "/v1/metrics/contacts?group_by=agent", "/v1/metrics/contacts?group_by=channel"]
+          "/v1/metrics/contacts?group_by=agent", "/v1/metrics/contacts?group_by=channel",
+          "/v1/metrics/recovery?group_by=arm", "/v1/metrics/complaints?group_by=category",
+          "/v1/metrics/complaints?group_by=agent", "/v1/metrics/approvals?group_by=decision"]
 MONTHLY = ["/v1/metrics/liquidation?cohort=2026-01", "/v1/metrics/roll-rates?month=2026-01"]
 
 
@@ -31,6 +33,8 @@ async def portfolio(client, keys):
         ("contacts", {"channel": "phone", "direction": "outbound", "outcome": "right_party",
                       "occurred_at": ago(hours=1), "agent_id": "ann"}, "agent"),
         ("payments", payment(amount=12_345), "integration"),
+        ("complaints", {"category": "=fees", "received_at": ago(minutes=20), "channel": "phone",
+                        "summary": "charged twice"}, "agent"),
         ("promises", {"amount": 1000, "due_date": (datetime.now(UTC) + timedelta(days=3))
                       .date().isoformat(), "made_at": ago(minutes=30), "agent_id": "ann"},
          "agent"),
@@ -77,7 +81,7 @@ async def test_every_period_route_takes_dates_and_times(client, keys, route):
 
 @pytest.mark.parametrize(("query", "field"), [
     ("from=2026-01-01T10:00:00", "from"), ("to=yesterday", "to"), ("from=1767225600", "from"),
-    ("from=2026-02-30", "from"), ("from=2026-02-01&to=2026-01-01T00:00:00Z", "to"),
+    ("from=2026-02-30", "from"),
 ])
 async def test_a_bad_or_naive_from_or_to_is_a_422_naming_it(client, keys, query, field):
     for route in ("/v1/metrics/recovery?group_by=agent", "/v1/metrics/contacts?group_by=agent"):

@@ -86,6 +86,10 @@ def _expected(base: str, key: str, page: str, query: dict[str, str],
         _same(tables["recovery-segment"],
               get("/v1/metrics/recovery", group_by="segment", **period)["items"], "segments")
         assert {r["group"] for r in tables["recovery-arm"]} >= {"champion"}, "demo strategy"
+    elif page == "complaints":
+        for group in ("category", "root_cause", "agent"):
+            items = get("/v1/metrics/complaints", group_by=group, **period)["items"]
+            _same(tables[f"complaints-{group.replace('_', '-')}"], items, group)
     elif page == "breaches":
         listed = get("/v1/compliance/breaches", limit="500",
                      **{k: f"{v}T00:00:00Z" for k, v in period.items()})["items"]
@@ -124,7 +128,8 @@ def test_every_dashboard_page_loads_cleanly_at_both_sizes_with_the_api_figures(
               "to": (today + timedelta(days=1)).isoformat()}
     month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     pages = {"": period, "liquidation": period, "promises": period, "contacts": period,
-             "roll-rates": {"month": month}, "breaches": period, "arms": period}
+             "roll-rates": {"month": month}, "breaches": period, "arms": period,
+             "complaints": period}
 
     chromium.open(f"{base}/dashboard/sign-in")
     chromium.evaluate(f"document.getElementById('api_key').value = {key!r};"

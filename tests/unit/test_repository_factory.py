@@ -26,6 +26,7 @@ FACTORY = ROOT / "src/ledger/services/repositories.py"
 # Repositories of aggregates that hold no personal data, each with the reason.
 NOT_CASES = {
     ROOT / "bench/reads.py": "stores bench.model.BenchCase, which has no debtor",
+    ROOT / "src/ledger/webhooks/wiring.py": "stores WebhookEndpoint streams, which have no debtor",
 }
 
 

@@ -50,6 +50,7 @@ from ledger.api.controllers.money import AdjustmentController, PaymentController
 from ledger.api.controllers.metrics import MetricsController
 from ledger.api.controllers.protection import CeaseController, DisputeController, HoldController
 from ledger.api.controllers.work_queue import WorkQueueController
+from ledger.api.controllers.webhooks import WebhookEndpointController
 from ledger.api.controllers.approvals import ApprovalController
 from ledger.api.controllers.complaints import ComplaintController
 from ledger.api.controllers.negotiation_metrics import NegotiationMetricsController
@@ -86,6 +87,7 @@ from ledger.observability import (
     configure_logging,
     instrument_store,
 )
+from ledger.observability.probes import ReadSideProbe
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, resolve_master_key
@@ -93,6 +95,7 @@ from ledger.services.repositories import case_repository
 from ledger.audit.checkpoint_task import checkpoint_task
 from ledger.audit.signing import resolve_signing_key
 from ledger.services.secret import resolve_secret
+from ledger.webhooks.wiring import start_webhooks
 from ledger.services.negotiation import NegotiationService
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
@@ -121,6 +124,7 @@ V1_CONTROLLERS = [
     CaseListController, WorkQueueController, MetricsController, BreachController,
     AuditTrailController,
     HistoryController, StatementController, VerifyController, ErasureController,
+    WebhookEndpointController,
     # negotiation (issue 15)
     PolicyController, OfferController, ApprovalController, ComplaintController,
     NegotiationMetricsController,
@@ -173,7 +177,7 @@ def create_app(settings: Settings, database_url: str, *,
     ``resolve_master_key``); ``ledger serve`` refuses to start without ``LEDGER_MASTER_KEY``
     on an external database.
     """
-    key_cache = KeyCache(resolve_secret(settings))
+    key_cache = KeyCache(resolve_secret(settings), settings.auth_failures_per_minute)
     master_key = resolve_master_key(settings, derive_for_tests=derive_master_key_for_tests)
     configure_logging(settings.log_level)
 
@@ -196,6 +200,7 @@ def create_app(settings: Settings, database_url: str, *,
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
             key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
+            read_side_probe=ReadSideProbe(), metrics_token=settings.metrics_token,
         )
         app.state.negotiation = NegotiationService(
             repository, pool, lambda: app.state.cases.clock(), settings.complaint_response_days)
@@ -223,10 +228,13 @@ def create_app(settings: Settings, database_url: str, *,
         sweeper.auto_steps = AutoSteps(pool, app.state.cases, strategies,
                                        app.state.messages.queue_message)
         app.state.update(template_exists=app.state.messages.template_exists)
+        deliverer = start_webhooks(app, settings, pool, store, master_key)
         # trust-data: signed checkpoints where the runner runs (none without a signing key).
         signing_key = resolve_signing_key(settings)
         checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
+            # Supervised workers of this process, as /ready lists them (ledger.workers).
+            app.state.update(workers=[scheduler, runner])
             await runner.start()
             await scheduler.start()
             await sweeper.start()
@@ -234,9 +242,12 @@ def create_app(settings: Settings, database_url: str, *,
                 await checkpoints.start()
         if settings.run_sender:
             await messaging.start()
+        if settings.run_webhooks:
+            await deliverer.start()
         try:
             yield
         finally:
+            await deliverer.stop()
             await messaging.stop()
             if checkpoints is not None:
                 await checkpoints.stop()

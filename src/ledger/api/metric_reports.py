@@ -11,6 +11,12 @@ from datetime import datetime
 import asyncpg
 
 from ledger.api.periods import day_after_last, first_day
+from ledger.api.schemas.negotiation import (
+    ApprovalMetrics,
+    ApprovalMetricsItem,
+    ComplaintMetrics,
+    ComplaintMetricsItem,
+)
 from ledger.api.schemas.metrics import (
     ContactItem,
     ContactReport,
@@ -25,6 +31,7 @@ from ledger.api.schemas.metrics import (
 )
 from ledger.projections import events_applied
 from ledger.projections import metric_queries as mq
+from ledger.projections import negotiation_queries as nq
 from ledger.projections import strategy_metrics as sm
 
 Instant = datetime | None
@@ -95,3 +102,36 @@ async def roll_rates(pool: asyncpg.Pool, tenant: str, first: datetime,
                           cure_rate=mq.rate(cured, cases))
              for bucket, (cases, rolled, cured) in counts.items()]
     return RollRateReport(items, as_of)
+
+
+def _hours(values: list[float] | None, index: int) -> float | None:
+    if values is None or values[index] is None:
+        return None
+    return round(float(values[index]), 2)
+
+
+async def complaints(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
+                     end: Instant, now: datetime) -> ComplaintMetrics:
+    """Complaints received in the period (read model ``negotiation``, issue 15)."""
+    as_of = await events_applied(pool, "negotiation")
+    rows = await nq.complaint_metrics(pool, tenant, group_by, start, end, now)
+    items = [ComplaintMetricsItem(
+        group=r["grp"], received=r["received"], resolved=r["resolved"], open=r["open"],
+        overdue=r["overdue"], upheld=r["upheld"], partial=r["partial"],
+        rejected=r["rejected"], redress_amount=int(r["redress_amount"]),
+        resolution_hours_p50=_hours(r["hours"], 0), resolution_hours_p90=_hours(r["hours"], 1),
+        resolution_hours_p95=_hours(r["hours"], 2)) for r in rows]
+    return ComplaintMetrics(items, as_of)
+
+
+async def approvals(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
+                    end: Instant) -> ApprovalMetrics:
+    as_of = await events_applied(pool, "negotiation")
+    rows = await nq.approval_metrics(pool, tenant, group_by, start, end)
+    items = [ApprovalMetricsItem(
+        group=r["grp"], requested=r["requested"], approved=r["approved"],
+        declined=r["declined"], pending=r["pending"],
+        approval_rate=mq.rate(r["approved"], r["approved"] + r["declined"]),
+        decision_hours_p50=_hours(r["hours"], 0), decision_hours_p90=_hours(r["hours"], 1))
+        for r in rows]
+    return ApprovalMetrics(items, as_of)

@@ -15,12 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ledger.audit.export import export_lines
 from ledger.audit.checkpoint_export import export_checkpoint
 from ledger.audit.checkpoints import check_latest, take_checkpoint
-from ledger.audit.signing import public_key_from_hex, resolve_signing_key
+from ledger.audit.signing import public_bytes, public_key_from_hex, resolve_signing_key
+from ledger.privacy.legacy import NothingToRedact, redact_legacy, trusted_redactions
 from ledger.audit.verify import verify_all
 from ledger.db.migrations import migrate
 from ledger.db.runtime import ensure_database_exists
 from ledger.config import Settings
-from ledger.db.pool import create_pool
+from ledger.db.pool import connect, create_pool
 from ledger.db.runtime import database_url
 from ledger.eventstore import EventCodec
 from ledger.privacy import DataKeys, DebtorCipher, resolve_master_key
@@ -52,9 +53,11 @@ async def _verify_async(url: str, tenant: str | None, public_key: Ed25519PublicK
         def progress(streams: int, events: int) -> None:
             print(f"\rverified {events:,} events in {streams:,} streams", end="", file=sys.stderr)
 
+        redacted = await trusted_redactions(
+            pool.fetch, None if public_key is None else public_bytes(public_key))
         summary = await verify_all(pool.fetch, tenant_id=tenant, progress=progress,
                                    checkpoint_id=None if checkpoint is None
-                                   else checkpoint.checkpoint_id)
+                                   else checkpoint.checkpoint_id, redacted=redacted)
     finally:
         await pool.close()
     print(file=sys.stderr)
@@ -96,6 +99,28 @@ async def _prepare(settings: Settings, url: str) -> None:
     if settings.uses_embedded_database:
         await ensure_database_exists(url)
     await migrate(url)
+
+
+def _redact(settings: Settings, args: argparse.Namespace) -> int:
+    key = resolve_signing_key(settings, required=True)
+    assert key is not None
+    with database_url(settings) as url:
+        asyncio.run(_prepare(settings, url))
+        return asyncio.run(_redact_async(url, key, args.case, args.reason))
+
+
+async def _redact_async(url: str, key: Ed25519PrivateKey, case_id: UUID, reason: str) -> int:
+    conn = await connect(url)
+    try:
+        await redact_legacy(conn, key, case_id, reason)
+    except NothingToRedact as error:
+        print(f"ledger: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await conn.close()
+    print(f"redacted the placement of case {case_id} (recorded and signed); now erase the case "
+          "through the API (POST /v1/cases/{id}/erasure)")
+    return 0
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
@@ -147,6 +172,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     checkpoint.add_argument("--export", metavar="FILE",
                             help="also write the latest checkpoint with all its heads as JSON")
     checkpoint.set_defaults(handler=_checkpoint)
+    redact = commands.add_parser(
+        "redact-legacy", help="as the schema owner: make a placement stored in clear by an older "
+                              "release unreadable, under a signed redaction record")
+    redact.add_argument("case", type=UUID, help="the case id")
+    redact.add_argument("--reason", required=True, help="why (kept in the redaction record)")
+    redact.set_defaults(handler=_redact)
     export = commands.add_parser("export", help="write a tenant's events with hashes as NDJSON")
     export.add_argument("--tenant", required=True)
     export.add_argument("--case", type=UUID, help="only this case")

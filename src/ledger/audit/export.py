@@ -28,10 +28,13 @@ _ZERO_ID = UUID(int=0)
 EXPORT_SQL = """
     SELECT e.originator_id, e.originator_version, e.topic, e.state, e.notification_id,
            e.transaction_id, e.recorded_at, e.tenant_id, e.actor, e.correlation_id,
-           e.causation_id, e.chain_hash, p.chain_hash
+           e.causation_id, e.chain_hash, p.chain_hash,
+           r.state_sha256, r.redacted_at, r.public_key, r.signature
     FROM stored_events e
     LEFT JOIN stored_events p
            ON p.originator_id = e.originator_id AND p.originator_version = e.originator_version - 1
+    LEFT JOIN redactions r
+           ON r.case_id = e.originator_id AND r.version = e.originator_version
     WHERE e.tenant_id = $1 AND ($2::uuid IS NULL OR e.originator_id = $2)
       AND ($3::timestamptz IS NULL OR e.recorded_at >= $3)
       AND (e.originator_id, e.originator_version) > ($4, $5)
@@ -40,7 +43,17 @@ EXPORT_SQL = """
 _encoder = msgspec.json.Encoder()
 
 
-def _line(row: StoredEventRow, previous: bytes | None, event: Any) -> bytes:
+def _redaction(record: Any) -> dict[str, Any] | None:
+    """The signed redaction record of a row redacted by ``ledger redact-legacy``, if any."""
+    if record[13] is None:
+        return None
+    return {"state_sha256": bytes(record[13]).hex(),
+            "redacted_at": record[14].astimezone(UTC).isoformat(),
+            "public_key": bytes(record[15]).hex(), "signature": bytes(record[16]).hex()}
+
+
+def _line(row: StoredEventRow, previous: bytes | None, event: Any,
+          redaction: dict[str, Any] | None = None) -> bytes:
     if previous is None and row.originator_version == 1:
         previous = bytes(32)
     document = {
@@ -53,6 +66,8 @@ def _line(row: StoredEventRow, previous: bytes | None, event: Any) -> bytes:
         "previous_chain_hash": None if previous is None else bytes(previous).hex(),
         "chain_hash": bytes(row.chain_hash).hex(), "data": event_data(event),
     }
+    if redaction is not None:
+        document["redaction"] = redaction
     return _encoder.encode(document) + b"\n"
 
 
@@ -68,7 +83,7 @@ async def export_lines(fetch: Callable[..., Awaitable[list[Any]]], codec: EventC
         rows = [StoredEventRow(*record[:12]) for record in records]
         events = await open_rows(codec, cipher, rows)
         for record, row, event in zip(records, rows, events, strict=True):
-            yield _line(row, record[12], event)
+            yield _line(row, record[12], event, _redaction(record))
         if len(records) < page_size:
             return
         last_id, last_version = rows[-1].originator_id, rows[-1].originator_version

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple, Protocol
 from uuid import UUID
@@ -106,7 +106,8 @@ class VerifyResult(NamedTuple):
 
 
 def verify_stream(
-    rows: Iterable[ChainedRow], *, start_version: int = 1, previous_hash: bytes = GENESIS_HASH
+    rows: Iterable[ChainedRow], *, start_version: int = 1, previous_hash: bytes = GENESIS_HASH,
+    redacted: Mapping[int, bytes] | None = None,
 ) -> VerifyResult:
     """Recompute the chain of one stream's rows, given in ascending version order.
 
@@ -115,6 +116,8 @@ def verify_stream(
     predecessor). ``first_bad_version`` is the version at which the chain first breaks.
     A prefix can be skipped by passing the trusted ``start_version`` and its ``previous_hash``.
     Removing the newest rows cannot be seen from the rows alone (see CHAIN.md).
+    ``redacted`` maps versions under a signed redaction record to the SHA-256 of their state:
+    such a row whose state has exactly that digest keeps its stored hash as the link.
     """
     expected_version = start_version
     checked = 0
@@ -135,6 +138,9 @@ def verify_stream(
             row.recorded_at,
         )
         checked += 1
+        if redacted and row.originator_version in redacted and hashlib.sha256(
+                bytes(row.state)).digest() == redacted[row.originator_version]:
+            recomputed = bytes(row.chain_hash)
         if recomputed != bytes(row.chain_hash):
             return VerifyResult(False, checked, expected_version)
         previous_hash = recomputed

@@ -13,6 +13,7 @@ It needs the cipher, so it runs in a runner of its own inside ``ledger serve``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -22,7 +23,9 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from eventsourcing.utils import get_topic
 
+from ledger.domain.case import Case
 from ledger.domain.messaging.optout import e164, normalise_email
 from ledger.privacy.keys import MasterKeyMismatch
 from ledger.privacy.sealing import DebtorCipher
@@ -135,8 +138,36 @@ class AddressIndexProjection:
                 column.clear()
 
 
+# Placements (or erasures) the index has not applied yet, visible to this transaction.
+BEHIND_SQL = """
+    SELECT EXISTS (
+        SELECT 1 FROM projection_positions p JOIN stored_events e
+          ON (e.transaction_id, e.notification_id) > (p.transaction_id, p.notification_id)
+        WHERE p.name = 'message_addresses'
+          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND e.topic = ANY($1::text[]))
+"""
+INDEXED_TOPICS = [get_topic(Case.Placed), get_topic(Case.PersonalDataErased)]
+FRESH_WAIT_SECONDS = 5.0
+
+
+async def wait_until_indexed(pool: asyncpg.Pool, timeout: float = FRESH_WAIT_SECONDS) -> bool:
+    """Wait (bounded) until the index holds every placement committed before this call, so a
+    STOP right after a placement finds it. False if it is still behind after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while await pool.fetchval(BEHIND_SQL, INDEXED_TOPICS):
+        if loop.time() > deadline:
+            log.warning("address index still behind after %.1f s", timeout)
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
 async def cases_holding(pool: asyncpg.Pool, key: bytes, tenant_id: str, channel: str,
                         normalised: str) -> list[UUID]:
+    """Cases of ``tenant_id`` holding the address (after the index caught up, ≤ 5 s)."""
+    await wait_until_indexed(pool)
     rows = await pool.fetch(
         "SELECT case_id FROM rm_message_addresses WHERE tenant_id = $1 AND channel = $2 "
         "AND digest = $3 ORDER BY case_id",

@@ -97,8 +97,9 @@ async def erase(pool: asyncpg.Pool, data_keys: DataKeys, service: CaseService, c
         # clear cannot be erased by destroying a key; say so rather than claim an erasure.
         raise NotErasable(
             "this case was placed by an older release that stored the debtor's data "
-            "unencrypted, so it cannot be erased in place; see README, \"Erasure\": "
-            "legacy placements")
+            "unencrypted, so destroying its key cannot erase it: the schema owner runs "
+            "`ledger redact-legacy <case id> --reason ...` (a signed, recorded redaction), "
+            "then erase again; see README, \"Erasure\"")
     await destroy_personal_data(pool, data_keys, ctx.tenant_id, case_id)
 
     def command(case: Case, now: datetime) -> datetime:

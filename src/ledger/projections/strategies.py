@@ -45,6 +45,9 @@ class PlanFacts(msgspec.Struct, array_like=True):
     closed: bool = False
     entry: Entry | None = None
     done_at: dict[str, datetime] = {}
+    ceased_all: bool = False
+    open_disputes: int = 0
+    """Both pause the plan until a person acts: such cases are no candidates at all."""
 
 
 ENCODER = msgspec.msgpack.Encoder()
@@ -177,6 +180,12 @@ class StrategiesProjection:
                 _done(facts, Action.REVIEW, event.timestamp)
             elif kind == "Assigned":
                 facts.assigned_to = event.agent_id or event.agency
+            elif kind == "CommunicationCeased":
+                facts.ceased_all = facts.ceased_all or event.all_channels
+            elif kind == "DisputeOpened":
+                facts.open_disputes += 1
+            elif kind == "DisputeResolved":
+                facts.open_disputes = max(0, facts.open_disputes - 1)
             elif kind == "Closed":
                 facts.closed = True
             elif kind == "Reopened":
@@ -210,7 +219,7 @@ class StrategiesProjection:
         for case_id, tenant in touched.items():
             facts = known[case_id]
             entry = facts.entry
-            if entry is None or facts.closed:
+            if entry is None or facts.closed or facts.ceased_all or facts.open_disputes:
                 continue
             document = await self._document(conn, tenant, entry.strategy_id, entry.version)
             if document is None:

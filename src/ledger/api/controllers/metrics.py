@@ -50,7 +50,7 @@ CSV_NOTE = ("The report. With `Accept: text/csv`: its items as CSV, one column p
 Month = Annotated[str, QueryParameter(pattern=MONTH_PATTERN, description="A month, YYYY-MM (UTC).")]
 
 
-def _reply(request: Request, report: msgspec.Struct, kind: type[msgspec.Struct],
+def metric_reply(request: Request, report: msgspec.Struct, kind: type[msgspec.Struct],
            name: str) -> Any:
     """The report as JSON, or its items as CSV when the client asks for ``text/csv``."""
     if not wants_csv(request):
@@ -83,7 +83,7 @@ class MetricsController(Controller):
         pool = await read_pool(request, "cases")
         report = await reports.recovery(pool, request.user.tenant_id,
                                         group_by, first, following)
-        return _reply(request, report, RecoveryItem, "recovery")
+        return metric_reply(request, report, RecoveryItem, "recovery")
 
     @get("/liquidation", operation_id="liquidationCurve",
          responses=responses(ok=LiquidationCurve, ok_description=CSV_NOTE))
@@ -94,7 +94,7 @@ class MetricsController(Controller):
         pool = await read_pool(request, "cases")
         report = await reports.liquidation(pool, request.user.tenant_id, first,
                                            following, request.app.state.cases.clock())
-        return _reply(request, report, LiquidationPoint,
+        return metric_reply(request, report, LiquidationPoint,
                       f"liquidation-{cohort}")
 
     @get("/promises", operation_id="promiseMetrics",
@@ -108,7 +108,7 @@ class MetricsController(Controller):
         pool = await read_pool(request, "cases")
         report = await reports.promises(pool, request.user.tenant_id,
                                         group_by, first, following)
-        return _reply(request, report, PromiseItem, "promises")
+        return metric_reply(request, report, PromiseItem, "promises")
 
     @get("/contacts", operation_id="contactMetrics",
          responses=responses(ok=ContactReport, ok_description=CSV_NOTE))
@@ -121,7 +121,7 @@ class MetricsController(Controller):
         pool = await read_pool(request, reports.contacts_projection(group_by))
         report = await reports.contacts(pool, request.user.tenant_id,
                                         group_by, first, following)
-        return _reply(request, report, ContactItem, "contacts")
+        return metric_reply(request, report, ContactItem, "contacts")
 
     @get("/roll-rates", operation_id="rollRates",
          responses=responses(ok=RollRateReport, ok_description=CSV_NOTE))
@@ -132,4 +132,4 @@ class MetricsController(Controller):
         pool = await read_pool(request, "cases")
         report = await reports.roll_rates(pool, request.user.tenant_id, first,
                                           following)
-        return _reply(request, report, RollRateItem, f"roll-rates-{month}")
+        return metric_reply(request, report, RollRateItem, f"roll-rates-{month}")

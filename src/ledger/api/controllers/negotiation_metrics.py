@@ -10,7 +10,8 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 
 from ledger.api import auth
-from ledger.api.controllers.metrics import METRICS_ROLES, From, To
+from ledger.api import metric_reports as reports
+from ledger.api.controllers.metrics import CSV_NOTE, METRICS_ROLES, From, To, metric_reply
 from ledger.api.periods import period
 from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.docs import responses
@@ -20,18 +21,6 @@ from ledger.api.schemas.negotiation import (
     ComplaintMetrics,
     ComplaintMetricsItem,
 )
-from ledger.projections import events_applied
-from ledger.projections import negotiation_queries as nq
-
-
-def _hours(values: list[float] | None, index: int) -> float | None:
-    if values is None or values[index] is None:
-        return None
-    return round(float(values[index]), 2)
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return None if whole == 0 else round(part / whole, 4)
 
 
 class NegotiationMetricsController(Controller):
@@ -42,7 +31,8 @@ class NegotiationMetricsController(Controller):
     tags = ["metrics"]
     guards = [auth.allow(*METRICS_ROLES)]
 
-    @get("/complaints", operation_id="complaintMetrics", responses=responses())
+    @get("/complaints", operation_id="complaintMetrics",
+         responses=responses(ok=ComplaintMetrics, ok_description=CSV_NOTE))
     async def complaints(
         self, request: Request, group_by: FromQuery[Literal["category", "root_cause", "agent"]],
         start: From = None, end: To = None,
@@ -52,19 +42,12 @@ class NegotiationMetricsController(Controller):
         counts by state and outcome, redress, and time-to-resolution percentiles in hours."""
         begin, finish = period(start, end)
         pool = await read_pool(request, "negotiation")
-        as_of = await events_applied(pool, "negotiation")
-        now = request.app.state.cases.clock()
-        rows = await nq.complaint_metrics(pool, request.user.tenant_id, group_by, begin, finish,
-                                          now)
-        items = [ComplaintMetricsItem(
-            group=r["grp"], received=r["received"], resolved=r["resolved"], open=r["open"],
-            overdue=r["overdue"], upheld=r["upheld"], partial=r["partial"],
-            rejected=r["rejected"], redress_amount=int(r["redress_amount"]),
-            resolution_hours_p50=_hours(r["hours"], 0), resolution_hours_p90=_hours(r["hours"], 1),
-            resolution_hours_p95=_hours(r["hours"], 2)) for r in rows]
-        return ComplaintMetrics(items, as_of)
+        report = await reports.complaints(pool, request.user.tenant_id, group_by, begin, finish,
+                                          request.app.state.cases.clock())
+        return metric_reply(request, report, ComplaintMetricsItem, "complaints")
 
-    @get("/approvals", operation_id="approvalMetrics", responses=responses())
+    @get("/approvals", operation_id="approvalMetrics",
+         responses=responses(ok=ApprovalMetrics, ok_description=CSV_NOTE))
     async def approvals(
         self, request: Request, group_by: FromQuery[Literal["decision", "requester"]],
         start: From = None, end: To = None,
@@ -74,12 +57,5 @@ class NegotiationMetricsController(Controller):
         and time-to-decision percentiles in hours."""
         begin, finish = period(start, end)
         pool = await read_pool(request, "negotiation")
-        as_of = await events_applied(pool, "negotiation")
-        rows = await nq.approval_metrics(pool, request.user.tenant_id, group_by, begin, finish)
-        items = [ApprovalMetricsItem(
-            group=r["grp"], requested=r["requested"], approved=r["approved"],
-            declined=r["declined"], pending=r["pending"],
-            approval_rate=_rate(r["approved"], r["approved"] + r["declined"]),
-            decision_hours_p50=_hours(r["hours"], 0), decision_hours_p90=_hours(r["hours"], 1))
-            for r in rows]
-        return ApprovalMetrics(items, as_of)
+        report = await reports.approvals(pool, request.user.tenant_id, group_by, begin, finish)
+        return metric_reply(request, report, ApprovalMetricsItem, "approvals")

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, put
+from litestar import Controller, Request, get, put
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, Parameter, QueryParameter
 

@@ -222,11 +222,41 @@ async def arms(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime) -> Pa
     ], as_of_position=recovery.as_of_position)
 
 
+COMPLAINT_COLUMNS = [Column("group", "Group", "text"), Column("received", "Received"),
+                     Column("resolved", "Resolved"), Column("open", "Open"),
+                     Column("overdue", "Overdue"), Column("upheld", "Upheld"),
+                     Column("partial", "Partly upheld"), Column("rejected", "Rejected"),
+                     Column("redress_amount", "Redress (minor units)", "amount"),
+                     Column("resolution_hours_p50", "Hours to resolve, median", "text"),
+                     Column("resolution_hours_p90", "Hours to resolve, p90", "text")]
+
+
+async def complaints(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime) -> Page:
+    """Complaints received in the period (issue 15): ``/v1/metrics/complaints``."""
+    sections, as_of = [], None
+    for group_by, heading in (("category", "By category"), ("root_cause", "By root cause"),
+                              ("agent", "By agent")):
+        report = await reports.complaints(pool, tenant, group_by, f.start, f.end, now)
+        as_of = report.as_of_position
+        rows = [{k: v for k, v in msgspec.structs.asdict(i).items()
+                 if k != "resolution_hours_p95"} for i in report.items]
+        chart = bar_chart("Complaints received by category",
+                          [(i.group, i.received) for i in report.items], ident="cq",
+                          percent=False) if group_by == "category" else None
+        sections.append(Section(heading, [Table(
+            f"complaints-{group_by.replace('_', '-')}",
+            f"Complaints received in the period, {heading.lower()}", COMPLAINT_COLUMNS, rows)],
+            chart))
+    return Page("complaints", "Complaints", sections, as_of_position=as_of)
+
+
 BUILDERS = {"overview": overview, "liquidation": liquidation, "promises": promises,
-            "contacts": contacts, "roll-rates": roll_rates, "breaches": breaches, "arms": arms}
+            "contacts": contacts, "roll-rates": roll_rates, "breaches": breaches, "arms": arms,
+            "complaints": complaints}
 NAVIGATION = [("overview", "Recovery"), ("liquidation", "Liquidation"),
               ("promises", "Promises"), ("contacts", "Contacts"), ("roll-rates", "Roll rates"),
-              ("breaches", "Breaches"), ("arms", "Strategy arms")]
+              ("breaches", "Breaches"), ("complaints", "Complaints"),
+              ("arms", "Strategy arms")]
 
 
 def utc_now() -> datetime:

@@ -1,0 +1,1 @@
+"""Webhook endpoints: the aggregate and its pure rules (url shape, retry schedule, secrets)."""
