@@ -241,6 +241,7 @@ def create_app(settings: Settings, database_url: str, *,
                 await checkpoints.start()
         if settings.run_sender:
             await messaging.start()
+            app.state.update(workers=[*app.state.get("workers", []), *messaging.workers])
         if settings.run_webhooks:
             await deliverer.start()
         try:
