@@ -243,6 +243,7 @@ def create_app(settings: Settings, database_url: str, *,
             await messaging.start()
         if settings.run_webhooks:
             await deliverer.start()
+            app.state.update(workers=[*app.state.get("workers", []), deliverer])
         try:
             yield
         finally:
