@@ -72,6 +72,7 @@ from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
 from ledger.api.read_side import PositionHeaderMiddleware
 from ledger.api.openapi_rules import declare_rules
+from ledger.api.strict_body import StrictBodyRequest
 from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
 from ledger.config import Settings
 from ledger.db.pool import create_pool
@@ -241,8 +242,10 @@ def create_app(settings: Settings, database_url: str, *,
                 await checkpoints.start()
         if settings.run_sender:
             await messaging.start()
+            app.state.update(workers=[*app.state.get("workers", []), *messaging.workers])
         if settings.run_webhooks:
             await deliverer.start()
+            app.state.update(workers=[*app.state.get("workers", []), deliverer])
         try:
             yield
         finally:
@@ -277,6 +280,7 @@ def create_app(settings: Settings, database_url: str, *,
         request_max_body_size=MAX_BODY,
         # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
         type_decoders=TIME_DECODERS,
+        request_class=StrictBodyRequest,  # bodies decode strictly: "100" is not an integer
         plugins=[InstantSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Ledger",
