@@ -240,6 +240,8 @@ class MessageService:
                 template.version)
         except TemplateNotFound:
             if builtin is None:
+                # An unknown case is 404 whatever the body says (another tenant's case too).
+                await self.cases.load(ctx.tenant_id, case_id)
                 raise InvalidRequest("template", "no template of that name") from None
             channel, locale, subject, body, version = (
                 MessageChannel.LETTER, "en_US", "Validation notice", builtin, 0)
