@@ -118,7 +118,7 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, object]:
         figures["project_s"] = round(await _catch_up(pool, store, repository), 1)
         ctx = Context(TENANT, "bench", uuid.uuid4())
         document = msgspec.convert(STRATEGY, StrategyDocument)
-        strategy, version, _ = await strategies.save(ctx, document, templates=None)
+        strategy, version, *_ = await strategies.save(ctx, document, templates=None)
         await strategies.activate(ctx, strategy.id, version)
         started = time.perf_counter()
         swept = await sweep_tenant(pool, cases, strategies, TENANT)

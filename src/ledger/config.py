@@ -80,6 +80,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """A replica replaying further behind than this is skipped (reads go to the primary)."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins (``https://host[:port]``) allowed to call the API; none by default."""
+    # trust-ops (issue 11, item 8): unauthenticated cost and abuse.
+    metrics_token: str | None = None
+    """When set, ``/metrics`` wants ``Authorization: Bearer <metrics_token>``."""
+    auth_failures_per_minute: int = 20
+    """Failed key checks a client may make per minute before its key checks get 429; 0: no limit."""
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -243,6 +248,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "read_database_url": _database_url(env, "LEDGER_READ_DATABASE_URL"),
         "read_max_lag_seconds": _integer(env, "LEDGER_READ_MAX_LAG_SECONDS", 5, 0, 86_400),
         "cors_origins": _origins(env, "LEDGER_CORS_ORIGINS"),
+        "metrics_token": _text(env, "LEDGER_METRICS_TOKEN"),
+        "auth_failures_per_minute": _integer(env, "LEDGER_AUTH_FAILURES_PER_MINUTE", 20, 0,
+                                             1_000_000),
     }
     values.update(overrides)
     return Settings(**values)

@@ -77,3 +77,14 @@ async def test_an_empty_import_is_refused_and_text_plain_is_accepted(client, key
     plain = await client.post("/v1/cases/import", content=line, headers={
         **keys["integration"], "Content-Type": "text/plain"})
     assert plain.status_code == 200 and plain.json()["accepted"] == 1
+
+
+async def test_optional_bounds_list_item_rules_and_no_nul_are_documented(client, keys, case):
+    schemas = await _schemas(client)
+    assert schemas["ResolveDispute"]["properties"]["adjustment"]["exclusiveMinimum"] == 0
+    assert schemas["RecordContact"]["properties"]["duration_seconds"]["minimum"] == 0
+    assert schemas["DebtorIn"]["properties"]["phones"]["items"]["pattern"]
+    assert schemas["AddNote"]["properties"]["text"]["pattern"] == "^[^\\x00]*$"
+    response = await client.post(f"/v1/cases/{case['case_id']}/notes", json={"text": "a\x00b"},
+                                 headers=keys["agent"])
+    assert_problem(response, 422, "invalid_request")

@@ -330,3 +330,14 @@ async def test_templates_must_be_saved_and_an_auto_step_is_queued_once(app, clie
     await run_auto_steps()  # nothing more for this case
     again = await client.get(f"/v1/cases/{case['case_id']}/messages", headers=keys["agent"])
     assert len(again.json()["items"]) == 1
+
+
+async def test_a_retried_save_with_the_same_idempotency_key_makes_no_second_version(client, keys) -> None:
+    body = strategy("p-idem")
+    headers = {**keys["supervisor"], "Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    first = await client.post("/v1/strategies", json=body, headers=headers)
+    again = await client.post("/v1/strategies", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json() and again.headers.get("idempotency-replayed") == "true"
+    view = await client.get(f"/v1/strategies/{first.json()['strategy_id']}", headers=keys["supervisor"])
+    assert view.json()["latest_version"] == 1

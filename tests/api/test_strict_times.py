@@ -113,3 +113,25 @@ def test_no_route_takes_a_time_without_the_strict_type(app):
         "leniently (numbers become Unix times); use `ledger.api.schemas.times.Instant`:\n  "
         + "\n  ".join(sorted(set(offenders))))
     assert Instant is not datetime
+
+
+async def test_bodies_are_decoded_strictly_no_strings_for_numbers_no_numbers_for_booleans(
+        client, keys, case):
+    url = f"/v1/cases/{case['case_id']}"
+    response = await client.post(f"{url}/payments", json=payment(amount="100"),
+                                 headers=keys["integration"])
+    _field_named(response, "amount")
+    arrangement = {"kind": "installments", "agreed_at": "2026-01-01T00:00:00Z",
+                   "installments": [{"due_date": "2099-01-01", "amount": 1000}], "waive_interest": 1}
+    _field_named(await client.post(f"{url}/arrangements", json=arrangement,
+                                   headers=keys["supervisor"]), "waive_interest")
+    view = (await client.get(url, headers=keys["agent"])).json()
+    assert view["version"] == case["version"]
+    ok = await client.post(f"{url}/payments", json=payment(amount=100), headers=keys["integration"])
+    assert ok.status_code == 201, ok.text
+    # 100.0 is an integer to JSON Schema, so a document-following client may send it.
+    whole = await client.post(f"{url}/payments", json=payment(amount=100.0),
+                              headers=keys["integration"])
+    assert whole.status_code == 201, whole.text
+    _field_named(await client.post(f"{url}/payments", json=payment(amount=100.5),
+                                   headers=keys["integration"]), "amount")

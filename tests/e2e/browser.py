@@ -39,7 +39,8 @@ class Chromium:
                 "--window-size=1280,800", "about:blank"]
         if os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # chromium refuses to run as root with its sandbox
-        self.log = open(self.profile.parent / f"{self.profile.name}.log", "wb")  # noqa: SIM115
+        self.log_path = self.profile.parent / f"{self.profile.name}.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         port = self._port()
         targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
@@ -157,4 +158,5 @@ class Chromium:
                 self.process.kill()
                 self.process.wait(timeout=10)
             self.log.close()
+            self.log_path.unlink(missing_ok=True)
             shutil.rmtree(self.profile, ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import atexit
 import signal
 import socket
 import subprocess
@@ -57,6 +58,19 @@ def ledger_env(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+_STARTED: list[LedgerProcess] = []
+
+
+def _stop_started() -> None:
+    """At exit (a failed or interrupted run included): no ``ledger`` child outlives the suite."""
+    for child in _STARTED:
+        if child.running():
+            child.kill()
+
+
+atexit.register(_stop_started)
+
+
 class LedgerProcess:
     """One ``python -m ledger.cli ...`` child with its output in a log file."""
 
@@ -77,6 +91,8 @@ class LedgerProcess:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "ledger.cli", *self.args],
                                             env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        if self not in _STARTED:
+            _STARTED.append(self)
         return self
 
     @property

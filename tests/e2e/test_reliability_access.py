@@ -16,6 +16,9 @@ from processes import (ALL_ROLES, MESSAGE_TEMPLATE, QUERIES, ROUTE_ROLES, VALID_
                        openapi_operations, place_cases, run_ledger, serving, sized)
 
 TIMING_SAMPLES = sized(300, 2000)
+# These tests make hundreds of failed key checks on purpose: the per-client limit on failed
+# authentications (tests/e2e/test_security_abuse.py) is switched off for them.
+UNLIMITED = {"LEDGER_AUTH_FAILURES_PER_MINUTE": "0"}
 REVOCATION_BOUND = 0.25  # seconds
 
 
@@ -46,7 +49,7 @@ async def test_every_role_of_every_tenant_gets_exactly_the_routes_it_may_use(mak
     own, other = f"own-{uuid.uuid4().hex[:6]}", f"other-{uuid.uuid4().hex[:6]}"
     keys = {role: await make_key(url, own, role) for role in sorted(ALL_ROLES)}
     other_integration = await make_key(url, other, "integration")
-    with serving(url, **WEBHOOK_ENV) as server:
+    with serving(url, **WEBHOOK_ENV, **UNLIMITED) as server:
         assert openapi_operations(server.base) == set(ROUTE_ROLES), "ROUTE_ROLES is out of date"
         own_case = place_cases(server.base, keys["integration"], f"OWN-{own}", 1)[0]
         other_case = place_cases(server.base, other_integration, f"OTHER-{other}", 1)[0]
@@ -81,7 +84,8 @@ async def test_a_key_revoked_from_another_process_is_refused_at_once_by_every_wo
     url = await migrated_database(make_database)
     tenant = f"rev-{uuid.uuid4().hex[:6]}"
     admin = await make_key(url, tenant, "admin")
-    with serving(url, "--workers", "2") as server, serving(url) as other_server:
+    with serving(url, "--workers", "2", **UNLIMITED) as server, \
+            serving(url, **UNLIMITED) as other_server:
         latencies: list[float] = []
         with httpx.Client(timeout=10) as http:
             for round_ in range(4):
@@ -122,7 +126,7 @@ async def test_key_checks_take_the_same_time_for_a_real_key_prefix_and_a_random_
         head = prefix if with_real_prefix else f"lk_{uuid.uuid4().hex[:12]}_"
         return head + uuid.uuid4().hex + uuid.uuid4().hex[:11]
 
-    with serving(url) as server, httpx.Client(timeout=10) as http:
+    with serving(url, **UNLIMITED) as server, httpx.Client(timeout=10) as http:
         target = f"{server.base}/v1/keys"
         for _ in range(50):  # warm up connections and code paths
             http.get(target, headers=bearer(candidate(False)))

@@ -72,6 +72,7 @@ from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
 from ledger.api.read_side import PositionHeaderMiddleware
 from ledger.api.openapi_rules import declare_rules
+from ledger.api.strict_body import StrictBodyRequest
 from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
 from ledger.config import Settings
 from ledger.db.pool import create_pool
@@ -86,6 +87,7 @@ from ledger.observability import (
     configure_logging,
     instrument_store,
 )
+from ledger.observability.probes import ReadSideProbe
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch
 from ledger.privacy import DataKeys, resolve_master_key
@@ -175,7 +177,7 @@ def create_app(settings: Settings, database_url: str, *,
     ``resolve_master_key``); ``ledger serve`` refuses to start without ``LEDGER_MASTER_KEY``
     on an external database.
     """
-    key_cache = KeyCache(resolve_secret(settings))
+    key_cache = KeyCache(resolve_secret(settings), settings.auth_failures_per_minute)
     master_key = resolve_master_key(settings, derive_for_tests=derive_master_key_for_tests)
     configure_logging(settings.log_level)
 
@@ -198,6 +200,7 @@ def create_app(settings: Settings, database_url: str, *,
         app.state.update(
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
             key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
+            read_side_probe=ReadSideProbe(), metrics_token=settings.metrics_token,
         )
         app.state.negotiation = NegotiationService(
             repository, pool, lambda: app.state.cases.clock(), settings.complaint_response_days)
@@ -230,6 +233,8 @@ def create_app(settings: Settings, database_url: str, *,
         signing_key = resolve_signing_key(settings)
         checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
+            # Supervised workers of this process, as /ready lists them (ledger.workers).
+            app.state.update(workers=[scheduler, runner])
             await runner.start()
             await scheduler.start()
             await sweeper.start()
@@ -237,8 +242,10 @@ def create_app(settings: Settings, database_url: str, *,
                 await checkpoints.start()
         if settings.run_sender:
             await messaging.start()
+            app.state.update(workers=[*app.state.get("workers", []), *messaging.workers])
         if settings.run_webhooks:
             await deliverer.start()
+            app.state.update(workers=[*app.state.get("workers", []), deliverer])
         try:
             yield
         finally:
@@ -273,6 +280,7 @@ def create_app(settings: Settings, database_url: str, *,
         request_max_body_size=MAX_BODY,
         # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
         type_decoders=TIME_DECODERS,
+        request_class=StrictBodyRequest,  # bodies decode strictly: "100" is not an integer
         plugins=[InstantSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Ledger",

@@ -11,6 +11,11 @@ revocation is not cached (``KeyCache.generation``).
 
 Key checks do not reveal which prefixes exist: a presented key is hashed with the server
 secret and looked up by its digest, the same work for any well-formed key.
+
+Guessing is limited per client (``FailureLimiter``): after ``auth_failures_per_minute`` failed
+key checks (default 20, refilled over a minute) a client's further failures, and its uncached key
+checks, are ``429`` with ``Retry-After`` without a database lookup. The cache is two LRUs, known
+keys apart from unknown digests, so a flood of random keys only ever evicts other random keys.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+
+from typing import Any
 
 import asyncpg
 
@@ -44,6 +52,8 @@ FALLBACK_SECONDS = 1.0
 """How long a verified key is trusted while the revocation listener is not connected."""
 UNKNOWN_CACHE_SECONDS = 2.0
 MAX_CACHE_ENTRIES = 10_000
+MAX_UNKNOWN_ENTRIES = 2_000
+MAX_CLIENTS = 10_000
 SCHEME = "Bearer "
 
 
@@ -54,10 +64,16 @@ def _unauthorized(detail: str) -> ProblemError:
 class KeyCache:
     """Verified keys by digest, with expiry; also holds each key's rate-limit bucket."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, auth_failures_per_minute: int = 20) -> None:
         self.secret = secret
-        self._entries: dict[bytes, tuple[ApiKey | None, float]] = {}
+        # Known keys and unknown digests apart, each an LRU: random keys cannot flush real ones.
+        self._entries: OrderedDict[bytes, tuple[ApiKey, float]] = OrderedDict()
+        self._unknown: OrderedDict[bytes, tuple[None, float]] = OrderedDict()
+        # Digests once verified valid (kept through clear()): a client over its failure limit
+        # may still have these looked up, so an attacker's flood cannot lock a real key out.
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._buckets: dict[str, TokenBucket] = {}
+        self.failures = FailureLimiter(auth_failures_per_minute)
         self.listening = False
         """True while a connection LISTENs for revocations (see ``RevocationListener``)."""
         self.generation = 0
@@ -65,9 +81,14 @@ class KeyCache:
         self.listener: RevocationListener | None = None
 
     def get(self, digest: bytes, now: float) -> tuple[bool, ApiKey | None]:
-        entry = self._entries.get(digest)
+        entries: OrderedDict[bytes, Any] = self._entries
+        entry = entries.get(digest)
         if entry is None:
-            return False, None
+            entries = self._unknown
+            entry = entries.get(digest)
+            if entry is None:
+                return False, None
+        entries.move_to_end(digest)
         key, stored = entry
         if key is None:
             ttl = UNKNOWN_CACHE_SECONDS
@@ -78,11 +99,24 @@ class KeyCache:
         return True, key
 
     def put(self, digest: bytes, key: ApiKey | None, now: float, generation: int | None = None) -> None:
+        if key is not None:
+            self._seen[digest] = None
+            self._seen.move_to_end(digest)
+            if len(self._seen) > MAX_CACHE_ENTRIES:
+                self._seen.popitem(last=False)
         if generation is not None and generation != self.generation:
             return  # a revocation arrived while this key was looked up: don't keep the answer
-        if len(self._entries) >= MAX_CACHE_ENTRIES:
-            self._entries.clear()  # crude but bounded; a refill costs one query per key
+        if key is None:
+            self._unknown[digest] = (None, now)
+            self._unknown.move_to_end(digest)
+            if len(self._unknown) > MAX_UNKNOWN_ENTRIES:
+                self._unknown.popitem(last=False)
+            return
         self._entries[digest] = (key, now)
+        self._entries.move_to_end(digest)
+
+        if len(self._entries) > MAX_CACHE_ENTRIES:
+            self._entries.popitem(last=False)  # the least recently used key
 
     def forget(self, key_id: str) -> None:
         self.generation += 1
@@ -93,6 +127,14 @@ class KeyCache:
     def clear(self) -> None:
         self.generation += 1
         self._entries.clear()
+        self._unknown.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, digest: bytes) -> bool:
+        """Whether ``digest`` was once verified valid (it may have expired or been revoked)."""
+        return digest in self._seen
 
     def ensure_listening(self, pool: asyncpg.Pool) -> None:
         """Start this process's revocation listener on first use (idempotent)."""
@@ -186,6 +228,56 @@ class TokenBucket:
         return (1.0 - self.tokens) / self.rate
 
 
+class FailureLimiter:
+    """Failed key checks per client: ``per_minute`` allowed at once, refilled over a minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self._clients: OrderedDict[str, list[float]] = OrderedDict()  # client → [tokens, stamp]
+
+    def _tokens(self, client: str, now: float) -> list[float]:
+        state = self._clients.get(client)
+        if state is None:
+            state = self._clients[client] = [self.capacity, now]
+            if len(self._clients) > MAX_CLIENTS:
+                self._clients.popitem(last=False)
+        else:
+            state[0] = min(self.capacity, state[0] + (now - state[1]) * self.rate)
+            state[1] = now
+            self._clients.move_to_end(client)
+        return state
+
+    def wait(self, client: str, now: float) -> float:
+        """0 while ``client`` may still fail, else the seconds until it may again."""
+        if self.capacity <= 0:
+            return 0.0
+        tokens = self._tokens(client, now)[0]
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+    def fail(self, client: str, now: float) -> float:
+        """Count a failed check; returns the wait if there was no allowance left (then 429)."""
+        if self.capacity <= 0:
+            return 0.0
+        state = self._tokens(client, now)
+        if state[0] < 1.0:
+            return (1.0 - state[0]) / self.rate
+        state[0] -= 1.0
+        return 0.0
+
+
+def _too_many_failures(wait: float) -> ProblemError:
+    return ProblemError(
+        429, "rate_limited", "too many failed authentications from this client; retry later",
+        headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+    )
+
+
+def _client_of(connection: ASGIConnection) -> str:
+    client = connection.scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     """Resolves ``Authorization: Bearer <key>`` to the key; 401 if missing, unknown or revoked."""
 
@@ -200,11 +292,19 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         cache.ensure_listening(state.pool)
         digest = hash_key(presented, cache.secret)
         hit, key = cache.get(digest, now)
+        client = _client_of(connection)
         if not hit:
+            blocked = cache.failures.wait(client, now)
+            if blocked > 0 and digest not in cache:
+                # This client is guessing: no lookups of keys never seen valid, for now.
+                raise _too_many_failures(blocked)
             generation = cache.generation
             key = await find_key(state.pool, cache.secret, presented)
             cache.put(digest, key, now, generation)
         if key is None or key.revoked_at is not None:
+            blocked = cache.failures.fail(client, now)
+            if blocked > 0:
+                raise _too_many_failures(blocked)
             raise _unauthorized("unknown or revoked API key")
         wait = cache.bucket(key).take(now)
         if wait > 0:

@@ -9,7 +9,9 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
 from ledger.db.migrations import MigrationError, pending_migrations
-from ledger.projections import NAMES, Lag, lags
+from ledger.observability.probes import ReadSideProbe
+from ledger.projections import Lag
+from ledger.workers import Quarantined, WorkerStatus
 
 
 class Health(msgspec.Struct):
@@ -30,6 +32,12 @@ class Readiness(msgspec.Struct):
     projections: list[Lag] = []
     """Per read model: events applied, positions and seconds behind the feed (lag does not
     make the process unready: stale figures say so through ``as_of_position``)."""
+    workers: list[WorkerStatus] = []
+    """This process's supervised background workers (deadline scheduler, projection runner)."""
+    quarantined: list[Quarantined] = []
+    """Items background workers set aside after they kept failing (up to 50; they do not make
+    the process unready: the other items go on)."""
+    quarantined_total: int = 0
 
 
 class HealthController(Controller):
@@ -54,16 +62,24 @@ class HealthController(Controller):
         pool: asyncpg.Pool = state.pool
         database, migrations = "ok", "applied"
         projections: list[Lag] = []
+        quarantined: list[Quarantined] = []
+        held = 0
         try:
             async with pool.acquire(timeout=2) as conn:
                 if await pending_migrations(conn):
                     migrations = "pending"
-                else:
-                    projections = await lags(conn, NAMES)
+            if migrations == "applied":
+                probe: ReadSideProbe = state.read_side_probe
+                store = state.get("store")
+                figures = await probe.figures(pool, store.wakeup if store is not None else None)
+                projections, quarantined = figures.projections, figures.quarantined
+                held = sum(figures.held.values())
         except MigrationError:
             migrations = "invalid"
         except (OSError, asyncpg.PostgresError, TimeoutError):
             database, migrations = "unreachable", "unknown"
         ok = database == "ok" and migrations == "applied"
-        body = Readiness("ready" if ok else "not_ready", database, migrations, projections)
+        workers = [w.status() for w in state.get("workers", [])]
+        body = Readiness("ready" if ok else "not_ready", database, migrations, projections,
+                         workers, quarantined, held)
         return Response(body, status_code=200 if ok else 503)

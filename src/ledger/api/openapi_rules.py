@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+import msgspec.inspect as mi
 from litestar import Litestar
 from litestar.openapi.spec import OpenAPIType, Schema
 
@@ -29,10 +31,16 @@ AGENT_NAMED = (
     " own; naming another agent is `403 agent_mismatch`)."
 )
 
+OWES_SOMETHING = [  # principal + interest + fees > 0 (each is ≥ 0)
+    {"properties": {name: {"minimum": 1}}, "required": [name]}
+    for name in ("principal", "interest", "fees")
+]
+
 # Component name → how to complete its schema.
 _RULES: dict[str, dict[str, Any]] = {
     "Assign": {"one_of": ONE_OF_AGENT_OR_AGENCY},
     "CreateKey": {"any_of": ONLY_AGENT_KEYS_BOUND},
+    "PlaceCase": {"any_of": OWES_SOMETHING},
     # The document is read with an unbound key (admin, supervisor): for it ``agent_id`` is
     # required, and the description says when it is not.
     "RecordContact": {"required": "agent_id", "describe": ("agent_id", AGENT_NAMED)},
@@ -43,13 +51,14 @@ _RULES: dict[str, dict[str, Any]] = {
 def declare_rules(app: Litestar) -> None:
     """Complete the generated document in place (call once, after the app is built)."""
     schemas = app.openapi_schema.components.schemas or {}
-    strict = {cls.__name__ for cls in _subclasses(RequestStruct)}
+    strict = {cls.__name__: cls for cls in _subclasses(RequestStruct)}
     for name, schema in schemas.items():
         if not isinstance(schema, Schema):
             continue
         if name in strict:
             # litestar does not emit ``additionalProperties: false`` for forbid_unknown_fields.
             schema.additional_properties = False
+            _field_rules(schema, strict[name])
         rule = _RULES.get(name)
         if rule is None:
             continue
@@ -68,6 +77,49 @@ def declare_rules(app: Litestar) -> None:
             prop = (schema.properties or {}).get(field)
             if isinstance(prop, Schema):
                 prop.description = " ".join(filter(None, [prop.description, text.strip()]))
+
+
+NO_NUL = "^[^\\x00]*$"
+"""Request text may not hold U+0000 (PostgreSQL text cannot; ``Request`` refuses it)."""
+_BOUNDS = (("gt", "exclusive_minimum"), ("ge", "minimum"), ("lt", "exclusive_maximum"),
+           ("le", "maximum"))
+
+
+def _field_rules(schema: Schema, struct: type) -> None:
+    """Per field: bounds litestar drops on optional numbers when they are 0 (``gt=0``), and
+    the no-NUL rule on every text without a pattern of its own."""
+    for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[union-attr]
+        prop = (schema.properties or {}).get(field.encode_name)
+        if not isinstance(prop, Schema):
+            continue
+        top = field.type.type if isinstance(field.type, mi.Metadata) else field.type
+        kinds = top.types if isinstance(top, mi.UnionType) else (top,)
+        for kind in kinds:
+            kind = kind.type if isinstance(kind, mi.Metadata) else kind
+            if isinstance(kind, (mi.IntType, mi.FloatType)):
+                for constraint, attribute in _BOUNDS:
+                    value = getattr(kind, constraint)
+                    if value is not None and getattr(prop, attribute) is None:
+                        setattr(prop, attribute, value)
+            elif isinstance(kind, mi.StrType):
+                _text_rules(prop, kind)
+            elif (isinstance(kind, mi.ListType) and isinstance(_bare(kind.item_type), mi.StrType)
+                  and isinstance(prop.items, Schema) and not prop.items.enum):
+                _text_rules(prop.items, _bare(kind.item_type))
+
+
+def _text_rules(prop: Schema, kind: mi.StrType) -> None:
+    """Lengths and pattern as msgspec checks them (litestar drops them on list items)."""
+    if kind.min_length is not None and prop.min_length is None:
+        prop.min_length = kind.min_length
+    if kind.max_length is not None and prop.max_length is None:
+        prop.max_length = kind.max_length
+    if prop.pattern is None:
+        prop.pattern = kind.pattern or NO_NUL
+
+
+def _bare(kind: Any) -> Any:
+    return kind.type if isinstance(kind, mi.Metadata) else kind
 
 
 def _snake(branch: dict[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from ledger.domain.strategy.plan import (
 )
 from ledger.domain.timeutil import aware_utc, not_in_future
 from ledger.domain.validation import required_text
-from ledger.domain.values import CaseStatus, Channel, Direction, Outcome, PromiseStatus
+from ledger.domain.values import Channel, Direction, Outcome, PromiseStatus
 
 if TYPE_CHECKING:
     from ledger.domain.case import Case

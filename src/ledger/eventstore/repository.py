@@ -8,6 +8,7 @@ never fork a chain: the whole append fails with ``ConcurrencyConflict`` instead.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -28,6 +29,8 @@ from ledger.eventstore.snapshots import (
     write_snapshot,
 )
 from ledger.eventstore.store import ChainHead, EventStore
+
+_logger = logging.getLogger("ledger.eventstore")
 
 _MAX_VERSION = 2**63 - 1
 REFRESH_MANY_SQL = """
@@ -167,10 +170,26 @@ class Repository:
             interval = self.snapshot_interval
             if interval and last.originator_version // interval > (
                     events[0].originator_version - 1) // interval:
-                await write_snapshot(connection.fetch if connection is not None
-                                     else self.store.fetch, aggregate, last,
-                                     await self._snapshot_sealer(last))
+                await self._snapshot_after_commit(
+                    connection.fetch if connection is not None else self.store.fetch,
+                    aggregate, last)
         return rows
+
+    async def _snapshot_after_commit(self, fetch: Any, aggregate: Any,
+                                     last: StoredEventRow) -> None:
+        """The events are stored: nothing from here on may turn that into an error (issue 11).
+
+        Fetching the data key can fail (the database went away just after the commit, the key
+        was erased meanwhile); the snapshot is then skipped, as ``write_snapshot`` skips its own
+        failures, and the next save past an interval takes one.
+        """
+        try:
+            seal = await self._snapshot_sealer(last)
+        except Exception as error:
+            _logger.warning("snapshot of %s v%s skipped: no data key (%s)", last.originator_id,
+                            last.originator_version, type(error).__name__)
+            return
+        await write_snapshot(fetch, aggregate, last, seal)
 
     def _refuse_unsealed(self, aggregates: Sequence[Any]) -> None:
         """Personal data never reaches the store in clear, whoever built this repository."""

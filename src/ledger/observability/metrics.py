@@ -18,8 +18,10 @@ import logging
 import os
 from typing import Any
 
+import hmac
+
 import asyncpg
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,7 +35,9 @@ from prometheus_client import (
 )
 
 from ledger.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyConflict
-from ledger.projections import NAMES, lags
+from ledger.api.problems import encode_problem
+from ledger.observability.probes import ReadSideProbe
+from ledger.workers.metrics import QUARANTINE_HELD
 from ledger.webhooks.metrics import observe_endpoints as observe_webhook_endpoints
 
 log = logging.getLogger("ledger.metrics")
@@ -124,34 +128,39 @@ def observe_pool(pool: asyncpg.Pool) -> None:
     POOL_CONNECTIONS.labels("max").set(pool.get_max_size())
 
 
-async def observe_projection_lag(pool: asyncpg.Pool) -> None:
-    """Set the projection gauges from the database (the same figures as ``/ready``)."""
+async def observe_projection_lag(pool: asyncpg.Pool, probe: ReadSideProbe,
+                                 wakeup: Any = None) -> None:
+    """Set the projection and quarantine gauges (the same cached figures as ``/ready``)."""
     try:
-        async with pool.acquire(timeout=2) as conn:
-            for lag in await lags(conn, NAMES):
-                PROJECTION_LAG_EVENTS.labels(lag.name).set(lag.positions_behind)
-                PROJECTION_LAG_SECONDS.labels(lag.name).set(lag.seconds_behind)
-                PROJECTION_APPLIED.labels(lag.name).set(lag.events_applied)
+        figures = await probe.figures(pool, wakeup)
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         # A scrape must still answer when the database does not: the request series matter most.
         log.warning("projection lag not refreshed: %s", type(error).__name__)
+        return
+    for lag in figures.projections:
+        PROJECTION_LAG_EVENTS.labels(lag.name).set(lag.positions_behind)
+        PROJECTION_LAG_SECONDS.labels(lag.name).set(lag.seconds_behind)
+        PROJECTION_APPLIED.labels(lag.name).set(lag.events_applied)
+    for worker in set(figures.held) | set(_held_workers):
+        QUARANTINE_HELD.labels(worker).set(figures.held.get(worker, 0))
+    _held_workers.update(figures.held)
 
 
-MESSAGE_OUTBOX = Gauge("ledger_message_outbox", "Messages waiting to be sent (pending) and "
-                       "quarantined by the sender", ["state"], multiprocess_mode="mostrecent")
-OUTBOX_SQL = """
-    SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'quarantined')
-    FROM message_outbox WHERE state IN ('pending', 'quarantined')
-"""
+_held_workers: set[str] = set()
+
+
+MESSAGE_OUTBOX = Gauge("ledger_message_outbox", "Messages waiting to be sent (pending; "
+                       "quarantined ones: ledger_worker_quarantine_held)", ["state"],
+                       multiprocess_mode="mostrecent")
+OUTBOX_SQL = "SELECT count(*) FROM message_outbox WHERE state = 'pending'"
 
 
 async def observe_outbox(pool: asyncpg.Pool) -> None:
     """Set the outbox gauges (messages, issue 13) from the database."""
     try:
         async with pool.acquire(timeout=2) as conn:
-            pending, quarantined = await conn.fetchrow(OUTBOX_SQL)
+            pending = await conn.fetchval(OUTBOX_SQL)
         MESSAGE_OUTBOX.labels("pending").set(pending)
-        MESSAGE_OUTBOX.labels("quarantined").set(quarantined)
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         log.warning("outbox gauges not refreshed: %s", type(error).__name__)
 
@@ -165,7 +174,8 @@ def _registry() -> CollectorRegistry:
 
 
 class ScrapeController(Controller):
-    """``GET /metrics``: Prometheus text exposition, no authentication, no personal data."""
+    """``GET /metrics``: Prometheus text exposition, no personal data; with
+    ``LEDGER_METRICS_TOKEN`` set it wants ``Authorization: Bearer <that token>``."""
 
     path = "/metrics"
     tags = ["operations"]
@@ -174,14 +184,29 @@ class ScrapeController(Controller):
         operation_id="metrics", exclude_from_auth=True, media_type=CONTENT_TYPE_LATEST,
         description="Prometheus text exposition format: request rate and latency per "
         "route, appends and conflicts, idempotent replays, projection lag, deadline-scheduler "
-        "runs and database pool use.",
+        "runs, background workers (restarts, quarantined items) and database pool use. "
+        "When the server sets `LEDGER_METRICS_TOKEN`, send it as `Authorization: Bearer "
+        "<token>` (else `401`).",
     )
-    async def metrics(self, state: State) -> Response[bytes]:
+    async def metrics(self, request: Request, state: State) -> Response[bytes]:
         """Metrics for Prometheus to scrape."""
+        token: str | None = state.get("metrics_token")
+        if token and not _token_matches(request.headers.get("authorization", ""), token):
+            return Response(encode_problem(401, "unauthorized", "this endpoint needs the "
+                                           "metrics token"), status_code=401,
+                            media_type="application/problem+json",
+                            headers={"WWW-Authenticate": "Bearer"})
         pool: asyncpg.Pool | None = state.get("pool")
-        if pool is not None:
+        probe: ReadSideProbe | None = state.get("read_side_probe")
+        if pool is not None and probe is not None:
             observe_pool(pool)
-            await observe_projection_lag(pool)
+            store = state.get("store")
+            await observe_projection_lag(pool, probe, store.wakeup if store is not None else None)
             await observe_webhook_endpoints(pool)
             await observe_outbox(pool)
         return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def _token_matches(header: str, token: str) -> bool:
+    presented = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
+    return hmac.compare_digest(presented.encode(), token.encode())

@@ -33,6 +33,8 @@ from ledger.projections.case_rows import (
     recovery_contribution,
 )
 from ledger.projections.framework import Envelope, is_case_event
+from ledger.workers import record_skip
+from ledger.workers.metrics import WORKER_SKIPPED
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ class CasesProjection:
                 facts = DECODER.decode(record[0])
                 cache[facts.case_id] = Entry(facts, stored=True)
         touched: dict[Any, Entry] = {}
+        unknown: list[str] = []
         for envelope in case_events:
             case_id = envelope.row.originator_id
             entry = cache.pop(case_id, None)  # re-inserted below: the dict's order is LRU
@@ -124,11 +127,17 @@ class CasesProjection:
                     entry.facts = facts_from_placement(envelope.event)
                 entry.dirty |= PAYMENTS | PROMISES
             elif entry is None:
-                log.warning("event for unknown case %s skipped", case_id)
+                unknown.append(f"{case_id}/{envelope.event.originator_version}")
                 continue
             elif envelope.event.originator_version > entry.facts.version:
                 entry.dirty |= apply_event(entry.facts, envelope.type, envelope.event) | CHANGED
             cache[case_id] = touched[case_id] = entry
+        if unknown:
+            # Counted in the batch's transaction (a retried batch counts once), never silent.
+            await record_skip(conn, "projection:cases", "unknown_case", unknown)
+            WORKER_SKIPPED.labels("projection:cases", "unknown_case").inc(len(unknown))
+            log.warning("projection cases: %d event(s) of unknown cases skipped, last %s",
+                        len(unknown), unknown[-1])
         if not self.bulk:
             await self._write(conn, [e for e in touched.values() if e.dirty])
         await self._evict(conn)

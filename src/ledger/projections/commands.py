@@ -15,6 +15,7 @@ from ledger.db.pool import create_pool
 from ledger.db.runtime import database_url, ensure_database_exists
 from ledger.eventstore import EventStore
 from ledger.projections.deadlines import tick
+from ledger.projections.positions import lags
 from ledger.projections.rebuild import Progress, RebuildBusy, rebuild
 from ledger.projections.registry import NAMES, all_projections, by_name
 from ledger.projections.runner import ProjectionRunner
@@ -22,6 +23,7 @@ from ledger.privacy.master import resolve_master_key
 from ledger.audit.checkpoint_task import checkpoint_task
 from ledger.audit.signing import resolve_signing_key
 from ledger.services.repositories import case_service
+from ledger.workers import list_quarantine, list_skips
 
 
 async def _pool(settings: Settings, url: str, max_size: int = 4) -> Any:
@@ -88,8 +90,36 @@ async def _tick(settings: Settings, url: str) -> int:
         await pool.close()
 
 
+async def _status(settings: Settings, url: str, projections_only: bool) -> int:
+    """``ledger projections status`` / ``ledger workers status``: lag, quarantine, skips."""
+    pool = await _pool(settings, url)
+    try:
+        print("projection\tevents_applied\tpositions_behind\tseconds_behind")
+        for lag in await lags(pool, NAMES):
+            print(f"{lag.name}\t{lag.events_applied}\t{lag.positions_behind}\t"
+                  f"{lag.seconds_behind:.1f}")
+        held = [q for q in await list_quarantine(pool, limit=10_000)
+                if not projections_only or q.worker.startswith("projection:")]
+        print(f"\nquarantined items: {len(held)}")
+        for q in held:
+            print(f"{q.worker}\t{q.item}\t{q.tenant_id or ''}\t{q.reason}\t"
+                  f"{q.attempts} attempts\t{q.quarantined_at.isoformat()}")
+        skips = [k for k in await list_skips(pool)
+                 if not projections_only or k.worker.startswith("projection:")]
+        if skips:
+            print("\nskipped items:")
+            for k in skips:
+                print(f"{k.worker}\t{k.reason}\t{k.skipped}\tlast {k.last_item}\t"
+                      f"{k.last_at.isoformat()}")
+        return 0
+    finally:
+        await pool.close()
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     with database_url(settings) as url:
+        if args.command in ("projections", "workers"):
+            return asyncio.run(_status(settings, url, args.command == "projections"))
         if args.command == "project":
             return asyncio.run(_project(settings, url, args.only or list(NAMES)))
         if args.command == "rebuild":
@@ -116,3 +146,9 @@ def register(commands: Any) -> None:
     commands.add_parser(
         "tick", help="mark overdue promises and instalments broken now (idempotent)",
     ).set_defaults(handler=_run)
+    for name, what in (("projections", "projection lag and quarantined events"),
+                       ("workers", "background workers: lag, quarantined and skipped items")):
+        group = commands.add_parser(name, help=f"{what} (`ledger {name} status`)")
+        group.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION").add_parser(
+            "status", help=f"print {what}")
+        group.set_defaults(handler=_run)

@@ -21,8 +21,8 @@ import asyncpg
 from ledger.domain.strategy.aggregate import Strategy, strategy_id_for
 from ledger.domain.strategy.document import StrategyDocument
 from ledger.domain.strategy.evaluation import ActiveStrategy
-from ledger.eventstore import AggregateNotFound, ConcurrencyConflict, Repository
-from ledger.services.cases import Context, utc_now
+from ledger.eventstore import AggregateNotFound, ConcurrencyConflict, IdempotencyRecord, Repository
+from ledger.services.cases import Context, Idempotency, Reply, utc_now
 
 ACTIVE_TTL = 1.0
 """Seconds another process's activation may take to reach this one's writes (the day sweep
@@ -40,6 +40,19 @@ FULL_RUN_SQL = """
     ON CONFLICT (tenant_id) DO UPDATE SET run_to = $2, run_zones = NULL, after_case = NULL,
         cases_seen = 0, cases_moved = 0
 """
+
+
+RenderSaved = Callable[[Strategy, list[str]], tuple[int, bytes]]
+
+
+def _reply(render: RenderSaved | None, idempotency: Idempotency | None, strategy: Strategy,
+           warnings: list[str]) -> tuple[Reply | None, IdempotencyRecord | None]:
+    if render is None:
+        return None, None
+    status, body = render(strategy, warnings)
+    record = None if idempotency is None else IdempotencyRecord(
+        idempotency.key, idempotency.request_hash, status, body)
+    return Reply(status, body, recorded=record is not None), record
 
 
 class StrategyNotFound(Exception):
@@ -87,8 +100,12 @@ class StrategyService:
         return {r[0] for r in await self.pool.fetch(KNOWN_MODELS_SQL, tenant_id)}
 
     async def save(self, ctx: Context, document: StrategyDocument, *,
-                   templates: Collection[str] | None) -> tuple[Strategy, int, list[str]]:
-        """Validate and append ``document`` as the next version of the strategy of its name."""
+                   templates: Collection[str] | None, idempotency: Idempotency | None = None,
+                   render: RenderSaved | None = None) -> tuple[Strategy, int, list[str], Reply | None]:
+        """Validate and append ``document`` as the next version of the strategy of its name.
+
+        With ``render`` the reply is rendered before the append and stored with it as the
+        idempotency record (a retried save then appends nothing)."""
         known = await self.known_models(ctx.tenant_id)
         for _ in range(SAVE_ATTEMPTS):
             now = self.clock()
@@ -97,12 +114,13 @@ class StrategyService:
             except StrategyNotFound:
                 strategy = Strategy.register(tenant_id=ctx.tenant_id, name=document.name, now=now)
             warnings = strategy.save_version(document, now, templates=templates, known_models=known)
+            reply, record = _reply(render, idempotency, strategy, warnings)
             try:
                 await self.repository.save(strategy, tenant_id=ctx.tenant_id, actor=ctx.actor,
-                                           correlation_id=ctx.correlation_id)
+                                           correlation_id=ctx.correlation_id, idempotency=record)
             except ConcurrencyConflict:
                 continue  # another save of the same name won: become the version after it
-            return strategy, strategy.latest_version, warnings
+            return strategy, strategy.latest_version, warnings, reply
         raise ConcurrencyConflict("strategy kept changing")
 
     async def activate(self, ctx: Context, strategy_id: UUID, version: int) -> tuple[Strategy, bool]:

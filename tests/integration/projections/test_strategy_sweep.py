@@ -64,7 +64,7 @@ def wired(own_pool, clock):  # type: ignore[no-untyped-def]
 
 async def _activate(strategies: StrategyService, tenant: str) -> None:
     ctx = Context(tenant, "user:test", uuid.uuid4())
-    strategy, version, _ = await strategies.save(ctx, msgspec.convert(DOCUMENT, StrategyDocument),
+    strategy, version, *_ = await strategies.save(ctx, msgspec.convert(DOCUMENT, StrategyDocument),
                                                  templates=None)
     await strategies.activate(ctx, strategy.id, version)
 

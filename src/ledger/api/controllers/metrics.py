@@ -36,10 +36,15 @@ from ledger.services.keys import Role
 METRICS_ROLES = (Role.SUPERVISOR, Role.ANALYST, Role.AUDITOR)
 MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 """Years 1900–2999: every month matching it is a valid calendar month, and so is the next."""
+# A date or a date-time, stated as formats: a pattern could not say which days exist.
+DATE_OR_TIME = {"anyOf": [{"type": "string", "format": "date"},
+                          {"type": "string", "format": "date-time"}]}
 From = Annotated[str | None, QueryParameter(name="from", description="Start of the period "
-                                            "(inclusive). " + PERIOD_DESCRIPTION)]
+                                            "(inclusive). " + PERIOD_DESCRIPTION,
+                                            schema_extra=DATE_OR_TIME)]
 To = Annotated[str | None, QueryParameter(name="to", description="End of the period "
-                                        "(exclusive). " + PERIOD_DESCRIPTION)]
+                                        "(exclusive). " + PERIOD_DESCRIPTION,
+                                        schema_extra=DATE_OR_TIME)]
 CSV_NOTE = ("The report. With `Accept: text/csv`: its items as CSV, one column per field, "
             "and `as_of_position` in the header `Ledger-As-Of-Position`.")
 Month = Annotated[str, QueryParameter(pattern=MONTH_PATTERN, description="A month, YYYY-MM (UTC).")]

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, put
+from litestar import Controller, Request, get, put
 from litestar.openapi.spec import Example
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, FromPath, Parameter, QueryParameter
 
 from ledger.api import auth
 from ledger.api.commands import record_fact
@@ -18,6 +18,7 @@ from ledger.api.principal import agent_scope
 from ledger.api.problems import ProblemError, invalid
 from ledger.api.schemas.facts import FactRecorded
 from ledger.api.schemas.times import Instant
+from ledger.domain.case_strategy import MODEL_NAME
 from ledger.api.schemas.strategies import (
     DialerItem,
     DialerList,
@@ -46,7 +47,8 @@ class ScoreController(Controller):
          guards=[auth.allow(Role.INTEGRATION)], responses=responses(404, 412))
     async def record_score(
         self, request: Request, case_id: FromPath[UUID],
-        model: FromPath[str],
+        model: Annotated[str, Parameter(pattern=MODEL_NAME.pattern, description=(
+            "The bank's model name: 1-64 of a-z, 0-9, '_', '.', '-' (not `behaviour`, Ledger's own)."))],
         data: Annotated[RecordScore, Body(examples=[Example(value=SCORE_EXAMPLE)])],
     ) -> FactRecorded:
         """Record a score (0..1000) from model ``model``; the case view shows the latest

@@ -12,6 +12,8 @@ from litestar.params import Body, FromPath, JSONBody
 
 from ledger.api import auth
 from ledger.api.commands import context
+from ledger.api.idempotency import idempotency_of, run_idempotent
+from ledger.api.views import encode
 from ledger.api.docs import responses
 from ledger.api.problems import ProblemError
 from ledger.api.schemas.strategies import (
@@ -25,6 +27,7 @@ from ledger.api.schemas.strategies import (
 )
 from ledger.domain.strategy.aggregate import Strategy
 from ledger.domain.strategy.document import StrategyDocument
+from ledger.services.cases import Idempotency, Reply
 from ledger.services.keys import Role
 from ledger.services.strategies import StrategyNotFound, StrategyService
 
@@ -82,7 +85,7 @@ class StrategyController(Controller):
     async def save(
         self, request: Request,
         data: Annotated[SaveStrategy, Body(examples=[Example(value=STRATEGY_EXAMPLE)])],
-    ) -> StrategySaved:
+    ) -> Response[StrategySaved]:
         """Save a strategy as a draft version (the same ``name`` again makes its next version).
         Refused with ``422`` and the field at fault when it cannot be evaluated: no segments, no
         catch-all segment, steps out of day order, a template not saved (``POST /v1/templates``). A score model never
@@ -90,9 +93,21 @@ class StrategyController(Controller):
         service: StrategyService = request.app.state.strategies
         document = msgspec.convert(msgspec.to_builtins(data), StrategyDocument)
         templates = await known_templates(request, document)
-        strategy, version, warnings = await service.save(context(request), document,
-                                                         templates=templates)
-        return StrategySaved(strategy.id, version, strategy.status_of(version), warnings)
+        ctx = context(request)
+
+        def render(strategy: Strategy, warnings: list[str]) -> tuple[int, bytes]:
+            version = strategy.latest_version
+            return 201, encode(StrategySaved(strategy.id, version, strategy.status_of(version),
+                                             warnings))
+
+        async def action(idempotency: Idempotency | None) -> Reply:
+            *_, reply = await service.save(ctx, document, templates=templates,
+                                           idempotency=idempotency, render=render)
+            assert reply is not None
+            return reply
+
+        return await run_idempotent(  # type: ignore[return-value]
+            request.app.state.store, ctx.tenant_id, await idempotency_of(request), action)
 
     @post("/{strategy_id:uuid}/activation", operation_id="activateStrategy", status_code=201,
           guards=[auth.allow(*WRITERS)], responses=responses(200, 404, 409, 422,
@@ -104,14 +119,20 @@ class StrategyController(Controller):
         version active before; existing cases are re-segmented. ``409 strategy_conflict``
         when another strategy is active for one of its portfolios."""
         service: StrategyService = request.app.state.strategies
-        try:
-            latest = (await service.get(request.user.tenant_id, strategy_id)).latest_version
-            version = data.version if data is not None and data.version is not None else latest
-            strategy, changed = await service.activate(context(request), strategy_id, version)
-        except StrategyNotFound:
-            raise ProblemError(404, "not_found", "no such strategy") from None
-        body = StrategyActivated(strategy.id, version, strategy.status_of(version))
-        return Response(body, status_code=201 if changed else 200)
+        ctx = context(request)
+
+        async def action(_: Idempotency | None) -> Reply:
+            try:
+                latest = (await service.get(ctx.tenant_id, strategy_id)).latest_version
+                version = data.version if data is not None and data.version is not None else latest
+                strategy, changed = await service.activate(ctx, strategy_id, version)
+            except StrategyNotFound:
+                raise ProblemError(404, "not_found", "no such strategy") from None
+            body = StrategyActivated(strategy.id, version, strategy.status_of(version))
+            return Reply(201 if changed else 200, encode(body))
+
+        return await run_idempotent(  # type: ignore[return-value]
+            request.app.state.store, ctx.tenant_id, await idempotency_of(request), action)
 
     @get("/", operation_id="listStrategies", guards=[auth.allow(*auth.EVERYONE)],
          responses=responses())

@@ -51,7 +51,7 @@ class WhenIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defau
     score: ScoreConditionIn | None = None
     jurisdiction: Annotated[str, msgspec.Meta(min_length=1, max_length=16,
                                               description="Prefix, e.g. US or US-TX.")] | None = None
-    statuses: list[StatusName] | None = None
+    statuses: Annotated[list[StatusName], msgspec.Meta(min_length=1)] | None = None
 
 
 class StepIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
