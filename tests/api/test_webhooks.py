@@ -195,6 +195,10 @@ async def test_a_410_disables_the_endpoint_and_says_so_in_its_state_and_metrics(
         metrics = (await plain.get(hooks_server[0] + "/metrics")).text
     assert f'ledger_webhook_endpoint_enabled{{endpoint_id="{endpoint["endpoint_id"]}"}} 0.0' in metrics
     assert "ledger_webhook_lag_seconds" in metrics and "ledger_webhook_failing_seconds" in metrics
+    async with httpx.AsyncClient() as plain:
+        ready = (await plain.get(hooks_server[0] + "/ready")).json()
+    assert {"name": "webhooks", "state": "running"}.items() <= next(
+        w for w in ready["workers"] if w["name"] == "webhooks").items()
 
 
 async def test_after_a_rotation_messages_carry_both_signatures_and_either_secret_verifies(

@@ -225,3 +225,32 @@ async def test_the_sweep_records_a_missing_validation_notice_once(stack, own_poo
     rows = await cases.repository.store.read_stream(case_id)
     found = [r for r in rows if r.topic.endswith("ComplianceBreachFound")]
     assert len(found) == 1 and b"validation_notice_late" in found[0].state
+
+
+async def test_a_message_that_cannot_be_processed_is_quarantined_and_the_others_are_sent(
+        stack, own_pool, tenant, provider_failing_twice):  # type: ignore[no-untyped-def]
+    from ledger.workers import held_items
+
+    # A case sealed under another master key cannot be opened by this sender: a poison item.
+    store = EventStore(own_pool)
+    foreign_keys = DataKeys(store.fetch, os.urandom(32))
+    foreign_cases = case_service(store, foreign_keys)
+    foreign = (foreign_cases, foreign_keys, MessageService(foreign_cases, foreign_keys))
+    foreign_ctx, foreign_case = await _placed_with_template(foreign, tenant)
+    poison = await foreign[2].queue_message(foreign_ctx, foreign_case, "reminder")
+    ctx, case_id = await _placed_with_template(stack, tenant + "-b")
+    good = await stack[2].queue_message(ctx, case_id, "reminder")
+    sender = _sender(stack, own_pool, provider_failing_twice.url + "/sms")
+    sender._client = httpx.AsyncClient(timeout=5)  # run_once without the supervised loop
+    try:
+        for _ in range(6):
+            await sender.run_once()
+            await asyncio.sleep(0.1)
+    finally:
+        await sender._client.aclose()
+    assert str(poison.message_id) in await held_items(own_pool, "message-sender")
+    sent = await own_pool.fetchval("SELECT state FROM message_outbox WHERE message_id = $1",
+                                   good.message_id)
+    assert sent == "sent"
+    assert [m["message_id"] for m in provider_failing_twice.report()["messages"]] == [
+        str(good.message_id)]

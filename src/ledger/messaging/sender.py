@@ -12,8 +12,10 @@ whose ``webhook-id`` is the message id on every attempt, so a provider that de-d
 sees it once even when Ledger crashed after the provider's 2xx. ``MessageSent`` is recorded
 only after a 2xx, in the same transaction as the outbox row's new state. Anything else is
 retried with exponential backoff and jitter; after ``max_attempts`` the message is
-``MessageFailed``. A row that cannot be processed at all (a poison item) is quarantined:
-state ``quarantined`` with the error's type, logged, counted; the rest go on.
+``MessageFailed``. The loop is supervised (``ledger.workers.Supervisor``: restarted with
+backoff, shown on ``/ready``); a message that cannot be processed at all (a poison item) is
+quarantined after three tries (``ledger.workers.PoisonGuard``: logged, counted, listed by
+``ledger workers status``) and the rest go on.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ledger.messaging.content import open_content
 from ledger.messaging.signing import signature_headers
 from ledger.privacy import DataKeys
 from ledger.services.cases import CaseNotFound, CaseService, Context
+from ledger.workers import PoisonGuard, Supervisor, WorkerStatus
 
 log = logging.getLogger("ledger.messages")
 ACTOR = "system:sender"
@@ -46,6 +49,7 @@ LOCK_KEY = int.from_bytes(hashlib.sha256(b"ledger.worker:message-sender").digest
 DUE_SQL = """
     SELECT message_id, tenant_id, case_id, channel, attempts FROM message_outbox
     WHERE state = 'pending' AND next_attempt_at <= $1
+      AND NOT (message_id::text = ANY($3::text[]))
     ORDER BY next_attempt_at LIMIT $2
 """
 RETRY_SQL = """
@@ -56,7 +60,7 @@ DONE_SQL = """
     UPDATE message_outbox SET state = $2, attempts = $3, last_error = $4, done_at = now()
     WHERE message_id = $1
 """
-QUARANTINED_SQL = "SELECT count(*) FROM message_outbox WHERE state = 'quarantined'"
+WORKER = "message-sender"
 MAX_BACKOFF = timedelta(hours=1)
 NO_PROVIDER_RETRY = timedelta(minutes=1)
 
@@ -96,83 +100,70 @@ class MessageSender:
         self.clock = clock
         self.stats = SenderStats()
         self._limit = asyncio.Semaphore(concurrency)
-        self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self.owner = False
+        self.guard = PoisonGuard(pool, WORKER)
+        self.supervisor = Supervisor(WORKER, self._own_and_send)
 
     # ---- life -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._task is None:
+        if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
                                              trust_env=False)
-            self._task = asyncio.get_running_loop().create_task(self._supervise())
+        await self.supervisor.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.supervisor.stop()
+        self.owner = False
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
-    async def _supervise(self) -> None:
-        """Own the lock, then send until stopped; restart with backoff after any failure."""
-        delay = 0.5
-        while True:
-            try:
-                async with self.pool.acquire() as lock_conn:
-                    while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)",
-                                                       LOCK_KEY):
-                        self.owner = False
-                        await asyncio.sleep(self.takeover_interval)
-                    self.owner = True
-                    try:
-                        await self._follow(lock_conn)
-                    finally:
-                        self.owner = False
-                        if not lock_conn.is_closed():
-                            with contextlib.suppress(Exception):
-                                await lock_conn.execute("SELECT pg_advisory_unlock($1)",
-                                                        LOCK_KEY)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # database gone, lock connection broken, ...
-                log.warning("message sender restarting after %s", type(error).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-            else:
-                delay = 0.5
+    def status(self) -> WorkerStatus:
+        """For ``/ready``: how the supervised sender loop is doing."""
+        return self.supervisor.status()
 
-    async def _follow(self, lock_conn: asyncpg.Connection) -> None:
-        while True:
-            handled = await self.run_once()
-            if lock_conn.is_closed():
-                raise ConnectionError("the sender's lock connection closed")
-            if handled < self.batch_size:
-                await asyncio.sleep(self.poll_interval)
+    async def _own_and_send(self) -> None:
+        """The supervised body: own the lock, then send until stopped. Any failure (database
+        gone, lock connection broken) raises; the supervisor restarts it with backoff."""
+        async with self.pool.acquire() as lock_conn:
+            while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+                self.owner = False
+                await asyncio.sleep(self.takeover_interval)
+            self.owner = True
+            try:
+                while True:
+                    handled = await self.run_once()
+                    if lock_conn.is_closed():
+                        raise ConnectionError("the sender's lock connection closed")
+                    if handled < self.batch_size:
+                        await asyncio.sleep(self.poll_interval)
+            finally:
+                self.owner = False
+                if not lock_conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await lock_conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
 
     # ---- one pass -------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Send every due row of one batch; returns how many rows were handled."""
-        rows = await self.pool.fetch(DUE_SQL, self.clock(), self.batch_size)
+        """Send every due row of one batch (quarantined ones left out); returns how many."""
+        held = list(await self.guard.held())
+        rows = await self.pool.fetch(DUE_SQL, self.clock(), self.batch_size, held)
         await asyncio.gather(*(self._guarded(row) for row in rows))
         return len(rows)
 
     async def _guarded(self, row: asyncpg.Record) -> None:
+        """One message as a poison-guarded item: a message failing on its own three times is
+        quarantined (``worker_quarantine``, ``ledger workers status``); a transient failure
+        (database, network) propagates and the supervisor retries the whole loop later."""
         async with self._limit:
-            try:
-                await self._handle(row)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                raise  # the database, not the item: the supervisor restarts the loop
-            except Exception as error:
+            done, _ = await self.guard.attempt(str(row["message_id"]),
+                                               lambda: self._handle(row),
+                                               tenant_id=row["tenant_id"])
+            if not done:
                 self.stats.quarantined += 1
-                log.error("message %s quarantined: %s", row["message_id"], type(error).__name__)
-                await self.pool.execute(DONE_SQL, row["message_id"], "quarantined",
-                                        row["attempts"], type(error).__name__)
 
     async def _handle(self, row: asyncpg.Record) -> None:
         message_id, tenant_id, case_id = row["message_id"], row["tenant_id"], row["case_id"]
@@ -180,8 +171,9 @@ class MessageSender:
         now = self.clock()
         try:
             case = await self.cases.load(tenant_id, case_id)
-        except CaseNotFound:
-            await self.pool.execute(DONE_SQL, message_id, "quarantined", attempts, "no case")
+        except CaseNotFound as error:
+            # Not a passing failure: set it aside at once.
+            await self.guard.failed(str(message_id), error, tenant_id=tenant_id, at_once=True)
             self.stats.quarantined += 1
             return
         record = case.message(message_id)

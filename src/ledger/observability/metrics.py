@@ -149,21 +149,18 @@ async def observe_projection_lag(pool: asyncpg.Pool, probe: ReadSideProbe,
 _held_workers: set[str] = set()
 
 
-MESSAGE_OUTBOX = Gauge("ledger_message_outbox", "Messages waiting to be sent (pending) and "
-                       "quarantined by the sender", ["state"], multiprocess_mode="mostrecent")
-OUTBOX_SQL = """
-    SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'quarantined')
-    FROM message_outbox WHERE state IN ('pending', 'quarantined')
-"""
+MESSAGE_OUTBOX = Gauge("ledger_message_outbox", "Messages waiting to be sent (pending; "
+                       "quarantined ones: ledger_worker_quarantine_held)", ["state"],
+                       multiprocess_mode="mostrecent")
+OUTBOX_SQL = "SELECT count(*) FROM message_outbox WHERE state = 'pending'"
 
 
 async def observe_outbox(pool: asyncpg.Pool) -> None:
     """Set the outbox gauges (messages, issue 13) from the database."""
     try:
         async with pool.acquire(timeout=2) as conn:
-            pending, quarantined = await conn.fetchrow(OUTBOX_SQL)
+            pending = await conn.fetchval(OUTBOX_SQL)
         MESSAGE_OUTBOX.labels("pending").set(pending)
-        MESSAGE_OUTBOX.labels("quarantined").set(quarantined)
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         log.warning("outbox gauges not refreshed: %s", type(error).__name__)
 

@@ -21,6 +21,7 @@ import logging
 import asyncpg
 
 from ledger.eventstore import EventStore, Repository
+from ledger.workers import Supervisor, WorkerStatus
 from ledger.webhooks.secrets import SecretVault
 from ledger.webhooks.shard import RETRY_AFTER_ERROR_SECONDS, ShardWorker, shard_name
 
@@ -55,17 +56,24 @@ class Deliverer:
         self.timeout = timeout
         self.owned: dict[int, asyncio.Task[None]] = {}
         self.workers: dict[int, ShardWorker] = {}
-        self._owner: asyncio.Task[None] | None = None
+        self._owner: Supervisor | None = None
 
     async def start(self) -> None:
+        """Own shards under the worker framework's supervision (restarted if it ever dies)."""
         if self._owner is None:
-            self._owner = asyncio.get_running_loop().create_task(self._own_forever())
+            self._owner = Supervisor("webhooks", self._own_forever)
+            await self._owner.start()
+
+    def status(self) -> WorkerStatus:
+        """For ``/ready``: the ownership loop's supervision state."""
+        if self._owner is None:
+            return WorkerStatus("webhooks", "stopped", 0, None)
+        return self._owner.status()
 
     async def stop(self) -> None:
         if self._owner is not None:
-            self._owner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._owner
+            await self._owner.stop()
+            await self._drop_all()
             self._owner = None
 
     def wake(self) -> None:
