@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +43,7 @@ async def test_schemathesis_command_line_finds_nothing_on_a_live_server(make_dat
     url = await migrated_database(make_database)
     key = await make_key(url, "t-fuzz", "admin", rate_limit=100_000)
     server = Server(url).start()
+    workdir = tempfile.mkdtemp(prefix="ledger-e2e-fuzz-")
     started = time.monotonic()
     try:
         env = {**os.environ, "SCHEMATHESIS_HOOKS": "ledger_schemathesis_hooks",
@@ -52,9 +55,12 @@ async def test_schemathesis_command_line_finds_nothing_on_a_live_server(make_dat
              "-H", f"Authorization: Bearer {key}", "--seed", str(SEED),
              "--max-examples", str(EXAMPLES), "--workers", "2", "--no-color",
              "--request-timeout", "30"],
-            capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=HOOKS)
+            # A fresh folder: schemathesis keeps a cache of past failures in its working
+            # directory and would replay them; every run starts from the seed alone.
+            capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=workdir)
     finally:
         server.close()
+        shutil.rmtree(workdir, ignore_errors=True)
     output = result.stdout + result.stderr
     seconds = time.monotonic() - started
     generated = re.search(r"(\d+) generated", output)
