@@ -28,10 +28,13 @@ TIMEOUT = 420
 
 
 def _report(output: str) -> str:
-    """The failures and errors sections of schemathesis' output (what to fix), trimmed."""
-    start = min((i for i in (output.find("=== ERRORS"), output.find("=== FAILURES")) if i >= 0),
-                default=0)
-    return output[start:][-12_000:]
+    """The errors and failures sections and the summary of schemathesis' output (what to fix)."""
+    starts = [i for i in (output.find("=== ERRORS"), output.find("=== FAILURES")) if i >= 0]
+    start = min(starts, default=0)
+    end = output.find("=== WARNINGS", start)
+    summary = output.find("=== SUMMARY", start)
+    findings = output[start:end if end > start else summary if summary > start else None]
+    return findings[:40_000] + "\n" + (output[summary:] if summary >= 0 else "")
 
 
 async def test_schemathesis_command_line_finds_nothing_on_a_live_server(make_database):
