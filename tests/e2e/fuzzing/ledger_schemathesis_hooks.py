@@ -26,6 +26,7 @@ RULES_BEYOND_THE_SCHEMA: dict[tuple[str, str], str] = {
     ("invalid_request", "unknown template"): "the template must exist (stored data)",
     ("invalid_request", "steps must be in day order"): "steps in day order along an array",
     ("invalid_request", "is greater than"): "a minimum not above its maximum (two fields)",
+    ("invalid_request", "exceeds the placed balance"): "past due ≤ principal + interest + fees",
     ("invalid_request", "cannot be set"): "Ledger's own score model is reserved",
 }
 
