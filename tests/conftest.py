@@ -21,6 +21,22 @@ import pytest
 from ledger.db.migrations import migrate
 from ledger.db.pool import connect, create_pool
 
+import suite_cleanup
+
+_SUITE_ROOT: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every temporary folder of the session goes in one, removed at the end (issue 11, 12)."""
+    global _SUITE_ROOT
+    if _SUITE_ROOT is None:
+        _SUITE_ROOT = suite_cleanup.start_session()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SUITE_ROOT is not None:
+        suite_cleanup.clean(_SUITE_ROOT)
+
 
 def _with_database(url: str, database: str) -> str:
     parts = urlsplit(url)

@@ -134,3 +134,35 @@ async def test_the_worked_example_ends_the_validation_period_on_december_30(clie
                               headers=keys["agent"], json={"sent_at": "2026-11-20T16:00:00",
                                                            "itemization_date": "2026-11-02"})
     assert_problem(naive, 422, "invalid_request")
+
+
+async def test_a_notice_mailed_to_a_debtor_without_an_address_on_file_is_recorded_not_refused(
+        client, keys):
+    response = await client.post("/v1/cases", json=placement(placed_at=ago(days=20)),
+                                 headers=keys["integration"])
+    assert response.status_code == 201, response.text
+    url = f"/v1/cases/{response.json()['case_id']}"
+    itemization_date = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()
+    notice = await client.post(url + "/validation-notice", headers=keys["agent"], json={
+        "sent_at": ago(minutes=1), "itemization_date": itemization_date})
+    assert notice.status_code == 201, notice.text
+    assert notice.json()["validation_period_ends"]
+    message_id = notice.json()["message_id"]
+    message = (await client.get(f"/v1/messages/{message_id}", headers=keys["agent"])).json()
+    assert message["channel"] == "letter" and message["to"] == "Address not on file"
+    document = await client.get(f"/v1/messages/{message_id}/document", headers=keys["agent"])
+    assert document.status_code == 200
+    text = pdf_text(document.content)
+    assert "Ana Li" in text and "Address not on file" in text
+    # What API.md refuses is still refused: an ordinary letter has nowhere to go ...
+    template = await client.post("/v1/templates", headers=keys["supervisor"], json={
+        "name": "reminder-letter", "channel": "letter", "body": "You owe {{ balance }}."})
+    assert template.status_code == 201, template.text
+    letter = await client.post(url + "/messages", json={"template": "reminder-letter"},
+                               headers=keys["agent"])
+    reasons = assert_problem(letter, 409, "contact_not_allowed")["reasons"]
+    assert [r["rule"] for r in reasons] == ["no_address"]
+    # ... and a notice itemised after it was sent is still bad input.
+    later = await client.post(url + "/validation-notice", headers=keys["agent"], json={
+        "sent_at": ago(days=12), "itemization_date": itemization_date})
+    assert_problem(later, 422, "invalid_request")

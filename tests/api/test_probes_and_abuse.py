@@ -35,8 +35,8 @@ async def test_ready_lists_quarantined_items_and_queries_lag_at_most_once_a_seco
         await asyncio.sleep(0.1)
     held = [q for q in body["quarantined"] if q["item"] == item]
     assert held and held[0]["worker"] == "deadlines" and body["quarantined_total"] >= 1
-    assert {"deadlines", "projections", "message-sender", "validation-notice-sweep"} <= {
-        w["name"] for w in body["workers"]}
+    assert {"deadlines", "projections", "message-sender", "validation-notice-sweep",
+            "strategies"} <= {w["name"] for w in body["workers"]}
     assert all(w["state"] == "running" for w in body["workers"])
     probe = app.state.read_side_probe
     before, started = probe.queries, time.monotonic()

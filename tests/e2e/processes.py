@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import atexit
 import signal
 import socket
 import subprocess
@@ -57,6 +58,19 @@ def ledger_env(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+_STARTED: list[LedgerProcess] = []
+
+
+def _stop_started() -> None:
+    """At exit (a failed or interrupted run included): no ``ledger`` child outlives the suite."""
+    for child in _STARTED:
+        if child.running():
+            child.kill()
+
+
+atexit.register(_stop_started)
+
+
 class LedgerProcess:
     """One ``python -m ledger.cli ...`` child with its output in a log file."""
 
@@ -77,6 +91,8 @@ class LedgerProcess:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "ledger.cli", *self.args],
                                             env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        if self not in _STARTED:
+            _STARTED.append(self)
         return self
 
     @property
@@ -335,7 +351,41 @@ def _bodies() -> dict[tuple[str, str], Any]:
         ("POST", "/v1/cases/{case_id}/complaints/{complaint_id}/resolution"):
             lambda: {"outcome": "rejected", "root_cause": "no_fault_found",
                      "resolved_at": ago(minutes=1)},
+        # scores and strategies (issue 12)
+        ("PUT", "/v1/cases/{case_id}/scores/{model}"):
+            lambda: {"value": 700, "model_version": "bank-7", "scored_at": ago(minutes=1)},
+        ("POST", "/v1/strategies"):
+            lambda: {"name": "reliability-default", "portfolios": ["reliability"],
+                     "segments": [{"name": "late", "when": {"dpd_min": 91},
+                                   "steps": [{"day": 0, "action": "call"},
+                                             {"day": 21, "action": "escalate"}]},
+                                  {"name": "rest", "when": {},
+                                   "steps": [{"day": 0, "action": "call"}]}]},
+        ("POST", "/v1/strategies/{strategy_id}/activation"): lambda: {"version": 1},
+        # messages (issue 13)
+        ("POST", "/v1/templates"):
+            lambda: {"name": MESSAGE_TEMPLATE, "channel": "sms", "locale": "en_US",
+                     "body": "{{ agency_name }}: {{ balance }} {{ currency }} due. {{ opt_out }}"},
+        ("POST", "/v1/templates/{name}/preview"): lambda: {"case_id": str(uuid.uuid4())},
+        ("POST", "/v1/cases/{case_id}/messages"): lambda: {"template": MESSAGE_TEMPLATE},
+        ("POST", "/v1/cases/{case_id}/validation-notice"):
+            lambda: {"sent_at": ago(minutes=1), "itemization_date": "2026-01-05"},
+        ("POST", "/v1/messages/{message_id}/events"):
+            lambda: {"status": "delivered", "at": ago(minutes=1), "detail": "handset"},
+        ("POST", "/v1/inbound/sms"):
+            lambda: {"from": "+15550100999", "text": "call me later", "received_at": ago(minutes=1)},
+        ("POST", "/v1/inbound/email-unsubscribe"): lambda: {"email": "nobody@example.com"},
+        # webhooks (issue 14): the allow-listed loopback host of WEBHOOK_ENV (nothing listens)
+        ("POST", "/v1/webhook-endpoints"):
+            lambda: {"url": "http://127.0.0.1:9/hooks", "event_types": ["PaymentReceived"],
+                     "description": "made by a test"},
+        ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): lambda: {"enabled": True},
     }
+
+
+MESSAGE_TEMPLATE = "reliability-reminder"
+WEBHOOK_ENV = {"LEDGER_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
+"""Server settings under which the webhook endpoint body above is valid."""
 
 
 VALID_BODIES = _bodies()
@@ -394,6 +444,37 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/cases/{case_id}/complaints"): ALL_ROLES,
     ("GET", "/v1/metrics/complaints"): READERS,
     ("GET", "/v1/metrics/approvals"): READERS,
+    # scores and strategies (issue 12): every role reads strategies and plans (README)
+    ("PUT", "/v1/cases/{case_id}/scores/{model}"): frozenset({"integration"}),
+    ("POST", "/v1/strategies"): frozenset({"supervisor"}),
+    ("POST", "/v1/strategies/{strategy_id}/activation"): frozenset({"supervisor"}),
+    ("GET", "/v1/strategies"): ALL_ROLES,
+    ("GET", "/v1/strategies/{strategy_id}"): ALL_ROLES,
+    ("GET", "/v1/cases/{case_id}/plan"): ALL_ROLES,
+    ("GET", "/v1/dialer-list"): AGENT_WORK,
+    # messages (issue 13)
+    ("POST", "/v1/templates"): frozenset({"supervisor"}),
+    ("POST", "/v1/templates/{name}/preview"): AGENT_WORK,
+    ("POST", "/v1/cases/{case_id}/messages"): SHARED,
+    ("POST", "/v1/cases/{case_id}/validation-notice"): SHARED,
+    ("GET", "/v1/cases/{case_id}/messages"): SHARED | {"auditor"},
+    ("GET", "/v1/messages/{message_id}"): SHARED | {"auditor"},
+    ("GET", "/v1/messages/{message_id}/document"): SHARED | {"auditor"},
+    ("POST", "/v1/messages/{message_id}/events"): frozenset({"integration"}),
+    ("POST", "/v1/inbound/sms"): frozenset({"integration"}),
+    ("POST", "/v1/inbound/email-unsubscribe"): frozenset({"integration"}),
+    ("GET", "/v1/letters"): frozenset({"integration", "supervisor"}),
+    # webhooks (issue 14)
+    ("POST", "/v1/webhook-endpoints"): frozenset({"integration"}),
+    ("GET", "/v1/webhook-endpoints"): frozenset({"integration"}),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): frozenset({"integration"}),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): frozenset({"integration"}),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): frozenset({"integration"}),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/secret-rotation"): frozenset({"integration"}),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"): frozenset({"integration"}),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): frozenset({"integration"}),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redelivery"):
+        frozenset({"integration"}),
 }
 """Who may use each /v1 route besides admin (API.md, "Conventions"; README, "Read models")."""
 
@@ -407,6 +488,8 @@ QUERIES = {
     "/v1/metrics/roll-rates": {"month": "2026-02"},
     "/v1/metrics/complaints": {"group_by": "category"},
     "/v1/metrics/approvals": {"group_by": "decision"},
+    "/v1/dialer-list": {"limit": "5"},
+    "/v1/letters": {"date": "2026-01-05"},
 }
 
 

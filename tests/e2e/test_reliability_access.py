@@ -11,9 +11,9 @@ import time
 import uuid
 
 import httpx
-from processes import (ALL_ROLES, QUERIES, ROUTE_ROLES, VALID_BODIES, bearer, fetchval,
-                       make_key, migrated_database, openapi_operations, place_cases, run_ledger,
-                       serving, sized)
+from processes import (ALL_ROLES, MESSAGE_TEMPLATE, QUERIES, ROUTE_ROLES, VALID_BODIES,
+                       WEBHOOK_ENV, bearer, fetchval, make_key, migrated_database,
+                       openapi_operations, place_cases, run_ledger, serving, sized)
 
 TIMING_SAMPLES = sized(300, 2000)
 # These tests make hundreds of failed key checks on purpose: the per-client limit on failed
@@ -27,7 +27,10 @@ def _path(template: str, case_id: str) -> str:
             .replace("{external_id}", "P-UNKNOWN").replace("{dispute_id}", str(uuid.uuid4()))
             .replace("{hold_id}", str(uuid.uuid4())).replace("{key_id}", "000000000000")
             .replace("{portfolio}", "cards-2026q3").replace("{approval_id}", str(uuid.uuid4()))
-            .replace("{complaint_id}", str(uuid.uuid4())))
+            .replace("{complaint_id}", str(uuid.uuid4())).replace("{model}", "bank-risk")
+            .replace("{strategy_id}", str(uuid.uuid4())).replace("{name}", MESSAGE_TEMPLATE)
+            .replace("{message_id}", str(uuid.uuid4())).replace("{endpoint_id}", str(uuid.uuid4()))
+            .replace("{delivery_id}", str(uuid.uuid4())))
 
 
 def _call(http: httpx.Client, method: str, template: str, case_id: str, key: str | None) -> httpx.Response:
@@ -46,7 +49,7 @@ async def test_every_role_of_every_tenant_gets_exactly_the_routes_it_may_use(mak
     own, other = f"own-{uuid.uuid4().hex[:6]}", f"other-{uuid.uuid4().hex[:6]}"
     keys = {role: await make_key(url, own, role) for role in sorted(ALL_ROLES)}
     other_integration = await make_key(url, other, "integration")
-    with serving(url, **UNLIMITED) as server:
+    with serving(url, **WEBHOOK_ENV, **UNLIMITED) as server:
         assert openapi_operations(server.base) == set(ROUTE_ROLES), "ROUTE_ROLES is out of date"
         own_case = place_cases(server.base, keys["integration"], f"OWN-{own}", 1)[0]
         other_case = place_cases(server.base, other_integration, f"OTHER-{other}", 1)[0]

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from processes import (VALID_BODIES, bearer, fetchval, make_key, migrated_database,
-                       payment, place_cases, serving, sized)
+from processes import (MESSAGE_TEMPLATE, VALID_BODIES, WEBHOOK_ENV, bearer, fetchval, make_key,
+                       migrated_database, payment, place_cases, placement, serving, sized)
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -105,12 +105,22 @@ async def test_every_hostile_body_on_every_post_route_gets_a_clear_4xx_and_store
     url = await migrated_database(make_database)
     tenant = f"hostile-{uuid.uuid4().hex[:6]}"
     admin = await make_key(url, tenant, "admin")
-    with serving(url) as server, httpx.Client(base_url=server.base, timeout=60, headers=bearer(admin)) as http:
+    with (serving(url, **WEBHOOK_ENV) as server,
+          httpx.Client(base_url=server.base, timeout=60, headers=bearer(admin)) as http):
         doc = http.get("/schema/openapi.json").json()
         routes = sorted(path for path, ops in doc["paths"].items() if "post" in ops and
                         "application/json" in ops["post"].get("requestBody", {}).get("content", {}))
         assert set(routes) == {p for m, p in VALID_BODIES if m == "POST"}, "VALID_BODIES is out of date"
-        case = place_cases(server.base, admin, f"H-{tenant}", 1)[0]
+        # A debtor with a phone, a saved template and strategy: the valid bodies are valid.
+        debtor = {**placement("x")["debtor"], "phones": ["+15550100123"]}
+        placed = http.post("/v1/cases", json=placement(f"H-{tenant}-0", debtor=debtor))
+        assert placed.status_code == 201, placed.text
+        case = placed.json()["case_id"]
+        assert http.post("/v1/templates", json=VALID_BODIES[("POST", "/v1/templates")]()).status_code == 201
+        message = http.post(f"/v1/cases/{case}/messages", json={"template": MESSAGE_TEMPLATE})
+        assert message.status_code == 201, message.text
+        strategy = http.post("/v1/strategies", json=VALID_BODIES[("POST", "/v1/strategies")]())
+        assert strategy.status_code == 201, strategy.text
         assert http.post(f"/v1/cases/{case}/payments", json=payment("P-H")).status_code == 201
         dispute = http.post(f"/v1/cases/{case}/disputes", json=VALID_BODIES[("POST", "/v1/cases/{case_id}/disputes")]())
         hold = http.post(f"/v1/cases/{case}/holds", json=VALID_BODIES[("POST", "/v1/cases/{case_id}/holds")]())
@@ -118,7 +128,8 @@ async def test_every_hostile_body_on_every_post_route_gets_a_clear_4xx_and_store
                               json=VALID_BODIES[("POST", "/v1/cases/{case_id}/complaints")]())
         ids = {"{case_id}": case, "{external_id}": "P-H", "{dispute_id}": dispute.json()["dispute_id"],
                "{hold_id}": hold.json()["hold_id"], "{complaint_id}": complaint.json()["complaint_id"],
-               "{approval_id}": str(uuid.uuid4())}
+               "{approval_id}": str(uuid.uuid4()), "{message_id}": message.json()["message_id"],
+               "{strategy_id}": strategy.json()["strategy_id"], "{name}": MESSAGE_TEMPLATE}
 
         async def stored() -> int:
             return int(await fetchval(url, "SELECT count(*) FROM stored_events WHERE tenant_id = $1", tenant))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ def root():
     leftover = EmbeddedPostgres(folder / "cluster")
     if leftover.is_running():
         leftover._pg_ctl(["-m", "immediate", "-w", "stop"])
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_data_written_before_a_restart_is_there_after_it(root):

@@ -42,3 +42,10 @@ def test_twenty_failures_a_minute_then_refusals_until_the_allowance_refills():
     assert limiter.wait("1.2.3.4", 3.0) == 0.0 and limiter.fail("1.2.3.4", 3.0) == 0.0
     assert limiter.wait("1.2.3.4", 3.0) > 0
     assert FailureLimiter(0).fail("1.2.3.4", 0.0) == 0.0  # 0 switches the limit off
+
+
+def test_a_fresh_key_whose_lookup_took_seconds_still_gets_its_burst():
+    bucket = auth.TokenBucket(5)
+    asked_at = bucket.stamp - 3.0  # the request's clock reading, taken before a slow lookup
+    assert [bucket.take(asked_at) for _ in range(10)] == [0.0] * 10
+    assert bucket.take(asked_at) > 0

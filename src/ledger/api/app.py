@@ -234,7 +234,7 @@ def create_app(settings: Settings, database_url: str, *,
         checkpoints = checkpoint_task(pool, signing_key, settings.checkpoint_interval)
         if settings.run_projections:
             # Supervised workers of this process, as /ready lists them (ledger.workers).
-            app.state.update(workers=[scheduler, runner])
+            app.state.update(workers=[scheduler, runner, sweeper])
             await runner.start()
             await scheduler.start()
             await sweeper.start()

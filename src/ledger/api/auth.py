@@ -220,8 +220,10 @@ class TokenBucket:
 
     def take(self, now: float) -> float:
         """0 when allowed, else the seconds until a token is available."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+        # ``now`` may predate the bucket (taken before a slow key lookup): never count
+        # negative time, which would drain a fresh key's whole burst.
+        self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.stamp) * self.rate)
+        self.stamp = max(self.stamp, now)
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return 0.0

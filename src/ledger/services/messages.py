@@ -36,6 +36,9 @@ from ledger.services.cases import CaseService, Context, Idempotency, Reply, Rend
 
 DEFAULT_AGENCY_NAME = "Ledger Collections"
 VALIDATION_NOTICE_TEMPLATE = "validation-notice"
+# A validation notice reports a letter already mailed (a fact): without a postal address on
+# file it is still recorded, its address block saying so, rather than refused.
+ADDRESS_NOT_ON_FILE = "Address not on file"
 """Name of the tenant's letter template used for validation notices (a built-in one if none)."""
 BUILTIN_VALIDATION_NOTICE = (
     "{{ agency_name }} is a debt collector. We are trying to collect a debt that you owe. "
@@ -237,6 +240,8 @@ class MessageService:
                 template.version)
         except TemplateNotFound:
             if builtin is None:
+                # An unknown case is 404 whatever the body says (another tenant's case too).
+                await self.cases.load(ctx.tenant_id, case_id)
                 raise InvalidRequest("template", "no template of that name") from None
             channel, locale, subject, body, version = (
                 MessageChannel.LETTER, "en_US", "Validation notice", builtin, 0)
@@ -248,6 +253,10 @@ class MessageService:
 
         def command(case: Case, now: datetime) -> QueuedMessage:
             recipient = _recipient(case, channel, to)
+            debtor = case.debtor
+            if (recipient is None and itemization is not None and debtor is not None
+                    and not debtor.erased):
+                recipient = ADDRESS_NOT_ON_FILE
             values = template_values(case, channel, locale, self.agency_name, itemization)
             rendered = render_message(channel, subject, body, values)
             sealed = ""

@@ -5,7 +5,8 @@ its own events, now (``Case.plan``): only if its next action is still that due s
 message queued, through the messages feature's one entry point (``queue_message``: contact
 permission, opt-outs, rendering, outbox). ``MessageQueued`` marks the step done, so a step
 is queued once. A step that cannot be queued (contact never allowed on the channel, template
-gone) is logged once per process and skipped; the others go on.
+gone) is retried on later passes and, after the worker framework's attempts, quarantined
+(``PoisonGuard``: logged, counted, listed by ``ledger workers status``); the others go on.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import asyncpg
 
 from ledger.services.cases import FOLLOW_UP_ACTOR, CaseNotFound, CaseService, Context
 from ledger.services.strategies import StrategyService
+from ledger.workers import PoisonGuard
 
 log = logging.getLogger("ledger.strategy_auto")
+WORKER = "strategy-auto-steps"
 DUE_SQL = """
     SELECT tenant_id, case_id, due_at, action, template FROM rm_auto_steps
     WHERE due_at <= $1 AND (until IS NULL OR until > $1)
@@ -31,40 +34,41 @@ QueueMessage = Callable[[Context, UUID, str], Awaitable[object]]
 
 
 class AutoSteps:
-    """Queues due automatic steps; remembers those it could not queue (log once)."""
+    """Queues due automatic steps; a step refused for good ends in quarantine."""
 
     def __init__(self, pool: asyncpg.Pool, cases: CaseService, strategies: StrategyService,
                  queue_message: QueueMessage) -> None:
         self.pool, self.cases, self.strategies = pool, cases, strategies
         self.queue_message = queue_message
-        self._refused: set[tuple[UUID, datetime, str]] = set()
+        self.guard = PoisonGuard(pool, WORKER)
 
     async def run_once(self, now: datetime | None = None, limit: int = 500) -> int:
         """Queue what is due among up to ``limit`` candidates; returns messages queued."""
         moment = now or self.cases.clock()
+        held = await self.guard.held()
         queued = 0
         for tenant_id, case_id, due_at, action, template in await self.pool.fetch(
                 DUE_SQL, moment, limit):
-            key = (case_id, due_at, template)
-            if key in self._refused:
+            item = f"{case_id}/{due_at.isoformat()}/{template}"
+            if item in held:
                 continue
-            try:
+
+            async def run(tenant_id: str = tenant_id, case_id: UUID = case_id,
+                          action: str = action, template: str = template) -> bool:
                 active = await self.strategies.active(tenant_id)
-                case = await self.cases.load(tenant_id, case_id)
+                try:
+                    case = await self.cases.load(tenant_id, case_id)
+                except CaseNotFound:
+                    return False
                 plan = case.plan(active, moment, with_allowed_at=False)
                 step = plan.next if plan is not None else None
                 if (step is None or not step.auto or step.due_at > moment
                         or str(step.action) != action or step.template != template):
-                    continue  # done or moved since the read model was written
+                    return False  # done or moved since the read model was written
                 ctx = Context(tenant_id, FOLLOW_UP_ACTOR, uuid.uuid4())
                 await self.queue_message(ctx, case_id, template)
-                queued += 1
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                raise  # the database: the whole pass is retried later
-            except CaseNotFound:
-                continue
-            except Exception as error:  # refused for good (never allowed, no template): skip it
-                self._refused.add(key)
-                log.warning("automatic %s step of case %s not queued: %s", action, case_id,
-                            getattr(error, "code", type(error).__name__))
+                return True
+
+            ok, sent = await self.guard.attempt(item, run, tenant_id=tenant_id)
+            queued += bool(ok and sent)
         return queued

@@ -27,8 +27,10 @@ from ledger.eventstore import ConcurrencyConflict
 from ledger.services.cases import FOLLOW_UP_ACTOR, CaseService, Context, RetriesExhausted
 from ledger.services.strategies import StrategyService
 from ledger.services.strategy_auto import AutoSteps
+from ledger.workers import Supervisor, WorkerStatus
 
 log = logging.getLogger("ledger.strategy_sweep")
+WORKER = "strategies"
 BATCH = 500
 TENANTS_SQL = """
     SELECT DISTINCT tenant_id FROM stored_events
@@ -161,7 +163,8 @@ async def sweep_all(pool: asyncpg.Pool, service: CaseService, strategies: Strate
 
 class StrategySweeper:
     """Runs ``sweep_all`` every ``interval`` seconds, and at once when woken (an activation),
-    then queues the due automatic steps (``AutoSteps``).
+    then queues the due automatic steps (``AutoSteps``), under a
+    :class:`~ledger.workers.Supervisor` (a failed pass ends the loop; it is restarted).
 
     One process sweeps at a time (a session advisory lock); the others skip the pass.
     """
@@ -173,23 +176,21 @@ class StrategySweeper:
         self.pool, self.service, self.strategies = pool, service, strategies
         self.interval = interval
         self.auto_steps = auto_steps
-        self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.passes = 0
+        self.supervisor = Supervisor(WORKER, self._run)
 
     def wake(self, tenant_id: str | None = None) -> None:
         self._wake.set()
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        await self.supervisor.start()
+
+    def status(self) -> WorkerStatus:
+        return self.supervisor.status()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.supervisor.stop()
 
     async def run_once(self) -> SweepResult | None:
         async with self.pool.acquire() as conn:
@@ -206,12 +207,9 @@ class StrategySweeper:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
-            try:
-                done = await self.run_once()
-                self.passes += 1
-                if done is not None and done.cases_moved:
-                    log.info("strategy sweep: %d of %d cases moved", done.cases_moved, done.cases_seen)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("strategy sweep failed: %s", type(error).__name__)
+            done = await self.run_once()
+            self.passes += 1
+            if done is not None and done.cases_moved:
+                log.info("strategy sweep: %d of %d cases moved", done.cases_moved, done.cases_seen)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)

@@ -33,8 +33,10 @@ Ref = Annotated[
     str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
                       description="Printable ASCII identifier without spaces.")
 ]
-AgentId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+# Text the domain requires to be non-blank (``required_text``): the pattern says so too.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+AgentId = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NOT_BLANK)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=NOT_BLANK)]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
