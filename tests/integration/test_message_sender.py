@@ -254,3 +254,15 @@ async def test_a_message_that_cannot_be_processed_is_quarantined_and_the_others_
     assert sent == "sent"
     assert [m["message_id"] for m in provider_failing_twice.report()["messages"]] == [
         str(good.message_id)]
+
+
+async def test_keys_under_another_master_key_read_as_unopenable_in_one_call(stack, own_pool, tenant):  # type: ignore[no-untyped-def]
+    from ledger.privacy.keys import MasterKeyMismatch
+
+    ctx, case_id = await _placed_with_template(stack, tenant)
+    other = DataKeys(EventStore(own_pool).fetch, os.urandom(32))
+    with pytest.raises(MasterKeyMismatch):
+        await other.get([case_id])
+    unknown = uuid.uuid4()
+    assert await other.get_openable([case_id, unknown]) == {case_id: None, unknown: None}
+    assert (await stack[1].get_openable([case_id]))[case_id] is not None

@@ -27,7 +27,6 @@ from eventsourcing.utils import get_topic
 
 from ledger.domain.case import Case
 from ledger.domain.messaging.optout import e164, normalise_email
-from ledger.privacy.keys import MasterKeyMismatch
 from ledger.privacy.sealing import DebtorCipher
 from ledger.projections.framework import Envelope, is_case_event
 
@@ -72,19 +71,9 @@ class AddressIndexProjection:
         self.key = key
 
     async def _keys(self, ids: set[UUID]) -> dict[UUID, Any]:
-        try:
-            return dict(await self.cipher.keys(ids))
-        except MasterKeyMismatch:
-            pass
-        # A key wrapped by another master key must not stop the index: skip that case.
-        keys: dict[UUID, Any] = {}
-        for case_id in ids:
-            try:
-                keys.update(await self.cipher.keys({case_id}))
-            except MasterKeyMismatch:
-                log.warning("address index skips case %s: its data key does not unwrap", case_id)
-                keys[case_id] = None
-        return keys
+        # One query: a key wrapped by another master key must neither stop the index nor
+        # hold its transaction open with one query per case; such a case is skipped.
+        return await self.cipher.data_keys.get_openable(ids)
 
     async def _debtors(self, placed: list[Envelope]) -> dict[UUID, dict[str, Any]]:
         keys = await self._keys({e.row.originator_id for e in placed})

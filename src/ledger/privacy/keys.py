@@ -130,6 +130,21 @@ class DataKeys:
                 keys.setdefault(case_id, None)
         return keys
 
+    async def get_openable(self, case_ids: Collection[UUID]) -> dict[UUID, bytes | None]:
+        """Like ``get``, in one query, but a key wrapped by another master key reads as None
+        instead of failing the whole call (for workers that must skip such cases)."""
+        try:
+            return await self.get(case_ids)
+        except MasterKeyMismatch:
+            pass
+        keys: dict[UUID, bytes | None] = dict.fromkeys(case_ids)
+        for row in await self._fetch(GET_KEYS_SQL, list(case_ids)):
+            try:
+                keys[row[0]] = self._unwrap(row)
+            except MasterKeyMismatch:
+                keys[row[0]] = None
+        return keys
+
     async def destroy(self, case_id: UUID, tenant_id: str, execute: Fetch | None = None) -> None:
         """Destroy the case's key (idempotent); ``execute`` runs it inside a caller's transaction."""
         await (execute or self._fetch)(DESTROY_KEY_SQL, case_id, tenant_id)
