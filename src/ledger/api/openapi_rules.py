@@ -36,11 +36,36 @@ OWES_SOMETHING = [  # principal + interest + fees > 0 (each is ≥ 0)
     for name in ("principal", "interest", "fees")
 ]
 
+OPT_OUT_IN_BODY = r"\{\{-? *opt_out *-?\}\}"
+"""A body that prints ``{{ opt_out }}`` (what sms and email templates must do)."""
+TEMPLATE_PER_CHANNEL = [  # limits of domain/messaging/templates.py, per channel
+    {"properties": {"channel": {"const": "letter"}, "body": {"max_length": 20_000}}},
+    {"properties": {"channel": {"const": "sms"},
+                    "body": {"max_length": 2_000, "pattern": OPT_OUT_IN_BODY}}},
+    {"properties": {"channel": {"const": "email"}, "body": {"pattern": OPT_OUT_IN_BODY},
+                    "subject": {"type": "string"}}, "required": ["subject"]},
+]
+STEP_PER_ACTION = [  # domain/strategy/document.py: only message steps send a template
+    {"properties": {"action": {"enum": ["sms", "email", "letter"]},
+                    "template": {"type": "string"}}, "required": ["template"]},
+    {"properties": {"action": {"enum": ["call", "visit", "escalate", "review"]},
+                    "template": {"type": "null"}, "auto": {"const": False}}},
+]
+_PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HTTPS_URL = (rf"^https://{_LABEL}(?:\.{_LABEL})*\.?{_PORT}(?:[/?][\x21\x22\x24-\x7e]*)?$")
+"""An absolute https URL without credentials or fragment (domain/webhooks/rules.py). Plain
+http to hosts an operator allow-lists is a deployment exception the document leaves out."""
+
 # Component name → how to complete its schema.
 _RULES: dict[str, dict[str, Any]] = {
     "Assign": {"one_of": ONE_OF_AGENT_OR_AGENCY},
     "CreateKey": {"any_of": ONLY_AGENT_KEYS_BOUND},
     "PlaceCase": {"any_of": OWES_SOMETHING},
+    "SaveTemplate": {"any_of": TEMPLATE_PER_CHANNEL},
+    "StepIn": {"any_of": STEP_PER_ACTION},
+    "CreateEndpoint": {"pattern": ("url", HTTPS_URL)},
+    "ChangeEndpoint": {"pattern": ("url", HTTPS_URL)},
     # The document is read with an unbound key (admin, supervisor): for it ``agent_id`` is
     # required, and the description says when it is not.
     "RecordContact": {"required": "agent_id", "describe": ("agent_id", AGENT_NAMED)},
@@ -72,6 +97,12 @@ def declare_rules(app: Litestar) -> None:
             prop = (schema.properties or {}).get(field)
             if isinstance(prop, Schema) and prop.one_of:  # required: null is not a value then
                 prop.one_of, prop.type = None, OpenAPIType.STRING
+        if "pattern" in rule:
+            field, pattern = rule["pattern"]
+            prop = (schema.properties or {}).get(field)
+            for text in [prop, *(prop.one_of or [])] if isinstance(prop, Schema) else []:
+                if isinstance(text, Schema) and text.type == OpenAPIType.STRING:
+                    text.pattern = pattern
         if "describe" in rule:
             field, text = rule["describe"]
             prop = (schema.properties or {}).get(field)

@@ -124,14 +124,20 @@ class DeliveryRecorded(msgspec.Struct, frozen=True):
     status: str
 
 
+E164 = r"^\+[1-9][0-9]{6,14}$"
+EMAIL = r"^[^@\s\x00]+@[^@\s\x00]*\.[^@\s\x00]*$"
+"""A local part, ``@`` and a domain with a dot: what ``normalise_email`` reads as an address."""
+
+
 class InboundSms(Request, rename={"from_": "from"}):
-    from_: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    from_: Annotated[str, msgspec.Meta(min_length=8, max_length=16, pattern=E164,
+                                       description="The sender in E.164 (`+15551234567`).")]
     text: Annotated[str, msgspec.Meta(max_length=2000)]
     received_at: Instant
 
 
 class EmailUnsubscribe(Request):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=EMAIL)]
     received_at: Instant | None = None
 
 
