@@ -73,3 +73,14 @@ async def test_webhook_urls_are_documented_as_absolute_https(client, keys):
     response = await client.post("/v1/webhook-endpoints", headers=keys["integration"], json={
         "url": "https://" + "a" * 64 + ".example/", "event_types": ["*"]})
     assert_problem(response, 422, "invalid_request")
+
+
+async def test_webhook_event_types_are_listed_and_the_wildcard_stands_alone(client, keys):
+    schemas = await _schemas(client)
+    known, every = schemas["CreateEndpoint"]["properties"]["event_types"]["anyOf"]
+    assert "PaymentReceived" in known["items"]["enum"] and every["maxItems"] == 1
+    assert {"type": "null"} in schemas["ChangeEndpoint"]["properties"]["event_types"]["anyOf"]
+    for types in (["0"], ["*", "PaymentReceived"]):
+        response = await client.post("/v1/webhook-endpoints", headers=keys["integration"],
+                                     json={"url": "https://hooks.example.com/", "event_types": types})
+        assert_problem(response, 422, "invalid_request")

@@ -17,6 +17,7 @@ from litestar import Litestar
 from litestar.openapi.spec import OpenAPIType, Schema
 
 from ledger.api.schemas.common import Request as RequestStruct
+from ledger.webhooks.endpoints import KNOWN_TYPES
 
 ONE_OF_AGENT_OR_AGENCY = [
     {"required": ["agent_id"], "properties": {"agent_id": {"type": "string"}}},
@@ -57,6 +58,18 @@ HTTPS_URL = (rf"^https://{_LABEL}(?:\.{_LABEL})*\.?{_PORT}(?:[/?][\x21\x22\x24-\
 """An absolute https URL without credentials or fragment (domain/webhooks/rules.py). Plain
 http to hosts an operator allow-lists is a deployment exception the document leaves out."""
 
+
+
+def _event_types() -> list[Schema]:
+    """Known event types, 1 to 100 of them, or ``["*"]`` alone (domain/webhooks/endpoint.py)."""
+    known = Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING,
+                                                        enum=sorted(KNOWN_TYPES)),
+                   min_items=1, max_items=100)
+    every = Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING, const="*"),
+                   min_items=1, max_items=1)
+    return [known, every]
+
+
 # Component name → how to complete its schema.
 _RULES: dict[str, dict[str, Any]] = {
     "Assign": {"one_of": ONE_OF_AGENT_OR_AGENCY},
@@ -64,8 +77,8 @@ _RULES: dict[str, dict[str, Any]] = {
     "PlaceCase": {"any_of": OWES_SOMETHING},
     "SaveTemplate": {"any_of": TEMPLATE_PER_CHANNEL},
     "StepIn": {"any_of": STEP_PER_ACTION},
-    "CreateEndpoint": {"pattern": ("url", HTTPS_URL)},
-    "ChangeEndpoint": {"pattern": ("url", HTTPS_URL)},
+    "CreateEndpoint": {"pattern": ("url", HTTPS_URL), "event_types": False},
+    "ChangeEndpoint": {"pattern": ("url", HTTPS_URL), "event_types": True},
     # The document is read with an unbound key (admin, supervisor): for it ``agent_id`` is
     # required, and the description says when it is not.
     "RecordContact": {"required": "agent_id", "describe": ("agent_id", AGENT_NAMED)},
@@ -103,6 +116,12 @@ def declare_rules(app: Litestar) -> None:
             for text in [prop, *(prop.one_of or [])] if isinstance(prop, Schema) else []:
                 if isinstance(text, Schema) and text.type == OpenAPIType.STRING:
                     text.pattern = pattern
+        if "event_types" in rule and isinstance((schema.properties or {}).get("event_types"),
+                                                Schema):
+            nullable = [Schema(type=OpenAPIType.NULL)] if rule["event_types"] else []
+            schema.properties["event_types"] = Schema(  # type: ignore[index]
+                any_of=[*_event_types(), *nullable],
+                description="Event types to receive (`[\"*\"]` alone: every type).")
         if "describe" in rule:
             field, text = rule["describe"]
             prop = (schema.properties or {}).get(field)
