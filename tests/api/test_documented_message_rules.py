@@ -84,3 +84,11 @@ async def test_webhook_event_types_are_listed_and_the_wildcard_stands_alone(clie
         response = await client.post("/v1/webhook-endpoints", headers=keys["integration"],
                                      json={"url": "https://hooks.example.com/", "event_types": types})
         assert_problem(response, 422, "invalid_request")
+
+
+async def test_locales_are_listed_and_a_strategy_is_documented_to_need_a_catch_all(client):
+    schemas = await _schemas(client)
+    locales = schemas["SaveTemplate"]["properties"]["locale"]["enum"]
+    assert "en_US" in locales and "de_DE" in locales and "AA_0000000" not in locales
+    contains = schemas["SaveStrategy"]["properties"]["segments"]["contains"]
+    assert contains["properties"]["when"]["properties"]["dpd_min"] == {"type": "null"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
+from babel import Locale, localedata
 from litestar import Litestar
 from litestar.openapi.spec import OpenAPIType, Schema
 
@@ -59,6 +60,27 @@ HTTPS_URL = (rf"^https://{_LABEL}(?:\.{_LABEL})*\.?{_PORT}(?:[/?][\x21\x22\x24-\
 http to hosts an operator allow-lists is a deployment exception the document leaves out."""
 
 
+CATCH_ALL_FIELDS = ("dpd_min", "dpd_max", "balance_min", "balance_max", "score", "jurisdiction",
+                    "statuses")
+"""A segment whose ``when`` sets none of these matches every case; a document needs one."""
+
+
+def _catch_all() -> Schema:
+    empty = Schema(properties={name: Schema(type=OpenAPIType.NULL) for name in CATCH_ALL_FIELDS})
+    return Schema(properties={"when": empty}, required=["when"])
+
+
+def _locales() -> list[str]:
+    """Every locale babel knows (what ``money_format.parse_locale`` accepts, as written)."""
+    found = []
+    for name in localedata.locale_identifiers():
+        try:
+            Locale.parse(name)
+        except (ValueError, TypeError):
+            continue
+        found.append(name)
+    return sorted(found)
+
 
 def _event_types() -> list[Schema]:
     """Known event types, 1 to 100 of them, or ``["*"]`` alone (domain/webhooks/endpoint.py)."""
@@ -75,8 +97,10 @@ _RULES: dict[str, dict[str, Any]] = {
     "Assign": {"one_of": ONE_OF_AGENT_OR_AGENCY},
     "CreateKey": {"any_of": ONLY_AGENT_KEYS_BOUND},
     "PlaceCase": {"any_of": OWES_SOMETHING},
-    "SaveTemplate": {"any_of": TEMPLATE_PER_CHANNEL},
+    "SaveTemplate": {"any_of": TEMPLATE_PER_CHANNEL, "locales": "locale"},
     "StepIn": {"any_of": STEP_PER_ACTION},
+    "SaveStrategy": {"catch_all": "segments"},
+    "ChallengerIn": {"catch_all": "segments"},
     "CreateEndpoint": {"pattern": ("url", HTTPS_URL), "event_types": False},
     "ChangeEndpoint": {"pattern": ("url", HTTPS_URL), "event_types": True},
     # The document is read with an unbound key (admin, supervisor): for it ``agent_id`` is
@@ -122,6 +146,14 @@ def declare_rules(app: Litestar) -> None:
             schema.properties["event_types"] = Schema(  # type: ignore[index]
                 any_of=[*_event_types(), *nullable],
                 description="Event types to receive (`[\"*\"]` alone: every type).")
+        if "catch_all" in rule:
+            prop = (schema.properties or {}).get(rule["catch_all"])
+            if isinstance(prop, Schema):
+                prop.contains = _catch_all()
+        if "locales" in rule:
+            prop = (schema.properties or {}).get(rule["locales"])
+            if isinstance(prop, Schema):
+                prop.enum, prop.pattern = _locales(), None
         if "describe" in rule:
             field, text = rule["describe"]
             prop = (schema.properties or {}).get(field)

@@ -125,8 +125,10 @@ class DeliveryRecorded(msgspec.Struct, frozen=True):
 
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
-EMAIL = r"^[^@\s\x00]+@[^@\s\x00]*\.[^@\s\x00]*$"
-"""A local part, ``@`` and a domain with a dot: what ``normalise_email`` reads as an address."""
+_ADDRESS_CHAR = r"[^@\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+EMAIL = rf"^{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}*\.{_ADDRESS_CHAR}*$"
+"""A local part, ``@`` and a domain with a dot, no space or control character (spelt out:
+Python and other regex engines differ on what `\\s` is): what ``normalise_email`` reads."""
 
 
 class InboundSms(Request, rename={"from_": "from"}):
