@@ -92,3 +92,11 @@ async def test_locales_are_listed_and_a_strategy_is_documented_to_need_a_catch_a
     assert "en_US" in locales and "de_DE" in locales and "AA_0000000" not in locales
     contains = schemas["SaveStrategy"]["properties"]["segments"]["contains"]
     assert contains["properties"]["when"]["properties"]["dpd_min"] == {"type": "null"}
+
+
+async def test_strategy_lists_state_their_bounds(client):
+    schemas = await _schemas(client)
+    portfolios = schemas["SaveStrategy"]["properties"]["portfolios"]
+    assert portfolios["minItems"] == 1 and portfolios["uniqueItems"] is True
+    steps = schemas["SegmentIn"]["properties"]["steps"]
+    assert (steps["minItems"], steps["maxItems"]) == (1, 50)

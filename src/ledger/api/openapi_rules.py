@@ -99,7 +99,7 @@ _RULES: dict[str, dict[str, Any]] = {
     "PlaceCase": {"any_of": OWES_SOMETHING},
     "SaveTemplate": {"any_of": TEMPLATE_PER_CHANNEL, "locales": "locale"},
     "StepIn": {"any_of": STEP_PER_ACTION},
-    "SaveStrategy": {"catch_all": "segments"},
+    "SaveStrategy": {"catch_all": "segments", "unique": "portfolios"},
     "ChallengerIn": {"catch_all": "segments"},
     "CreateEndpoint": {"pattern": ("url", HTTPS_URL), "event_types": False},
     "ChangeEndpoint": {"pattern": ("url", HTTPS_URL), "event_types": True},
@@ -150,6 +150,10 @@ def declare_rules(app: Litestar) -> None:
             prop = (schema.properties or {}).get(rule["catch_all"])
             if isinstance(prop, Schema):
                 prop.contains = _catch_all()
+        if "unique" in rule:
+            prop = (schema.properties or {}).get(rule["unique"])
+            if isinstance(prop, Schema):
+                prop.unique_items = True
         if "locales" in rule:
             prop = (schema.properties or {}).get(rule["locales"])
             if isinstance(prop, Schema):

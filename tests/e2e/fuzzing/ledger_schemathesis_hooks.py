@@ -28,6 +28,7 @@ RULES_BEYOND_THE_SCHEMA: dict[tuple[str, str], str] = {
     ("invalid_request", "is greater than"): "a minimum not above its maximum (two fields)",
     ("invalid_request", "exceeds the placed balance"): "past due ≤ principal + interest + fees",
     ("invalid_request", "cannot be set"): "Ledger's own score model is reserved",
+    ("invalid_request", "segment names must be unique"): "unique by one property of array items",
     ("invalid_request", "no template of that name"): "the template must exist (stored data)",
     ("invalid_request", "not one of the debtor's"): "a message's `to` is one of the debtor's "
                                                     "addresses (stored data)",
