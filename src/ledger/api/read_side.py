@@ -28,7 +28,9 @@ MAX_POSITION = 2**63 - 1  # notification_id is a PostgreSQL bigint
 
 MIN_POSITION = {
     "min_position": QueryParameter(
-        annotation=int, name="min_position", required=False, ge=0, le=MAX_POSITION,
+        annotation=int, name="min_position", required=False, ge=0,
+        # An integer maximum: litestar's `le` is written as a float, 2**63 once rounded.
+        schema_extra={"maximum": MAX_POSITION},
         description="Read your writes: answer only from read models that include this feed "
                     "position (a write's `Ledger-Position`); waits up to 2 s for the replica, "
                     "then answers from the primary.",
