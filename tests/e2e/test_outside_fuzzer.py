@@ -7,7 +7,9 @@ is schemathesis' own failure report (with a ``curl`` line per failure to reprodu
 
 One deviation, in ``fuzzing/ledger_schemathesis_hooks.py``: a ``422`` for a rule that no JSON
 Schema can state (a time after *now*, an opaque cursor, order between two fields, data that
-must exist) does not count as "valid data rejected"; each such rule is listed there.
+must exist) does not count as "valid data rejected"; each such rule is listed there. And a
+non-string body generated for the import (a text body) does not count as "invalid data
+accepted": on the wire it is NDJSON text like any other.
 """
 
 from __future__ import annotations

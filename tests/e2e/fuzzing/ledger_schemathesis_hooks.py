@@ -3,6 +3,8 @@
 One check replaces ``positive_data_acceptance``: the same check, except that a ``422`` for a rule
 no JSON Schema can state is not a failure. Each such rule is listed below with why the
 document cannot say it; anything else a document-following request is refused for fails.
+``negative_data_rejection`` is replaced the same way, for one case: a non-string body generated
+for an operation whose body is text (the import), which goes out as ordinary NDJSON text.
 Every other check of ``--checks all`` runs unchanged.
 """
 
