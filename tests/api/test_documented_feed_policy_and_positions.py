@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from api_helpers import assert_problem
+from api_helpers import assert_problem, placement
 from negotiation_helpers import POLICY
 
 MAX_POSITION = 2**63 - 1
@@ -53,3 +53,12 @@ async def test_min_position_documents_the_bigint_bound_and_accepts_it(client, ke
     for beyond in (str(MAX_POSITION + 1), "²"):
         assert_problem(await client.get("/v1/cases", params={"min_position": beyond},
                                         headers=keys["admin"]), 422, "invalid_request")
+
+
+async def test_days_past_due_documents_the_domains_bound(client, keys):
+    schema = (await _document(client))["components"]["schemas"]["PlaceCase"]["properties"]["days_past_due"]
+    at_bound = await client.post("/v1/cases", json=placement(days_past_due=schema["maximum"]),
+                                 headers=keys["integration"])
+    assert at_bound.status_code == 201, at_bound.text
+    assert_problem(await client.post("/v1/cases", json=placement(days_past_due=schema["maximum"] + 1),
+                                     headers=keys["integration"]), 422, "invalid_request")
