@@ -35,7 +35,8 @@ def _free_port() -> int:
 
 def _start(url: str, port: int, *extra: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    env.update(LEDGER_DATABASE_URL=url, LEDGER_SECRET_KEY=SECRET, LEDGER_PORT=str(port))
+    env.update(LEDGER_DATABASE_URL=url, LEDGER_SECRET_KEY=SECRET, LEDGER_PORT=str(port),
+               LEDGER_MASTER_KEY="6c" * 32)  # required with an external database
     return subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", *extra], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
