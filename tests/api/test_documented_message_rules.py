@@ -100,3 +100,5 @@ async def test_strategy_lists_state_their_bounds(client):
     assert portfolios["minItems"] == 1 and portfolios["uniqueItems"] is True
     steps = schemas["SegmentIn"]["properties"]["steps"]
     assert (steps["minItems"], steps["maxItems"]) == (1, 50)
+    for name in ("SegmentIn", "StepIn", "WhenIn", "ChallengerIn"):
+        assert schemas[name]["additionalProperties"] is False, name

@@ -18,6 +18,7 @@ from litestar import Litestar
 from litestar.openapi.spec import OpenAPIType, Schema
 
 from ledger.api.schemas.common import Request as RequestStruct
+from ledger.api.schemas.strategies import ChallengerIn, ScoreConditionIn, SegmentIn, StepIn, WhenIn
 from ledger.webhooks.endpoints import KNOWN_TYPES
 
 ONE_OF_AGENT_OR_AGENCY = [
@@ -92,6 +93,9 @@ def _event_types() -> list[Schema]:
     return [known, every]
 
 
+_NESTED_STRICT = {cls.__name__ for cls in (ChallengerIn, ScoreConditionIn, SegmentIn, StepIn,
+                                           WhenIn)}
+
 # Component name → how to complete its schema.
 _RULES: dict[str, dict[str, Any]] = {
     "Assign": {"one_of": ONE_OF_AGENT_OR_AGENCY},
@@ -117,6 +121,8 @@ def declare_rules(app: Litestar) -> None:
     for name, schema in schemas.items():
         if not isinstance(schema, Schema):
             continue
+        if name in _NESTED_STRICT:  # forbid_unknown_fields parts of a request body
+            schema.additional_properties = False
         if name in strict:
             # litestar does not emit ``additionalProperties: false`` for forbid_unknown_fields.
             schema.additional_properties = False
