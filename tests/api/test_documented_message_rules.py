@@ -102,3 +102,4 @@ async def test_strategy_lists_state_their_bounds(client):
     assert (steps["minItems"], steps["maxItems"]) == (1, 50)
     for name in ("SegmentIn", "StepIn", "WhenIn", "ChallengerIn"):
         assert schemas[name]["additionalProperties"] is False, name
+    assert schemas["SegmentIn"]["properties"]["name"]["pattern"] == "^[^\\x00]*$"

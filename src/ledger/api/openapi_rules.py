@@ -93,8 +93,8 @@ def _event_types() -> list[Schema]:
     return [known, every]
 
 
-_NESTED_STRICT = {cls.__name__ for cls in (ChallengerIn, ScoreConditionIn, SegmentIn, StepIn,
-                                           WhenIn)}
+_NESTED_STRICT = {cls.__name__: cls for cls in (ChallengerIn, ScoreConditionIn, SegmentIn, StepIn,
+                                                WhenIn)}
 
 # Component name → how to complete its schema.
 _RULES: dict[str, dict[str, Any]] = {
@@ -121,8 +121,9 @@ def declare_rules(app: Litestar) -> None:
     for name, schema in schemas.items():
         if not isinstance(schema, Schema):
             continue
-        if name in _NESTED_STRICT:  # forbid_unknown_fields parts of a request body
+        if name in _NESTED_STRICT:  # parts of a request body: unknown fields and NUL refused
             schema.additional_properties = False
+            _field_rules(schema, _NESTED_STRICT[name])
         if name in strict:
             # litestar does not emit ``additionalProperties: false`` for forbid_unknown_fields.
             schema.additional_properties = False
