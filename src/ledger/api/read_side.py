@@ -24,10 +24,13 @@ from ledger.observability.metrics import READ_MODEL_READS
 HEADER = "Ledger-Position"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEAD_SQL = "SELECT coalesce(max(notification_id), 0) FROM stored_events"
+MAX_POSITION = 2**63 - 1  # notification_id is a PostgreSQL bigint
 
 MIN_POSITION = {
     "min_position": QueryParameter(
         annotation=int, name="min_position", required=False, ge=0,
+        # An integer maximum: litestar's `le` is written as a float, 2**63 once rounded.
+        schema_extra={"maximum": MAX_POSITION},
         description="Read your writes: answer only from read models that include this feed "
                     "position (a write's `Ledger-Position`); waits up to 2 s for the replica, "
                     "then answers from the primary.",
@@ -42,8 +45,9 @@ async def read_pool(request: Request, projection: str) -> Any:
     raw = request.query_params.get("min_position")
     min_position = None
     if raw is not None:
-        if not raw.isdigit() or len(raw) > 19:
-            raise invalid("min_position", "must be a feed position: a whole number ≥ 0")
+        # ASCII digits only (str.isdigit also takes "²"), bounded before int() to stay cheap.
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 40 or int(raw) > MAX_POSITION:
+            raise invalid("min_position", f"must be a feed position: a whole number 0 to {MAX_POSITION}")
         min_position = int(raw)
     pool = await request.app.state.read_side.pool_for(projection, min_position)
     READ_MODEL_READS.labels("primary" if pool is request.app.state.pool else "replica").inc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from eventsourcing.domain import Aggregate
@@ -24,6 +25,9 @@ TOPICS: dict[str, str] = {
     if isinstance(value, type) and issubclass(value, Aggregate.Event)
 }
 TYPES = {topic: name for name, topic in TOPICS.items()}
+_NAME = "(?:" + "|".join(sorted(TOPICS)) + ")"
+TYPES_PATTERN = f"^(?: *{_NAME} *(?:, *{_NAME} *)*)?$"
+"""What ``types`` accepts, stated in the document: known names, comma-separated, spaces around."""
 
 
 def _item(row: StoredEventRow, event: Any) -> FeedItem:
@@ -49,7 +53,9 @@ class EventFeedController(Controller):
         request: Request,
         after: Annotated[str | None, Parameter(description="`next_cursor` of a previous page")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        types: Annotated[str | None, Parameter(description="Comma-separated event types")] = None,
+        types: Annotated[str | None, Parameter(
+            pattern=TYPES_PATTERN, description="Comma-separated event types (the feed items' `type`)",
+        )] = None,
         wait: Annotated[float, Parameter(ge=0, le=MAX_WAIT, description="Seconds to wait on an empty page")] = 0,
     ) -> FeedPage:
         """A page of the feed after ``after``; with ``wait``, an empty page waits up to that
@@ -60,9 +66,8 @@ class EventFeedController(Controller):
             raise invalid("after", "not a cursor this server produced") from None
         topics = None
         if types:
-            names = [t.strip() for t in types.split(",") if t.strip()]
-            unknown = [t for t in names if t not in TOPICS]
-            if unknown or not names:
+            names = [t.strip(" ") for t in types.split(",")]
+            if not re.fullmatch(TYPES_PATTERN, types):
                 raise invalid("types", "unknown event type; known: " + ", ".join(sorted(TOPICS)))
             topics = [TOPICS[t] for t in names]
         store: EventStore = request.app.state.store

@@ -8,10 +8,11 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.api.schemas.common import Component, Currency, Instant, Ref, Request, TimeZone
+from ledger.api.schemas.common import SPACE, Component, Currency, Instant, Ref, Request, TimeZone
+from ledger.domain.case_commands import MAX_DAYS_PAST_DUE
 
 Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^\+?[0-9 ()-]+$")]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=rf"^[^@{SPACE}]+@[^@{SPACE}]+$")]
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
@@ -39,7 +40,7 @@ class PlaceCase(Request):
     interest: Component
     fees: Component
     past_due_amount: Component
-    days_past_due: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    days_past_due: Annotated[int, msgspec.Meta(ge=0, le=MAX_DAYS_PAST_DUE)]  # the domain's bound
     placed_at: Instant
     debtor: DebtorIn
 

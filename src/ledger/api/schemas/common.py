@@ -34,7 +34,10 @@ Ref = Annotated[
                       description="Printable ASCII identifier without spaces.")
 ]
 # Text the domain requires to be non-blank (``required_text``): the pattern says so too.
-NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# ``\s`` differs between Python and the document's ECMA regexes (Python adds \x1c-\x1f and \x85,
+# ECMA adds \ufeff): SPACE names the union, so the code and the document agree.
+SPACE = r"\s\x1c-\x1f\x85\ufeff"
+NOT_BLANK = rf"^[^\x00]*[^{SPACE}\x00][^\x00]*$"
 AgentId = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NOT_BLANK)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=NOT_BLANK)]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.api.schemas.common import AgentId, Amount, Currency, Day, Instant, Reason, Ref, Request
+from ledger.api.schemas.common import NOT_BLANK, AgentId, Amount, Currency, Day, Instant, Reason, Ref, Request
 
 ChannelName = Literal["phone", "sms", "email", "letter", "visit"]
 
@@ -22,7 +22,7 @@ class RecordContact(Request):
     occurred_at: Instant
     agent_id: AgentId | None = None
     """Required unless the key is bound to an agent (then it defaults to that agent)."""
-    note: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=4000, pattern=NOT_BLANK)] | None = None
     duration_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)] | None = None
 
 

@@ -25,6 +25,18 @@ class AuthorityIn(Request):
     min_settlement_pct: Pct
 
 
+class AuthorityByRole(Request):
+    """Limits per role: only ``agent`` and ``supervisor`` (a Struct, so the document says so)."""
+
+    agent: AuthorityIn | None = None
+    supervisor: AuthorityIn | None = None
+
+    def items(self) -> list[tuple[str, AuthorityIn]]:
+        """The roles given, as the domain's ``{role: limits}`` mapping expects them."""
+        return [(role, limits) for role in ("agent", "supervisor")
+                if (limits := getattr(self, role)) is not None]
+
+
 class PolicyIn(Request):
     """A portfolio's offer policy; ``authority`` keys are ``agent`` and ``supervisor``."""
 
@@ -32,7 +44,7 @@ class PolicyIn(Request):
     max_installments: Annotated[int, msgspec.Meta(ge=1, le=600)]
     min_installment: Amount
     max_term_days: Annotated[int, msgspec.Meta(ge=1, le=3650)]
-    authority: dict[Literal["agent", "supervisor"], AuthorityIn] = {}
+    authority: AuthorityByRole = AuthorityByRole()
 
 
 class TierOut(msgspec.Struct, frozen=True):
