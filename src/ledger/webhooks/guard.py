@@ -38,7 +38,7 @@ async def resolve(host: str, port: int) -> list[str]:
     try:
         infos = await asyncio.wait_for(
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT)
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, UnicodeError):  # UnicodeError: a label IDNA cannot encode
         raise UrlRefused(f"host {host} does not resolve") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 

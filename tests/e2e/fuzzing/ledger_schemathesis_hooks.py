@@ -31,6 +31,20 @@ RULES_BEYOND_THE_SCHEMA: dict[tuple[str, str], str] = {
     ("invalid_request", "is greater than"): "a minimum not above its maximum (two fields)",
     ("invalid_request", "exceeds the placed balance"): "past due ≤ principal + interest + fees",
     ("invalid_request", "cannot be set"): "Ledger's own score model is reserved",
+    ("invalid_request", "segment names must be unique"): "unique by one property of array items",
+    ("invalid_request", "no template of that name"): "the template must exist (stored data)",
+    ("invalid_request", "not one of the debtor's"): "a message's `to` is one of the debtor's "
+                                                    "addresses (stored data)",
+    ("invalid_request", "does not resolve"): "a webhook host must resolve in DNS (outside data)",
+    ("invalid_request", "has no address"): "a webhook host must resolve in DNS (outside data)",
+    ("invalid_request", "resolves to an address"): "a webhook host's DNS addresses must be "
+                                                   "public (outside data)",
+    ("invalid_request", "not a valid template"): "a template body is Jinja: nested blocks are "
+                                                 "a grammar no regular pattern states",
+    ("invalid_request", "the template"): "a template renders in the sandbox (Jinja semantics)",
+    ("unknown_field", ""): "a template names only known fields, in any Jinja expression",
+    ("message_too_long", ""): "an sms is at most N segments once rendered: GSM-7 or UCS-2 "
+                              "by its characters and the values filled in",
     ("invalid_request", "is before the complaint was received"):
         "a resolution not before the complaint's receipt, a time stored by an earlier request",
     ("invalid_request", "each dpd_min may appear once"):

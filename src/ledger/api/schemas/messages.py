@@ -124,14 +124,22 @@ class DeliveryRecorded(msgspec.Struct, frozen=True):
     status: str
 
 
+E164 = r"^\+[1-9][0-9]{6,14}$"
+_ADDRESS_CHAR = r"[^@\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+EMAIL = rf"^{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}*\.{_ADDRESS_CHAR}*$"
+"""A local part, ``@`` and a domain with a dot, no space or control character (spelt out:
+Python and other regex engines differ on what `\\s` is): what ``normalise_email`` reads."""
+
+
 class InboundSms(Request, rename={"from_": "from"}):
-    from_: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    from_: Annotated[str, msgspec.Meta(min_length=8, max_length=16, pattern=E164,
+                                       description="The sender in E.164 (`+15551234567`).")]
     text: Annotated[str, msgspec.Meta(max_length=2000)]
     received_at: Instant
 
 
 class EmailUnsubscribe(Request):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=EMAIL)]
     received_at: Instant | None = None
 
 

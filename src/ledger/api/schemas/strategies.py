@@ -64,20 +64,20 @@ class StepIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defau
 class SegmentIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     name: Name
     when: WhenIn
-    steps: list[StepIn]
+    steps: Annotated[list[StepIn], msgspec.Meta(min_length=1, max_length=50)]
 
 
 class ChallengerIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     split: Annotated[float, msgspec.Meta(gt=0, lt=1, description="Share of cases, 0..1.")]
-    segments: list[SegmentIn]
+    segments: Annotated[list[SegmentIn], msgspec.Meta(min_length=1, max_length=50)]
 
 
 class SaveStrategy(Request):
     """A strategy document; saving an existing name makes its next version."""
 
     name: Name
-    portfolios: list[Portfolio]
-    segments: list[SegmentIn]
+    portfolios: Annotated[list[Portfolio], msgspec.Meta(min_length=1)]
+    segments: Annotated[list[SegmentIn], msgspec.Meta(min_length=1, max_length=50)]
     challenger: ChallengerIn | None = None
 
 

@@ -32,8 +32,9 @@ def normalise_email(raw: str) -> str | None:
     """Emails compared case-insensitively, surrounding space ignored; None if not an address."""
     if not isinstance(raw, str):
         return None
-    value = raw.strip().casefold()
+    stripped = raw.strip()
+    value = stripped.casefold()  # may lengthen (ß → ss): the limit is on what was written
     local, at, domain = value.partition("@")
-    if not at or not local or "." not in domain or len(value) > 320 or " " in value:
+    if not at or not local or "." not in domain or len(stripped) > 320 or " " in value:
         return None
     return value
