@@ -43,14 +43,19 @@ def test_a_suite_killed_by_sigterm_stops_its_postgres_and_removes_its_folders():
         cwd=temp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
-        pid_files: list[Path] = []
-        while not pid_files:
+        postmaster = None
+        while postmaster is None:  # the pid file comes and goes while the server starts
             assert child.poll() is None, child.stdout.read() if child.stdout else ""
             assert time.monotonic() < deadline, "the embedded server did not start"
-            pid_files = list(temp.glob("ledger-suite-*/**/postmaster.pid"))
+            for pid_file in temp.glob("ledger-suite-*/**/postmaster.pid"):
+                try:
+                    pid = int(pid_file.read_text().splitlines()[0])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if _alive(pid):
+                    postmaster = pid
             time.sleep(0.2)
         time.sleep(1.0)  # let the fixture finish starting and the test begin
-        postmaster = int(pid_files[0].read_text().splitlines()[0])
         child.send_signal(signal.SIGTERM)
         child.wait(timeout=90)
         deadline = time.monotonic() + 30

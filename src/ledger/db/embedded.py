@@ -105,7 +105,12 @@ class EmbeddedPostgres:
         if len(str(candidate / f".s.PGSQL.{PORT}")) <= MAX_SOCKET_PATH:
             return candidate
         digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"ledger-pg-{digest}"
+        fallback = Path(tempfile.gettempdir()) / f"ledger-pg-{digest}"
+        if len(str(fallback / f".s.PGSQL.{PORT}")) <= MAX_SOCKET_PATH:
+            return fallback
+        # TMPDIR itself is deep (e.g. a test suite's own temporary folder): the system's
+        # temporary folder is short on every platform we run on.
+        return Path("/tmp") / f"ledger-pg-{digest}"
 
     def url(self, database: str = "postgres") -> str:
         """asyncpg/libpq URL reaching the server over its unix socket."""
