@@ -69,6 +69,6 @@ async def test_offers_need_a_policy_and_a_permitted_role(client, keys):
     placed = await client.post("/v1/cases", json=placement(portfolio="no-policy-here"),
                                headers=keys["integration"])
     url = f"/v1/cases/{placed.json()['case_id']}/offers"
-    assert_problem(await client.get(url, headers=keys["supervisor"]), 404, "no_policy")
+    assert_problem(await client.get(url, headers=keys["supervisor"]), 409, "no_policy")
     for role in ("analyst", "auditor"):
         assert_problem(await client.get(url, headers=keys[role]), 403, "forbidden")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+
+import pytest
 from random import Random
 
 from case_builders import at, given
@@ -88,8 +90,10 @@ def test_an_arm_is_a_pure_function_of_case_and_strategy(case_id: uuid.UUID, stra
     assert arm_for(case_id, strategy_id, None) == "champion"
 
 
-@settings(max_examples=10, deadline=None)
-@for_all(st.integers(0, 2**32), st.sampled_from([0.1, 0.2, 0.5, 0.8]))
+# Fixed seeds: the share of 10,000 random ids is a random variable (σ ≈ 0.4–0.5 points), so a
+# search for a bad draw finds one eventually; these draws are reproducible, not chosen.
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("split", [0.1, 0.2, 0.5, 0.8])
 def test_the_challenger_share_of_ten_thousand_ids_is_within_one_and_a_half_points(
         seed: int, split: float) -> None:
     rng = Random(seed)

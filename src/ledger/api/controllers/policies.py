@@ -106,8 +106,9 @@ class OfferController(Controller):
         2…``max_installments`` equal instalments, the remainder on the last, none below
         ``min_installment``, the last due within ``max_term_days``; the first due on the
         first day after today that the debtor's calendar allows (no weekend, no public
-        holiday of their jurisdiction). ``404 no_policy`` without a policy; ``409
-        case_closed`` for a closed case."""
+        holiday of their jurisdiction). ``409 no_policy`` when the case's portfolio has no
+        policy (the case exists: 404 would say it does not); ``409 case_closed`` for a closed
+        case."""
         service: CaseService = request.app.state.cases
         negotiation: NegotiationService = request.app.state.negotiation
         tenant = request.user.tenant_id
@@ -119,7 +120,7 @@ class OfferController(Controller):
             raise ProblemError(409, "case_closed", "a closed case has no offers")
         policy = await negotiation.policy(tenant, portfolio)
         if policy is None:
-            raise no_policy(portfolio)
+            raise ProblemError(409, "no_policy", f"portfolio {portfolio!s:.255} has no offer policy")
         today = local_date(now, timezone)
         settlement = settlement_offer(policy.terms, balance, dpd)
         plans = instalment_plans(policy.terms, balance, today, jurisdiction)
