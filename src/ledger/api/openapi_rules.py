@@ -97,7 +97,12 @@ _NESTED_STRICT = {cls.__name__: cls for cls in (ChallengerIn, ScoreConditionIn, 
                                                 WhenIn)}
 
 # Component name → how to complete its schema.
+REDRESS_ONLY_IF_UPHELD = [  # a rejected complaint gets no redress
+    {"properties": {"outcome": {"enum": ["upheld", "partial"]}}},
+    {"properties": {"redress": {"type": "null"}}},
+]
 _RULES: dict[str, dict[str, Any]] = {
+    "ResolutionIn": {"any_of": REDRESS_ONLY_IF_UPHELD},
     "Assign": {"one_of": ONE_OF_AGENT_OR_AGENCY},
     "CreateKey": {"any_of": ONLY_AGENT_KEYS_BOUND},
     "PlaceCase": {"any_of": OWES_SOMETHING},
