@@ -28,7 +28,7 @@ from processes import Server, make_key, migrated_database
 HOOKS = Path(__file__).with_name("fuzzing")
 SEED = 20261202
 EXAMPLES = 10
-TIMEOUT = 420
+TIMEOUT = 900
 
 
 def _report(output: str) -> str:
