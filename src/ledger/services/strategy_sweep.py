@@ -6,7 +6,10 @@ the active portfolios in those zones (all zones after an activation). Cases are 
 case-id order in batches; each batch's ``SegmentEntered`` events (actor ``system:strategy``)
 are appended together and the run's position is saved after it, so a restart resumes where
 the last finished batch left off, and re-evaluating an already-moved case records nothing.
-A case that fails to load or evaluate is logged and skipped (the run goes on).
+A case that fails to load or evaluate is logged and skipped (the run goes on); a tenant
+whose every case in a batch fails (e.g. its data keys are wrapped under another master key)
+fails its own sweep, and after three such passes is quarantined as ``tenant:<id>`` while the
+other tenants are swept as usual.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ledger.eventstore import ConcurrencyConflict
 from ledger.services.cases import FOLLOW_UP_ACTOR, CaseService, Context, RetriesExhausted
 from ledger.services.strategies import StrategyService
 from ledger.services.strategy_auto import AutoSteps
-from ledger.workers import Supervisor, WorkerStatus
+from ledger.workers import PoisonGuard, Supervisor, WorkerStatus, is_transient
 
 log = logging.getLogger("ledger.strategy_sweep")
 WORKER = "strategies"
@@ -114,7 +117,7 @@ async def _resegment_batch(service: CaseService, strategies: StrategyService, ct
                            ids: list[UUID]) -> int:
     active = await strategies.active(ctx.tenant_id)
     now = service.clock()
-    loaded = await service.load_many(ctx.tenant_id, ids)
+    loaded = await _load_batch(service, ctx.tenant_id, ids)
     changed: list[Case] = []
     for case_id, case in loaded.items():
         try:
@@ -150,12 +153,46 @@ async def _resegment_batch(service: CaseService, strategies: StrategyService, ct
     return moved
 
 
+async def _load_batch(service: CaseService, tenant_id: str, ids: list[UUID]) -> dict[UUID, Case]:
+    """The batch in one round trip; when that fails on some case's own data, case by case,
+    skipping the ones that fail (all of them failing is the tenant's failure: raised)."""
+    try:
+        return await service.load_many(tenant_id, ids)
+    except Exception as error:
+        if is_transient(error):
+            raise
+        first: Exception = error
+    loaded: dict[UUID, Case] = {}
+    for case_id in ids:
+        try:
+            loaded.update(await service.load_many(tenant_id, [case_id]))
+        except Exception as error:
+            if is_transient(error):
+                raise
+            log.warning("strategy sweep skipped case %s: %s", case_id, type(error).__name__)
+    if not loaded:
+        raise first
+    return loaded
+
+
 async def sweep_all(pool: asyncpg.Pool, service: CaseService, strategies: StrategyService,
-                    now: datetime | None = None) -> SweepResult:
-    """One pass over every tenant that has strategies."""
+                    now: datetime | None = None, guard: PoisonGuard | None = None,
+                    only: set[str] | None = None) -> SweepResult:
+    """One pass over every tenant that has strategies (or those of them in ``only``); with a
+    ``guard``, a tenant whose sweep fails on its own data is counted (and in the end
+    quarantined) and the others go on."""
     total = SweepResult()
+    held = await guard.held() if guard is not None else set()
     for (tenant_id,) in await pool.fetch(TENANTS_SQL):
-        done = await sweep_tenant(pool, service, strategies, tenant_id, now)
+        if f"tenant:{tenant_id}" in held or (only is not None and tenant_id not in only):
+            continue
+        sweep = lambda t=tenant_id: sweep_tenant(pool, service, strategies, t, now)  # noqa: E731
+        if guard is None:
+            done = await sweep()
+        else:
+            ok, done = await guard.attempt(f"tenant:{tenant_id}", sweep, tenant_id=tenant_id)
+            if not ok or done is None:
+                continue
         total.cases_seen += done.cases_seen
         total.cases_moved += done.cases_moved
     return total
@@ -178,6 +215,7 @@ class StrategySweeper:
         self.auto_steps = auto_steps
         self._wake = asyncio.Event()
         self.passes = 0
+        self.guard = PoisonGuard(pool, WORKER)
         self.supervisor = Supervisor(WORKER, self._run)
 
     def wake(self, tenant_id: str | None = None) -> None:
@@ -197,7 +235,7 @@ class StrategySweeper:
             if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", *self.LOCK):
                 return None
             try:
-                done = await sweep_all(self.pool, self.service, self.strategies)
+                done = await sweep_all(self.pool, self.service, self.strategies, guard=self.guard)
                 if self.auto_steps is not None:
                     await self.auto_steps.run_once()
                 return done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,8 @@ from ledger.services.cases import CaseService, Context
 from ledger.services.resegment import Resegmenter
 from ledger.services.strategies import StrategyService
 from ledger.services.repositories import case_repository
-from ledger.services.strategy_sweep import sweep_tenant
+from ledger.services.strategy_sweep import sweep_all, sweep_tenant
+from ledger.workers import PoisonGuard
 from projection_support import MASTER_KEY, Writer, place, project_all
 
 NOW = datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
@@ -147,3 +149,23 @@ async def test_a_restart_changes_no_arm_and_a_sweep_resumes_after_its_last_batch
         recorded = case.segment_entry
         assert case.resegment(active, clock()) is None
         assert recorded.arm == before[case_id].segment_entry.arm  # type: ignore[union-attr]
+
+
+async def test_a_tenant_whose_cases_cannot_be_opened_is_quarantined_and_the_others_are_swept(
+        own_pool, wired, clock) -> None:
+    cases, strategies = wired
+    good, bad = (f"t-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    await Writer(own_pool, good).save(*[place(good, f"G-{i}", placed_at="2026-08-01") for i in range(3)])
+    # written by a process holding another master key: this one cannot open their data keys
+    foreign = case_repository(EventStore(own_pool), os.urandom(32))
+    await foreign.save(*[place(bad, f"B-{i}", placed_at="2026-08-01") for i in range(3)], tenant_id=bad)
+    await _project(own_pool, good, 3)
+    await _project(own_pool, bad, 3)
+    for tenant in (good, bad):
+        await _activate(strategies, tenant)
+    guard = PoisonGuard(own_pool, f"sweep-test-{uuid.uuid4().hex[:6]}")
+    first = await sweep_all(own_pool, cases, strategies, guard=guard, only={good, bad})
+    assert first.cases_seen == 3 and first.cases_moved == 3  # the good tenant, whole
+    for _ in range(2):
+        await sweep_all(own_pool, cases, strategies, guard=guard, only={good, bad})
+    assert await guard.held() == {f"tenant:{bad}"}
