@@ -81,12 +81,9 @@ from ledger.domain.errors import DomainError
 from ledger.eventstore import ConcurrencyConflict, EventStore
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections.deadlines import DeadlineScheduler
-from ledger.observability import (
-    RequestLogMiddleware,
-    ScrapeController,
-    configure_logging,
-    instrument_store,
-)
+from ledger.api.controllers.scrape import ScrapeController
+from ledger.api.request_log import RequestLogMiddleware
+from ledger.observability import configure_logging, instrument_store
 from ledger.observability.probes import ReadSideProbe
 from ledger.observability.scheduler import observe_deadline_pass
 from ledger.services.cases import CaseNotFound, CaseService, RetriesExhausted, VersionMismatch

@@ -1,12 +1,9 @@
-"""Operations: Prometheus metrics, structured JSON logs and the per-request log line."""
+"""Operations: Prometheus series and structured JSON logs (their HTTP glue lives in ``api/``)."""
 
 from ledger.observability.logs import configure_logging
-from ledger.observability.metrics import ScrapeController, instrument_store
-from ledger.observability.requests import RequestLogMiddleware
+from ledger.observability.metrics import instrument_store
 
 __all__ = [
-    "RequestLogMiddleware",
-    "ScrapeController",
     "configure_logging",
     "instrument_store",
 ]

@@ -1,5 +1,6 @@
 """Prometheus series of a Ledger process and the ``/metrics`` endpoint.
 
+The ``/metrics`` endpoint itself is HTTP glue and lives in ``ledger.api.controllers.scrape``.
 Request rate and latency per route are observed by the request log middleware (labelled by the
 route *template*, so ``/v1/cases/{case_id:uuid}`` is one series, not one per case). The rest are
 ours: appends and conflicts (counted around the event store's ``append``), idempotent replays
@@ -15,30 +16,14 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from typing import Any
 
-import hmac
-
 import asyncpg
-from litestar import Controller, Request, Response, get
-from litestar.datastructures import State
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import Counter, Gauge, Histogram
 
 from ledger.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyConflict
-from ledger.api.problems import encode_problem
 from ledger.observability.probes import ReadSideProbe
 from ledger.workers.metrics import QUARANTINE_HELD
-from ledger.webhooks.metrics import observe_endpoints as observe_webhook_endpoints
 
 log = logging.getLogger("ledger.metrics")
 PREFIX = "ledger"
@@ -163,50 +148,3 @@ async def observe_outbox(pool: asyncpg.Pool) -> None:
         MESSAGE_OUTBOX.labels("pending").set(pending)
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         log.warning("outbox gauges not refreshed: %s", type(error).__name__)
-
-
-def _registry() -> CollectorRegistry:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        merged = CollectorRegistry()
-        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
-        return merged
-    return REGISTRY
-
-
-class ScrapeController(Controller):
-    """``GET /metrics``: Prometheus text exposition, no personal data; with
-    ``LEDGER_METRICS_TOKEN`` set it wants ``Authorization: Bearer <that token>``."""
-
-    path = "/metrics"
-    tags = ["operations"]
-
-    @get(
-        operation_id="metrics", exclude_from_auth=True, media_type=CONTENT_TYPE_LATEST,
-        description="Prometheus text exposition format: request rate and latency per "
-        "route, appends and conflicts, idempotent replays, projection lag, deadline-scheduler "
-        "runs, background workers (restarts, quarantined items) and database pool use. "
-        "When the server sets `LEDGER_METRICS_TOKEN`, send it as `Authorization: Bearer "
-        "<token>` (else `401`).",
-    )
-    async def metrics(self, request: Request, state: State) -> Response[bytes]:
-        """Metrics for Prometheus to scrape."""
-        token: str | None = state.get("metrics_token")
-        if token and not _token_matches(request.headers.get("authorization", ""), token):
-            return Response(encode_problem(401, "unauthorized", "this endpoint needs the "
-                                           "metrics token"), status_code=401,
-                            media_type="application/problem+json",
-                            headers={"WWW-Authenticate": "Bearer"})
-        pool: asyncpg.Pool | None = state.get("pool")
-        probe: ReadSideProbe | None = state.get("read_side_probe")
-        if pool is not None and probe is not None:
-            observe_pool(pool)
-            store = state.get("store")
-            await observe_projection_lag(pool, probe, store.wakeup if store is not None else None)
-            await observe_webhook_endpoints(pool)
-            await observe_outbox(pool)
-        return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
-
-
-def _token_matches(header: str, token: str) -> bool:
-    presented = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
-    return hmac.compare_digest(presented.encode(), token.encode())

@@ -20,7 +20,7 @@ from ledger.api.placement import MAX_IMPORT_LINES, import_lines, new_case, same_
 from ledger.api.problems import ProblemError, invalid
 from ledger.api.schemas.cases import PLACE_EXAMPLE, CaseView, ImportResult, PlaceCase
 from ledger.api.views import case_view, encode
-from ledger.audit.access import AsKnownAt, AsOf, load_case_at
+from ledger.api.audit_access import AsKnownAt, AsOf, load_case_at
 from ledger.domain.case import Case
 from ledger.services.cases import CaseService, Idempotency, Reply, case_id_for
 

@@ -15,7 +15,7 @@ from ledger.api.docs import responses
 from ledger.api.idempotency import idempotency_of, run_idempotent
 from ledger.api.schemas.audit import EraseRequest, ErasureResult
 from ledger.api.views import encode
-from ledger.audit.access import ERASURE
+from ledger.api.audit_access import ERASURE
 from ledger.domain.case import Case
 from ledger.privacy.erasure import erase
 from ledger.services.cases import Idempotency, Reply

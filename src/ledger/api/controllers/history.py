@@ -14,7 +14,7 @@ from ledger.api import auth
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
 from ledger.api.schemas.audit import HistoryItem, HistoryPage
-from ledger.audit.access import HISTORY
+from ledger.api.audit_access import HISTORY
 from ledger.audit.events import event_data, event_type, open_rows
 from ledger.eventstore import EventStore
 from ledger.services.cases import CaseNotFound

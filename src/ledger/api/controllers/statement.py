@@ -10,8 +10,8 @@ from litestar.params import FromPath
 from ledger.api import auth
 from ledger.api.docs import responses
 from ledger.api.schemas.audit import Statement
-from ledger.audit.access import STATEMENT, AsKnownAt, AsOf, load_case_at
-from ledger.audit.statement import statement
+from ledger.api.audit_access import STATEMENT, AsKnownAt, AsOf, load_case_at
+from ledger.api.statement_view import statement
 
 
 class StatementController(Controller):

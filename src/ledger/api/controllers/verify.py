@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from ledger.api import auth
 from ledger.api.docs import responses
 from ledger.api.schemas.audit import VerifyReport
-from ledger.audit.access import VERIFY
+from ledger.api.audit_access import VERIFY
 from ledger.audit.verify import verify_case
 from ledger.services.cases import CaseNotFound
 
