@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import json
 import signal
-import sys
 import time
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -101,7 +101,9 @@ async def main() -> None:
     flusher.cancel()
     receiver.out.flush()
     server.close()
-    sys.exit(0)
+    # Leave at once: open connections' handler tasks, cancelled by asyncio.run's shutdown,
+    # would each print a CancelledError traceback from the stream callback.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ async def test_a_list_read_with_min_position_includes_the_write_it_names(client,
 
 @pytest.mark.parametrize("route", ["/v1/cases", "/v1/metrics/recovery?group_by=portfolio",
                                    "/v1/work-queue?agent_id=a-1", "/v1/compliance/breaches",
-                                   "/v1/audit"])
+                                   "/v1/audit", "/v1/dialer-list"])
 async def test_metric_and_queue_routes_document_and_accept_min_position(client, keys, route):
     join = "&" if "?" in route else "?"
     response = await client.get(f"{route}{join}min_position=1", headers=keys["admin"])

@@ -16,6 +16,7 @@ from ledger.api.controllers.case_list import TEXT
 from ledger.api.docs import responses
 from ledger.api.principal import agent_scope
 from ledger.api.problems import ProblemError, invalid
+from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.schemas.facts import FactRecorded
 from ledger.api.schemas.times import Instant
 from ledger.domain.case_strategy import MODEL_NAME
@@ -98,6 +99,7 @@ class PlanController(Controller):
 class DialerController(Controller):
     """Call lists for dialers."""
 
+    parameters = MIN_POSITION
     path = "/v1/dialer-list"
     tags = ["strategies"]
 
@@ -117,7 +119,10 @@ class DialerController(Controller):
         service: CaseService = request.app.state.cases
         moment = service.clock() if at is None else _aware(at)
         agent = agent_scope(request, agent_id)
-        rows = await dialer_list(request.app.state.pool, service, request.app.state.strategies,
+        # Candidates come from rm_dialer, on the replica when there is one (a work list, as
+        # API.md "Scale-out" says); each is then checked on its current case from the primary.
+        candidates = await read_pool(request, "strategies")
+        rows = await dialer_list(candidates, service, request.app.state.strategies,
                                  request.user.tenant_id, moment, limit, agent)
         return DialerList([DialerItem(r.case_id, r.external_ref, r.phone, r.segment, r.arm,
                                       r.due_at, r.allowed_until) for r in rows])
