@@ -52,9 +52,12 @@ def median_of(runs: int, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(runs))
 
 
-async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    state = EventCodec().encode(sample_payment_event()).state
-    results: dict[str, Any] = {"appends": [], "state_bytes": len(state)}
+PARTS = ("appends", "copy", "catchup", "load")
+
+
+async def run_appends(url: str, args: argparse.Namespace, state: bytes,
+                      results: dict[str, Any]) -> None:
+    results["appends"] = []
     for writers in args.writers:
         app = library_app(url, writers)
         for per_txn in (1, 5):
@@ -76,28 +79,51 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
                   f"{row.get('ours_processes', 0):,.0f}/s), eventsourcing {lib:,.0f}/s, "
                   f"ratio {ours / lib:.1f}x", flush=True)
         app.close()
-    results["copy"] = statistics.median(
-        [await appends.raw_copy(url, args.events, state) for _ in range(args.runs)])
-    print(f"raw COPY {args.events:,} rows: {results['copy']:,.0f} rows/s", flush=True)
 
+
+async def run_catch_up(url: str, args: argparse.Namespace, app: Any,
+                       results: dict[str, Any]) -> None:
     await reads.fill_ours(url, args.events)
-    ours_catch_up = [await reads.catch_up_ours(url) for _ in range(args.runs)]
-    app = library_app(url, 2)
     reads.fill_library(app, args.events)
-    lib_catch_up = [reads.catch_up_library(app) for _ in range(args.runs)]
+    # Ours and the library's alternate run by run, so a change in the machine's load
+    # falls on both sides alike.
+    ours_catch_up, lib_catch_up = [], []
+    for _ in range(args.runs):
+        ours_catch_up.append(await reads.catch_up_ours(url))
+        lib_catch_up.append(reads.catch_up_library(app))
     results["catch_up"] = {"events": ours_catch_up[0][0],
                            "ours": statistics.median(r[1] for r in ours_catch_up),
                            "eventsourcing": statistics.median(r[1] for r in lib_catch_up)}
     print(f"catch-up {ours_catch_up[0][0]:,} events: ours {results['catch_up']['ours']:,.0f}/s, "
-          f"eventsourcing {results['catch_up']['eventsourcing']:,.0f}/s", flush=True)
-    results["load_50_ms"] = {
-        "ours": statistics.median([await reads.load_ours(url, 50, args.repeats)
-                                   for _ in range(args.runs)]),
-        "eventsourcing": median_of(args.runs, lambda: reads.load_library(app, 50, args.repeats)),
-    }
-    app.close()
-    print(f"load 50-event aggregate: ours {results['load_50_ms']['ours']:.3f} ms, "
-          f"eventsourcing {results['load_50_ms']['eventsourcing']:.3f} ms", flush=True)
+          f"eventsourcing {results['catch_up']['eventsourcing']:,.0f}/s "
+          f"(runs: ours {', '.join(f'{r[1]:,.0f}' for r in ours_catch_up)}; "
+          f"eventsourcing {', '.join(f'{r[1]:,.0f}' for r in lib_catch_up)})", flush=True)
+
+
+async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    state = EventCodec().encode(sample_payment_event()).state
+    results: dict[str, Any] = {"state_bytes": len(state)}
+    if "appends" in args.only:
+        await run_appends(url, args, state, results)
+    if "copy" in args.only:
+        results["copy"] = statistics.median(
+            [await appends.raw_copy(url, args.events, state) for _ in range(args.runs)])
+        print(f"raw COPY {args.events:,} rows: {results['copy']:,.0f} rows/s", flush=True)
+    app = library_app(url, 2)
+    try:
+        if "catchup" in args.only:
+            await run_catch_up(url, args, app, results)
+        if "load" in args.only:
+            results["load_50_ms"] = {
+                "ours": statistics.median([await reads.load_ours(url, 50, args.repeats)
+                                           for _ in range(args.runs)]),
+                "eventsourcing": median_of(
+                    args.runs, lambda: reads.load_library(app, 50, args.repeats)),
+            }
+            print(f"load 50-event aggregate: ours {results['load_50_ms']['ours']:.3f} ms, "
+                  f"eventsourcing {results['load_50_ms']['eventsourcing']:.3f} ms", flush=True)
+    finally:
+        app.close()
     return results
 
 
@@ -118,7 +144,11 @@ async def main() -> None:
                         help="event loop for our side (uvicorn[standard] serves the API on "
                              "uvloop); the library's recorder is synchronous either way")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--only", type=lambda s: s.split(","), default=list(PARTS),
+                        help=f"comma-separated parts to run, of {','.join(PARTS)} (default all)")
     args = parser.parse_args()
+    if unknown := set(args.only) - set(PARTS):
+        parser.error(f"unknown part(s) for --only: {', '.join(sorted(unknown))}")
     appends.LOOP = args.loop
     if args.quick:
         args.runs, args.duration, args.events, args.repeats = 1, 0.5, 20_000, 50

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import msgspec
+import pytest
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 from store_model import Account, open_account
@@ -112,3 +113,34 @@ def test_snapshot_state_round_trips_values_json_cannot_tell_apart() -> None:
     restored = untag(msgspec.json.decode(msgspec.json.encode(tag(state))))
     assert restored == state
     assert {k: type(v) for k, v in restored.items()} == {k: type(v) for k, v in state.items()}
+
+
+def test_decoding_a_row_gives_what_decoding_its_columns_gives_including_upcasts() -> None:
+    account = open_account()
+    account.deposit(500, datetime(2026, 9, 2, tzinfo=UTC), uuid4())
+    account.rename("Ana Li", "married")
+    codec = EventCodec()
+    rows = [codec.encode(event) for event in account.collect_events()]
+    old_rename = NewEvent(rows[-1].originator_id, 4, get_topic(Account.Renamed),
+                          msgspec.json.encode({"timestamp": "2026-09-01T10:00:00+00:00",
+                                               "owner": "Cy"}))
+    for _ in range(2):  # the first pass meets each topic for the first time, the second not
+        for row in [*rows, old_rename]:
+            by_row = codec.decode_row(row)
+            by_columns = codec.decode(row.originator_id, row.originator_version, row.topic,
+                                      row.state)
+            assert type(by_row) is type(by_columns)
+            assert vars(by_row) == vars(by_columns)
+    assert codec.decode_row(old_rename).reason == "unknown (recorded before reasons)"
+
+
+def test_a_row_that_does_not_decode_names_its_event() -> None:
+    from ledger.eventstore import EventDecodingError
+
+    codec = EventCodec()
+    (created,) = open_account().collect_events()
+    good = codec.encode(created)
+    codec.decode_row(good)
+    broken = NewEvent(good.originator_id, 1, good.topic, b'{"owner": 5}')
+    with pytest.raises(EventDecodingError, match=str(good.originator_id)):
+        codec.decode_row(broken)

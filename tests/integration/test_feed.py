@@ -172,3 +172,23 @@ async def test_a_long_poll_returns_as_soon_as_an_event_arrives(store: EventStore
     assert time.monotonic() - started < 2.0
     assert await store.feed.read_waiting(after=(await store.feed.head(tenant_id=tenant)),
                                          tenant_id=tenant, wait=0.1) == []
+
+
+async def test_feed_rows_are_the_rows_the_append_returned_to_the_microsecond(
+        store: EventStore, tenant: str) -> None:
+    from datetime import UTC, datetime
+
+    appended = []
+    for moment in [datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+                   datetime(2026, 9, 1, 9, 30, 0, 1, tzinfo=UTC),
+                   datetime(2026, 9, 1, 9, 30, 0, 1, tzinfo=UTC),
+                   datetime(2262, 4, 11, 23, 47, 16, 854775, tzinfo=UTC)]:
+        appended += await store.append(one(uuid4()) + one(uuid4()), tenant_id=tenant,
+                                       recorded_at=moment, actor="ana",
+                                       correlation_id=uuid4(), causation_id=uuid4())
+    read = await store.read_all(tenant_id=tenant)
+    assert read == appended
+    assert [r.recorded_at.utcoffset() for r in read] == [appended[0].recorded_at.utcoffset()] * 8
+    pages = [page async for page in store.feed.pages(tenant_id=tenant, page_size=3)]
+    assert [len(page) for page in pages] == [3, 3, 2]
+    assert [row for page in pages for row in page] == appended

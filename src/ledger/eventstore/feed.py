@@ -16,22 +16,31 @@ from typing import Any
 import asyncpg
 
 from ledger.eventstore.notify import Wakeup
-from ledger.eventstore.records import Cursor, StoredEventRow
+from ledger.eventstore.records import Cursor, StoredEventRow, rows_with_epoch_us
 from ledger.eventstore.sql import EVENT_COLUMNS
 
 _HORIZON = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
 _TOPICS = "($4::text[] IS NULL OR topic = ANY($4::text[]))"
-FEED_SQL = f"""
-    SELECT {EVENT_COLUMNS} FROM stored_events
-    WHERE (transaction_id, notification_id) > ($1::xid8, $2::bigint) AND {_HORIZON} AND {_TOPICS}
-    ORDER BY transaction_id, notification_id LIMIT $3
-"""
-TENANT_FEED_SQL = f"""
-    SELECT {EVENT_COLUMNS} FROM stored_events
-    WHERE tenant_id = $5 AND (transaction_id, notification_id) > ($1::xid8, $2::bigint)
+_EPOCH_US = "(extract(epoch FROM recorded_at) * 1000000)::int8"
+
+
+def _feed_sql(columns: str, *, tenant: bool) -> str:
+    tenant_filter = "tenant_id = $5 AND " if tenant else ""
+    return f"""
+    SELECT {columns} FROM stored_events
+    WHERE {tenant_filter}(transaction_id, notification_id) > ($1::xid8, $2::bigint)
       AND {_HORIZON} AND {_TOPICS}
     ORDER BY transaction_id, notification_id LIMIT $3
 """
+
+
+FEED_SQL = _feed_sql(EVENT_COLUMNS, tenant=False)
+TENANT_FEED_SQL = _feed_sql(EVENT_COLUMNS, tenant=True)
+# What ``read`` runs: the same, with ``recorded_at`` as exact epoch microseconds (turned into
+# datetimes by ``rows_with_epoch_us``, cheaper than asyncpg's timestamptz decoding).
+_PAGE_COLUMNS = EVENT_COLUMNS.replace(" recorded_at,", f" {_EPOCH_US},")
+_PAGE_SQL = _feed_sql(_PAGE_COLUMNS, tenant=False)
+_TENANT_PAGE_SQL = _feed_sql(_PAGE_COLUMNS, tenant=True)
 HEAD_SQL = f"""
     SELECT transaction_id, notification_id FROM stored_events WHERE {_HORIZON}
     ORDER BY transaction_id DESC, notification_id DESC LIMIT 1
@@ -65,12 +74,11 @@ class FeedReader:
         position = after or Cursor.START
         arguments: list[object] = [position.transaction_id, position.notification_id, limit,
                                    None if topics is None else list(topics)]
-        sql = FEED_SQL
+        sql = _PAGE_SQL
         if tenant_id is not None:
-            sql = TENANT_FEED_SQL
+            sql = _TENANT_PAGE_SQL
             arguments.append(tenant_id)
-        records = await self._fetch(sql, *arguments)
-        return [StoredEventRow(*r) for r in records]
+        return rows_with_epoch_us(await self._fetch(sql, *arguments))
 
     async def read_waiting(self, after: Cursor | None = None, limit: int = 1000, *,
                            wait: float = 0.0, tenant_id: str | None = None,
@@ -113,6 +121,9 @@ class FeedReader:
                     generation = self._wakeup.current()
                     pending = asyncio.ensure_future(
                         self.read(position, page_size, tenant_id=tenant_id, topics=topics))
+                    # Let the prefetch send its query now: a caller working through the page
+                    # without awaiting would otherwise hold it back until the next __anext__.
+                    await asyncio.sleep(0)
                     yield rows
                     continue
                 if rows:

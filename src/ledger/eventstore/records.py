@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
-from datetime import datetime
-from typing import ClassVar
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 from uuid import UUID
 
 import msgspec
@@ -14,6 +15,7 @@ import msgspec
 from ledger.eventstore.errors import InvalidCursor
 
 _CURSOR_LAYOUT = struct.Struct(">QQ")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class NewEvent(msgspec.Struct, frozen=True, gc=False):
@@ -79,6 +81,30 @@ class StoredEventRow(msgspec.Struct, frozen=True, gc=False):
     def cursor(self) -> Cursor:
         """The feed position just after this row."""
         return Cursor(self.transaction_id, self.notification_id)
+
+
+def rows_with_epoch_us(records: Iterable[Sequence[Any]]) -> list[StoredEventRow]:
+    """Rows from records in ``StoredEventRow`` order whose ``recorded_at`` is an int8 of
+    microseconds since the Unix epoch (the feed selects it so).
+
+    asyncpg turns a ``timestamptz`` into a datetime at ~0.4 µs a row, a third of the cost of
+    the whole row; an int8 costs next to nothing, and the events of one append transaction
+    share one ``recorded_at``, so a datetime is made once per run of equal values.
+    """
+    rows: list[StoredEventRow] = []
+    append = rows.append
+    row = StoredEventRow
+    epoch, delta = _EPOCH, timedelta
+    last_us: int | None = None
+    recorded_at = _EPOCH
+    for (originator_id, originator_version, topic, state, notification_id, transaction_id,
+         recorded_us, tenant_id, actor, correlation_id, causation_id, chain_hash) in records:
+        if recorded_us != last_us:
+            last_us, recorded_at = recorded_us, epoch + delta(0, 0, recorded_us)
+        append(row(originator_id, originator_version, topic, state, notification_id,
+                   transaction_id, recorded_at, tenant_id, actor, correlation_id, causation_id,
+                   chain_hash))
+    return rows
 
 
 class IdempotencyRecord(msgspec.Struct, frozen=True, gc=False):
