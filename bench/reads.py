@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import statistics
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from bench.model import BenchCase, case_with_payments
 from ledger.db.pool import create_pool
 from ledger.eventstore import EventCodec, EventStore, Repository
+from ledger.workers.gc_tuning import tune_for_throughput
 
 PAGE = 10_000
 
@@ -43,6 +47,18 @@ async def catch_up_ours(url: str) -> tuple[int, float]:
     finally:
         await store.close()
         await pool.close()
+
+
+@contextlib.contextmanager
+def worker_gc() -> Iterator[None]:
+    """The collector as the worker processes set it, then back to how it was."""
+    threshold = gc.get_threshold()
+    tune_for_throughput()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 def fill_library(app: Any, events: int) -> None:

@@ -86,18 +86,27 @@ async def run_catch_up(url: str, args: argparse.Namespace, app: Any,
     await reads.fill_ours(url, args.events)
     reads.fill_library(app, args.events)
     # Ours and the library's alternate run by run, so a change in the machine's load
-    # falls on both sides alike.
-    ours_catch_up, lib_catch_up = [], []
+    # falls on both sides alike. Ours runs twice a turn: with CPython's collector defaults and
+    # with the settings `ledger project` and `ledger deliver` use (workers/gc_tuning.py).
+    ours, worker, lib = [], [], []
     for _ in range(args.runs):
-        ours_catch_up.append(await reads.catch_up_ours(url))
-        lib_catch_up.append(reads.catch_up_library(app))
-    results["catch_up"] = {"events": ours_catch_up[0][0],
-                           "ours": statistics.median(r[1] for r in ours_catch_up),
-                           "eventsourcing": statistics.median(r[1] for r in lib_catch_up)}
-    print(f"catch-up {ours_catch_up[0][0]:,} events: ours {results['catch_up']['ours']:,.0f}/s, "
-          f"eventsourcing {results['catch_up']['eventsourcing']:,.0f}/s "
-          f"(runs: ours {', '.join(f'{r[1]:,.0f}' for r in ours_catch_up)}; "
-          f"eventsourcing {', '.join(f'{r[1]:,.0f}' for r in lib_catch_up)})", flush=True)
+        ours.append(await reads.catch_up_ours(url))
+        with reads.worker_gc():
+            worker.append(await reads.catch_up_ours(url))
+        lib.append(reads.catch_up_library(app))
+    results["catch_up"] = {"events": ours[0][0],
+                           "ours": statistics.median(r[1] for r in ours),
+                           "ours_worker_gc": statistics.median(r[1] for r in worker),
+                           "eventsourcing": statistics.median(r[1] for r in lib)}
+
+    def listed(runs: list[tuple[int, float]]) -> str:
+        return ", ".join(f"{r[1]:,.0f}" for r in runs)
+
+    figures = results["catch_up"]
+    print(f"catch-up {ours[0][0]:,} events: ours {figures['ours']:,.0f}/s, "
+          f"ours with the workers' GC settings {figures['ours_worker_gc']:,.0f}/s, "
+          f"eventsourcing {figures['eventsourcing']:,.0f}/s (runs: ours {listed(ours)}; "
+          f"worker GC {listed(worker)}; eventsourcing {listed(lib)})", flush=True)
 
 
 async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from ledger.audit.checkpoint_task import checkpoint_task
 from ledger.audit.signing import resolve_signing_key
 from ledger.services.repositories import case_service
 from ledger.workers import list_quarantine, list_skips
+from ledger.workers.gc_tuning import tune_for_throughput
 
 
 async def _pool(settings: Settings, url: str, max_size: int = 4) -> Any:
@@ -121,6 +122,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         if args.command in ("projections", "workers"):
             return asyncio.run(_status(settings, url, args.command == "projections"))
         if args.command == "project":
+            tune_for_throughput()
             return asyncio.run(_project(settings, url, args.only or list(NAMES)))
         if args.command == "rebuild":
             if args.all == bool(args.name):

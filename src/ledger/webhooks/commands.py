@@ -20,6 +20,7 @@ from ledger.db.runtime import database_url, ensure_database_exists
 from ledger.eventstore import EventStore
 from ledger.privacy import resolve_master_key
 from ledger.webhooks.wiring import build_deliverer
+from ledger.workers.gc_tuning import tune_for_throughput
 
 
 async def _deliver(settings: Settings, url: str) -> int:
@@ -51,6 +52,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     configure_logging(settings.log_level)
     with database_url(settings) as url:
+        tune_for_throughput()
         return asyncio.run(_deliver(settings, url))
 
 
