@@ -4,7 +4,9 @@
     python -m bench.webhooks --seconds 10 --down-seconds 20   # a quick run
 
 One process (this one) appends contacts through ``CaseService`` (the API's write path without
-HTTP) at ``--rate`` events/s and runs the deliverer exactly as ``ledger serve`` does; three
+HTTP) at ``--rate`` events/s and runs the deliverer exactly as ``ledger serve`` does (with
+``--writer-process``, the writers run in a second process, as API processes beside one
+``ledger deliver`` process, whose collector settings this process then takes); three
 receivers (``tests/webhook_receiver.py``, real processes on 127.0.0.1, verifying every
 signature with ``standardwebhooks``) log each arrival.
 
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import multiprocessing
 import json
 import statistics
 import subprocess
@@ -43,6 +47,7 @@ from ledger.services.repositories import case_service
 from ledger.webhooks.endpoints import Actor, EndpointService
 from ledger.webhooks.secrets import SecretVault
 from ledger.webhooks.wiring import build_deliverer, endpoint_repository
+from ledger.workers.gc_tuning import tune_for_throughput
 
 RECEIVER = Path(__file__).resolve().parent.parent / "tests" / "webhook_receiver.py"
 TENANT = "bench-hooks"
@@ -94,6 +99,25 @@ async def write(service: CaseService, ids: list[uuid.UUID], rate: int, seconds: 
 
     await asyncio.gather(*(writer(i) for i in range(writers)))
     return sent
+
+
+def write_apart(url: str, ids: list[uuid.UUID], rate: int, seconds: float) -> int:
+    """``write`` in a process of its own (run through a spawned executor)."""
+    import uvloop
+
+    async def apart() -> int:
+        pool = await create_pool(url, min_size=4, max_size=40)
+        store = EventStore(pool, held_connections=8)
+        await store.start()
+        try:
+            return await write(case_service(store, MASTER_KEY, snapshot_interval=50),
+                               ids, rate, seconds)
+        finally:
+            await store.close()
+            await pool.close()
+
+    uvloop.install()
+    return asyncio.run(apart())
 
 
 def check(log: list[dict[str, Any]]) -> dict[str, Any]:
@@ -151,12 +175,24 @@ async def run(url: str, args: argparse.Namespace) -> None:
             ["ContactRecorded"], None, None)
         assert secret is not None
         receivers.append(Receiver(secret, port_probe.port))
+    apart = concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn")) if args.writer_process else None
+
+    async def writing(seconds: float) -> int:
+        if apart is None:
+            return await write(service, ids, args.rate, seconds)
+        return await asyncio.get_running_loop().run_in_executor(
+            apart, write_apart, url, ids, args.rate, seconds)
+
+    if apart is not None:
+        apart.submit(int).result()  # the child is up before the clock starts
+        tune_for_throughput()  # as `ledger deliver`
     deliverer = build_deliverer(settings, pool, store, MASTER_KEY, vault)
     await deliverer.start()
     await asyncio.sleep(2)  # shard owned, endpoints loaded
     try:
         started, cpu = time.monotonic(), time.process_time()
-        sent = await write(service, ids, args.rate, args.seconds)
+        sent = await writing(args.seconds)
         achieved = sent / (time.monotonic() - started)
         drained = await wait_all(receivers, sent, 120)
         cpu_share = (time.process_time() - cpu) / (time.monotonic() - started)
@@ -164,21 +200,22 @@ async def run(url: str, args: argparse.Namespace) -> None:
             (e["t"] - datetime.fromisoformat(e["head"]["recorded_at"]).timestamp()) * 1000
             for r in receivers for e in r.log() if e["status"] == 200]
         print(json.dumps({"phase": "steady", "endpoints": args.endpoints,
+                          "writers": "own process" if apart else "deliverer's process",
                           "appended_events_per_second": round(achieved),
                           "deliveries": len(latencies),
                           "p50_ms": round(statistics.median(latencies), 1),
                           "p99_ms": round(percentile(latencies, 0.99), 1),
                           "max_ms": round(max(latencies), 1),
                           "drained_after_writes_s": round(drained, 2),
-                          "process_cpu_share": round(cpu_share, 2),
+                          "deliverer_process_cpu_share": round(cpu_share, 2),
                           "checks": [check(r.log()) for r in receivers]}), flush=True)
         if args.down_seconds > 0:
             down = receivers[-1]
             down.stop()
-            writing = asyncio.create_task(write(service, ids, args.rate, args.down_seconds + 10))
+            still_writing = asyncio.create_task(writing(args.down_seconds + 10))
             await asyncio.sleep(args.down_seconds)
             receivers[-1] = Receiver(down.secret, down.port, down.out)
-            more = await writing
+            more = await still_writing
             recovered = await wait_all(receivers, sent + more, 600)
             print(json.dumps({"phase": "outage", "down_seconds": args.down_seconds,
                               "backoff_scale": args.backoff_scale,
@@ -187,6 +224,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
                               "checks": [check(r.log()) for r in receivers]}), flush=True)
     finally:
         await deliverer.stop()
+        if apart is not None:
+            apart.shutdown()
         for receiver in receivers:
             receiver.stop()
         await store.close()
@@ -202,6 +241,8 @@ async def main() -> None:
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--down-seconds", type=float, default=60)
     parser.add_argument("--backoff-scale", type=float, default=0.1)
+    parser.add_argument("--writer-process", action="store_true",
+                        help="append from a second process; this one only delivers")
     args = parser.parse_args()
     async with scratch_database(args.url) as (url, _):
         await run(url, args)
