@@ -2,6 +2,7 @@
 
     python -m bench.projections                  # 100,000 cases = 1,000,000 events
     python -m bench.projections --cases 10000    # a quick run
+    python -m bench.projections --only rebuild   # the rebuild phase alone
 
 1. rebuild: ``rebuild(all projections)`` from a synthetic log (``bench.projections_data``);
    events/s over the whole rebuild (load, index build and swap), RSS sampled every 0.2 s.
@@ -200,6 +201,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
         print(f"  written in {time.perf_counter() - started:.0f} s", flush=True)
         print("rebuild of all projections:", flush=True)
         print(" ", await bench_rebuild(pool, events), flush=True)
+        if args.only == "rebuild":
+            return
         print("metrics queries:", flush=True)
         await bench_queries(pool)
         print(f"lag at {args.rate} appended events/s for {args.seconds:.0f} s:", flush=True)
@@ -217,6 +220,8 @@ async def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--only", choices=["rebuild"],
+                        help="stop after this phase (a quick rebuild figure)")
     args = parser.parse_args()
     async with scratch_database(args.url) as (url, _):
         await run(url, args)

@@ -4,7 +4,8 @@ Each case gets 10 events (placement, assignment, four contacts, a promise, the p
 keeps it, a note). Cases are written in windows of ``window`` cases, round-robin inside a
 window (event 1 of every case, then event 2, …), so a batch of the feed touches many cases
 as a busy collections floor would. Rows go in with COPY; chain hashes are placeholders
-(projections do not read them).
+(projections do not read them), and placements are sealed (the store refuses them otherwise)
+under a throwaway key per case, as an erased case's would be: projections never open them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncpg
 from ledger.domain.case import Case
 from ledger.domain.values import Debtor
 from ledger.eventstore import EventCodec
+from ledger.privacy.sealing import PLACED_TOPIC, DebtorCipher
 
 EVENTS_PER_CASE = 10
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
@@ -55,6 +57,7 @@ def case_events(tenant: str, index: int) -> list[object]:
 def rows(tenant: str, cases: int, window: int = 2000) -> Iterator[tuple[object, ...]]:
     """Encoded rows of ``cases`` cases in feed order (round-robin inside each window)."""
     codec = EventCodec()
+    cipher = DebtorCipher(None)  # type: ignore[arg-type]  # sealing needs no key store
     recorded_at = datetime.now(UTC)
     placeholder = bytes(32)
     for first in range(0, cases, window):
@@ -63,7 +66,10 @@ def rows(tenant: str, cases: int, window: int = 2000) -> Iterator[tuple[object, 
             for stream in streams:
                 if step < len(stream):
                     new = codec.encode(stream[step])
-                    yield (new.originator_id, new.originator_version, new.topic, new.state,
+                    state = new.state
+                    if new.topic == PLACED_TOPIC:
+                        state = cipher.seal(new.originator_id, tenant, new.topic, state, None)
+                    yield (new.originator_id, new.originator_version, new.topic, state,
                            recorded_at, tenant, "bench", placeholder)
 
 
