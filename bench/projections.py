@@ -42,6 +42,7 @@ from ledger.projections import queries
 from ledger.projections.rebuild import Progress, rebuild
 from ledger.services.cases import Context
 from ledger.services.repositories import case_service
+from ledger.workers.gc_tuning import tune_for_throughput
 
 TENANT = "bench"
 
@@ -60,6 +61,7 @@ async def bench_rebuild(pool: Any, events: int) -> dict[str, float]:
             samples.append(process.memory_info().rss)
             await asyncio.sleep(0.2)
 
+    tune_for_throughput()  # as ``ledger rebuild`` does
     sampler = asyncio.create_task(sample())
     started, cpu = time.perf_counter(), time.process_time()
     position = await rebuild(pool, all_projections(), batch_size=5000,

@@ -128,6 +128,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             if args.all == bool(args.name):
                 print("ledger: name one projection or pass --all", file=sys.stderr)
                 return 2
+            tune_for_throughput()  # a rebuild is one long catch-up: the same trade-off
             with contextlib.suppress(KeyboardInterrupt):
                 return asyncio.run(_rebuild(settings, url, list(NAMES) if args.all else [args.name]))
             print("interrupted: the live read models were left as they were", file=sys.stderr)
