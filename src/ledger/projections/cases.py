@@ -13,7 +13,9 @@ ownership lost or taken).
 
 ``bulk`` (set by ``rebuild``, whose tables nobody reads until the swap and which restarts
 from zero if interrupted): changed cases are written only when they leave the cache and at
-``flush()``, so a case touched by many batches is written once.
+``flush()``, so a case touched by many batches is written once; no rollup deltas are kept,
+``flush()`` fills the rollups from the finished tables in SQL (``rollups.RECOMPUTE_*``, the
+same figures) and empties the cache, whose entries then carry no contributions.
 """
 
 from __future__ import annotations
@@ -59,16 +61,16 @@ class Entry:
 
     __slots__ = ("ageing", "dirty", "facts", "promises", "recovery", "stored")
 
-    def __init__(self, facts: CaseFacts, stored: bool) -> None:
+    def __init__(self, facts: CaseFacts, stored: bool, contributions: bool = True) -> None:
         self.facts = facts
         self.stored = stored
         self.dirty = 0
+        self.recovery, self.promises, self.ageing = {}, {}, None
         if stored:  # the rows in the tables were derived from exactly these facts
-            self.recovery = recovery_contribution(facts, payment_rows(facts))
-            self.promises = promise_contribution(promise_rows(facts))
+            if contributions:
+                self.recovery = recovery_contribution(facts, payment_rows(facts))
+                self.promises = promise_contribution(promise_rows(facts))
             self.ageing = ageing_row(facts, dpd_anchor(facts))
-        else:
-            self.recovery, self.promises, self.ageing = {}, {}, None
 
 
 class CasesProjection:
@@ -114,7 +116,7 @@ class CasesProjection:
             for record in await conn.fetch(LOAD_FACTS_SQL, [k[0] for k in keys],
                                            [k[1] for k in keys]):
                 facts = DECODER.decode(record[0])
-                cache[facts.case_id] = Entry(facts, stored=True)
+                cache[facts.case_id] = Entry(facts, stored=True, contributions=not self.bulk)
         touched: dict[Any, Entry] = {}
         unknown: list[str] = []
         for envelope in case_events:
@@ -155,9 +157,12 @@ class CasesProjection:
         await self._write(conn, leaving)
 
     async def flush(self, conn: asyncpg.Connection) -> None:
-        """Write every changed cached case and the rollup deltas (the end of a bulk load)."""
+        """Write every changed cached case and the rollups (the end of a bulk load)."""
         await self._write(conn, [e for e in self._cache.values() if e.dirty])
         await self._add_deltas(conn)
+        if self.bulk:
+            await rollups.fill(conn)
+            self.reset()  # its entries carry no contributions to diff against
 
     async def _write(self, conn: asyncpg.Connection, entries: list[Entry]) -> None:
         if not entries:
@@ -165,17 +170,20 @@ class CasesProjection:
         cases, payments, promises, ageing = [], [], [], []
         rewrite: dict[str, list[Entry]] = {"rm_cases": [], "rm_payments": [],
                                            "rm_promises": [], "rm_case_ageing": []}
+        deltas = not self.bulk  # in bulk the rollups are filled at flush
         recovery_delta, promise_delta = self._deltas()
         for entry in entries:
             facts, flags = entry.facts, entry.dirty
             row = case_row(facts)
             cases.append(row)
-            pay = payment_rows(facts)
-            recovery = recovery_contribution(facts, pay)
-            add_delta(recovery_delta, entry.recovery, recovery)
-            entry.recovery = recovery
             if entry.stored:
                 rewrite["rm_cases"].append(entry)
+            if deltas or flags & PAYMENTS:
+                pay = payment_rows(facts)
+                if deltas:
+                    recovery = recovery_contribution(facts, pay)
+                    add_delta(recovery_delta, entry.recovery, recovery)
+                    entry.recovery = recovery
             if flags & PAYMENTS:
                 payments += pay
                 if entry.stored:
@@ -183,9 +191,10 @@ class CasesProjection:
             if flags & PROMISES:
                 rows = promise_rows(facts)
                 promises += rows
-                contribution = promise_contribution(rows)
-                add_delta(promise_delta, entry.promises, contribution)
-                entry.promises = contribution
+                if deltas:
+                    contribution = promise_contribution(rows)
+                    add_delta(promise_delta, entry.promises, contribution)
+                    entry.promises = contribution
                 if entry.stored:
                     rewrite["rm_promises"].append(entry)
             aged = ageing_row(facts, row[CASE_COLUMNS.index("dpd_anchor")])

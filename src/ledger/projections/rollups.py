@@ -86,6 +86,15 @@ async def add(conn: asyncpg.Connection, recovery: dict[Any, list[int]],
             await conn.execute(sql, *columns)
 
 
+async def fill(conn: asyncpg.Connection) -> None:
+    """Fill empty rollup tables from rm_cases, rm_payments and rm_promises (a rebuild's
+    load: one statement each instead of a delta per changed case)."""
+    await conn.execute("INSERT INTO rm_recovery_rollup (tenant_id, dimension, placed_day, grp, "
+                       "placed_amount, recovered, cases, cases_paid) " + RECOMPUTE_RECOVERY_SQL)
+    await conn.execute("INSERT INTO rm_promise_rollup (tenant_id, dimension, due_date, grp, "
+                       "made, kept, broken, pending) " + RECOMPUTE_PROMISES_SQL)
+
+
 async def recomputed(executor: asyncpg.Connection | asyncpg.Pool) -> tuple[set[tuple], set[tuple]]:
     """The rollups as a from-scratch recomputation gives them (for checks and tests)."""
     recovery = {tuple(r) for r in await executor.fetch(RECOMPUTE_RECOVERY_SQL)}
