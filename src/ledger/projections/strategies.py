@@ -6,6 +6,10 @@ segment or arm at a payment's business time), contact counts by segment and arm,
 models a tenant uses, and ``rm_dialer``: the windows in which a case's next action is a due
 call (``ledger.domain.strategy.plan.call_windows``, the same rule the plan uses). Strategy
 documents come from the feed too (``Strategy.VersionSaved``), so a rebuild needs nothing else.
+
+``bulk`` (a rebuild): case facts stay in a bounded in-memory cache instead of being read and
+written every batch; a case's facts, current segment and dialer rows are written when it
+leaves the cache and at ``flush()``, contact counts added at ``flush()``.
 """
 
 from __future__ import annotations
@@ -102,18 +106,38 @@ DELETE_AUTO_SQL = DELETE_DIALER_SQL.replace("rm_dialer", "rm_auto_steps")
 AUTO_COLUMNS = ("tenant_id", "case_id", "due_at", "until", "action", "template")
 
 
+CACHE_CASES = 5_000
+"""Cases whose facts a bulk load keeps in memory (a few hundred bytes each)."""
+MAX_PENDING_CONTACT_KEYS = 100_000
+
+
 class StrategiesProjection:
     """rm_case_segments, rm_segment_entries, rm_segment_contacts, rm_score_models, rm_dialer."""
 
     name = "strategies"
     tables = ("rm_plan_facts", "rm_strategy_versions", "rm_case_segments", "rm_segment_entries",
               "rm_segment_contacts", "rm_score_models", "rm_dialer", "rm_auto_steps")
+    bulk = False
 
-    def __init__(self) -> None:
-        self._documents: dict[tuple[str, UUID, int], StrategyDocument] = {}
+    def __init__(self, cache_cases: int = CACHE_CASES) -> None:
+        self.capacity = cache_cases
+        self.reset()
 
     def reset(self) -> None:
-        self._documents = {}
+        self._documents: dict[tuple[str, UUID, int], StrategyDocument] = {}
+        # Bulk mode only: facts by case (dict order is LRU), each case's tenant, the cases
+        # changed since written, those whose segment entry changed, and the contact counts.
+        self._facts: dict[UUID, PlanFacts] = {}
+        self._tenants: dict[UUID, str] = {}
+        self._dirty: set[UUID] = set()
+        self._entered: set[UUID] = set()
+        self._contacts: dict[tuple[str, Any, str, str], list[int]] = {}
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        """Write every changed cached case and the contact counts (the end of a bulk load)."""
+        await self._write_cached(conn, list(self._dirty))
+        await self._add_contacts(conn, self._contacts)
+        self.reset()
 
     async def _document(self, conn: asyncpg.Connection, tenant_id: str, strategy_id: UUID,
                         version: int) -> StrategyDocument | None:
@@ -145,12 +169,36 @@ class StrategiesProjection:
         await conn.execute(SAVE_VERSION_SQL, row.tenant_id, row.originator_id, event.number,
                            msgspec.json.encode(event.document))
 
+    async def _load(self, conn: asyncpg.Connection,
+                    keys: list[tuple[str, UUID]]) -> dict[UUID, PlanFacts]:
+        if not keys:
+            return {}
+        return {r[0]: DECODER.decode(r[1]) for r in await conn.fetch(
+            LOAD_FACTS_SQL, [k[0] for k in keys], [k[1] for k in keys])}
+
+    async def _cached(self, conn: asyncpg.Connection,
+                      envelopes: list[Envelope]) -> dict[UUID, PlanFacts]:
+        """The bulk cache, with the batch's cases that left it read back (a case placed in
+        this batch has nothing stored to read)."""
+        facts, missing, seen = self._facts, [], set()
+        for envelope in envelopes:
+            case_id = envelope.row.originator_id
+            if case_id not in seen:
+                seen.add(case_id)
+                if case_id not in facts and envelope.type != "Placed":
+                    missing.append((envelope.row.tenant_id, case_id))
+        for case_id, loaded in (await self._load(conn, missing)).items():
+            facts[case_id] = loaded
+        return facts
+
     async def _apply_cases(self, conn: asyncpg.Connection, envelopes: list[Envelope]) -> None:
-        keys = list({(e.row.tenant_id, e.row.originator_id) for e in envelopes})
-        known: dict[UUID, PlanFacts] = {
-            r[0]: DECODER.decode(r[1]) for r in await conn.fetch(
-                LOAD_FACTS_SQL, [k[0] for k in keys], [k[1] for k in keys])}
-        contacts: dict[tuple[str, Any, str, str], list[int]] = {}
+        if self.bulk:
+            known = await self._cached(conn, envelopes)
+            contacts = self._contacts
+        else:
+            known = await self._load(conn, list({(e.row.tenant_id, e.row.originator_id)
+                                                 for e in envelopes}))
+            contacts = {}
         touched: dict[UUID, str] = {}
         entries: list[tuple[Any, ...]] = []
         for envelope in envelopes:
@@ -197,16 +245,57 @@ class StrategiesProjection:
                                     event.timestamp)
                 entries.append((tenant, case_id, event.timestamp, event.originator_version,
                                 event.arm, event.segment))
+        if entries:
+            await conn.execute(ENTRY_SQL, *[list(c) for c in zip(*entries, strict=True)])
+        entered = {entry[1] for entry in entries}
+        if self.bulk:
+            for case_id, tenant in touched.items():  # most recently used last
+                known[case_id] = known.pop(case_id)
+                self._tenants[case_id] = tenant
+            self._dirty.update(touched)
+            self._entered.update(entered)
+            if len(contacts) > MAX_PENDING_CONTACT_KEYS:
+                await self._add_contacts(conn, contacts)
+                self._contacts = {}
+            await self._evict(conn)
+            return
+        await self._add_contacts(conn, contacts)
+        await self._upsert_segments(conn, known, {i: t for i, t in touched.items()
+                                                  if i in entered})
+        await self._write(conn, known, touched)
+
+    async def _add_contacts(self, conn: asyncpg.Connection,
+                            contacts: dict[tuple[str, Any, str, str], list[int]]) -> None:
         if contacts:
             rows = [(*k, *v) for k, v in contacts.items()]
             await conn.execute(CONTACTS_SQL, *[list(c) for c in zip(*rows, strict=True)])
-        if entries:
-            await conn.execute(ENTRY_SQL, *[list(c) for c in zip(*entries, strict=True)])
-            entered = {entry[1] for entry in entries}
-            current = [(t, i, e.strategy_id, e.version, e.arm, e.segment, e.entered_at)
-                       for i, t in touched.items() if i in entered and (e := known[i].entry)]
+
+    async def _upsert_segments(self, conn: asyncpg.Connection, known: dict[UUID, PlanFacts],
+                               cases: dict[UUID, str]) -> None:
+        current = [(t, i, e.strategy_id, e.version, e.arm, e.segment, e.entered_at)
+                   for i, t in cases.items() if (e := known[i].entry)]
+        if current:
             await conn.execute(UPSERT_SEGMENT_SQL, *[list(c) for c in zip(*current, strict=True)])
-        await self._write(conn, known, touched)
+
+    async def _evict(self, conn: asyncpg.Connection) -> None:
+        excess = len(self._facts) - self.capacity
+        if excess > 0:  # in chunks: fewer, larger writes
+            leaving = list(self._facts)[:excess + self.capacity // 10]
+            await self._write_cached(conn, [i for i in leaving if i in self._dirty])
+            for case_id in leaving:
+                del self._facts[case_id]
+                self._tenants.pop(case_id, None)
+
+    async def _write_cached(self, conn: asyncpg.Connection, case_ids: list[UUID]) -> None:
+        """Write cached cases (facts, current segment, dialer and automatic steps)."""
+        if not case_ids:
+            return
+        touched = {i: self._tenants[i] for i in case_ids}
+        await self._upsert_segments(conn, self._facts, {i: t for i, t in touched.items()
+                                                        if i in self._entered})
+        await self._write(conn, self._facts, touched)
+        self._dirty.difference_update(case_ids)
+        self._entered.difference_update(case_ids)
 
     async def _write(self, conn: asyncpg.Connection, known: dict[UUID, PlanFacts],
                      touched: dict[UUID, str]) -> None:
