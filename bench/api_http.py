@@ -32,6 +32,8 @@ from pathlib import Path
 import httpx
 
 SECRET = "bench-secret-0123456789abcdef"
+MASTER_KEY = bytes(range(32))
+"""Shared by the placing process and the server: debtor data is sealed under it."""
 
 
 def _bare_app(url: str):  # type: ignore[no-untyped-def]
@@ -60,14 +62,15 @@ def serve(kind: str, url: str, port: int) -> None:
     from ledger.config import Settings
 
     app = _bare_app(url) if kind == "bare" else create_app(
-        Settings(database_url=url, secret_key=SECRET, run_projections=False), url,
-        derive_master_key_for_tests=True)
+        Settings(database_url=url, secret_key=SECRET, master_key=MASTER_KEY.hex(),
+                 run_projections=False), url)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 async def _prepare(url: str, cases: int) -> tuple[str, list[str]]:
     from ledger.api.placement import new_case
     from ledger.api.schemas.cases import PlaceCase
+    from ledger.api.schemas.times import dec_hook
     from ledger.db.migrations import migrate
     from ledger.db.pool import create_pool
     from ledger.eventstore import EventStore
@@ -81,7 +84,7 @@ async def _prepare(url: str, cases: int) -> tuple[str, list[str]]:
     tenant = f"bench-{uuid.uuid4().hex[:6]}"
     _, key = await create_key(pool, SECRET.encode(), tenant_id=tenant, role=Role.ADMIN,
                               rate_limit=1_000_000)
-    service = case_service(EventStore(pool), os.urandom(32))
+    service = case_service(EventStore(pool), MASTER_KEY)
     ctx = Context(tenant, "bench", uuid.uuid4())
     ids = []
     for start in range(0, cases, 500):
@@ -92,7 +95,7 @@ async def _prepare(url: str, cases: int) -> tuple[str, list[str]]:
                 "currency": "USD", "principal": 10**9, "interest": 0, "fees": 0,
                 "past_due_amount": 1000, "days_past_due": 40, "placed_at": "2026-01-01T00:00:00Z",
                 "debtor": {"name": "Bench", "timezone": "America/Chicago", "jurisdiction": "US-TX"},
-            }, PlaceCase, strict=False)
+            }, PlaceCase, strict=False, dec_hook=dec_hook)
             batch.append(new_case(tenant, body, service.clock()))
         await service.place_many(ctx, batch)
         ids += [str(c.id) for c in batch]

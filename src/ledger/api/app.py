@@ -21,6 +21,7 @@ from ledger.api.auth import ApiKeyMiddleware, KeyCache
 # Reporting (issue 16): offline API docs with a strict CSP.
 from ledger.api.api_docs import OfflineSwaggerPlugin, add_security_headers, assets_router
 from ledger.api.dashboard import dashboard_routes, template_config
+from ledger.api.gc_tuning import tuned_collector
 from ledger.api.commands import add_request_id
 from ledger.api.cors import OptionsMiddleware, cors_response_headers
 from ledger.api.controllers.audit_trail import AuditTrailController
@@ -270,7 +271,7 @@ def create_app(settings: Settings, database_url: str, *,
         template_config=template_config(),
         # Outermost first: time and log the whole request, errors included (see observability).
         middleware=[RequestLogMiddleware(), OptionsMiddleware(settings.cors_origins)],
-        lifespan=[database],
+        lifespan=[database, tuned_collector],  # the collector tuned once all is built
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_request_id, add_security_headers,
                      *([cors_response_headers(settings.cors_origins)] if settings.cors_origins else [])],

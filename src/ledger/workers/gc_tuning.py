@@ -8,8 +8,8 @@ exists after start-up takes those objects out of every later collection, and a l
 threshold makes young collections rarer. Reference counting still frees almost everything at
 once; only cyclic garbage waits a little longer, and memory stays bounded.
 
-Called by ``ledger project`` and ``ledger deliver``; the API process keeps the defaults (its
-requests make few long-lived objects).
+Called by ``ledger project`` and ``ledger deliver``; the API process has its own, gentler
+settings (``ledger.api.gc_tuning``: its pauses are request latency).
 """
 
 from __future__ import annotations
