@@ -18,6 +18,9 @@ import asyncpg
 _logger = logging.getLogger(__name__)
 
 NOTIFY_SQL = "SELECT pg_notify($1, '')"
+FOLLOW_GAP = 0.02
+"""Seconds a woken feed follower (projection, webhook fan-out) waits after its previous read
+began (see ``Wakeup.wait``): at most 50 reads a second each, whatever the append rate."""
 
 
 class Wakeup:
@@ -41,15 +44,22 @@ class Wakeup:
         generation.set()
 
     @staticmethod
-    async def wait(generation: asyncio.Event, timeout: float) -> bool:
-        """Wait until ``generation`` fires or ``timeout`` seconds pass; True when woken."""
-        if generation.is_set():
-            return True
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await generation.wait()
-                return True
-        return False
+    async def wait(generation: asyncio.Event, timeout: float, *, not_before: float = 0.0) -> bool:
+        """Wait until ``generation`` fires or ``timeout`` seconds pass; True when woken.
+
+        A woken waiter returns no earlier than ``not_before`` (``time.monotonic()``): a feed
+        follower passes its last read's start plus ``FOLLOW_GAP``, so that under a steady
+        stream of appends it reads them in batches instead of one or two per read (each read
+        costs it and the database a few statements), while a lone append is still read at once.
+        """
+        woken = generation.is_set()
+        if not woken:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    woken = await generation.wait()
+        if woken and (delay := not_before - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+        return woken
 
 
 class PgWakeups:

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from ledger.eventstore import EventCodec, EventStore, StoredEventRow
-from ledger.eventstore.notify import Wakeup
+from ledger.eventstore.notify import FOLLOW_GAP, Wakeup
 from ledger.projections import positions
 from ledger.projections.framework import Envelope, Projection, decode_rows
 from ledger.projections.positions import Position, PositionMoved
@@ -193,6 +193,7 @@ class ProjectionRunner:
         backoff = Backoff(initial=RETRY_AFTER_ERROR_SECONDS / 2, maximum=15.0)
         while not self._stopping:  # checked between batches: a started batch completes
             generation = self.store.wakeup.current()
+            read_at = time.monotonic()
             rows: Sequence[StoredEventRow] = ()
             try:
                 rows = await self.store.read_all(position.cursor, self.batch_size)
@@ -228,7 +229,7 @@ class ProjectionRunner:
                 position = await positions.load(self.pool, name)
                 continue
             if len(rows) < self.batch_size:
-                await Wakeup.wait(generation, self.poll_interval)
+                await Wakeup.wait(generation, self.poll_interval, not_before=read_at + FOLLOW_GAP)
 
     async def _isolate(self, projection: Projection, position: Position) -> Position:
         """Apply the next batch one event at a time up to its first poison event, which is

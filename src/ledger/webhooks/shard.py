@@ -19,7 +19,7 @@ import asyncpg
 
 from ledger.domain.webhooks.rules import failing_too_long, retry_delay
 from ledger.eventstore import ConcurrencyConflict
-from ledger.eventstore.notify import Wakeup
+from ledger.eventstore.notify import FOLLOW_GAP, Wakeup
 from ledger.projections import positions
 from ledger.webhooks import store as sql
 from ledger.webhooks.client import Outcome, WebhookClient
@@ -105,6 +105,7 @@ class ShardWorker:
         d = self.d
         while True:
             generation = d.store.wakeup.current()
+            read_at = time.monotonic()
             rows = await d.store.read_all(position.cursor, d.batch_size)
             if rows:
                 try:
@@ -122,7 +123,7 @@ class ShardWorker:
                 if deliveries or touched:
                     self.wakeup.set()
             if len(rows) < d.batch_size:
-                await Wakeup.wait(generation, d.poll_interval)
+                await Wakeup.wait(generation, d.poll_interval, not_before=read_at + FOLLOW_GAP)
 
     def _endpoint_changed(self, endpoint_id: UUID, now: float) -> None:
         endpoint = self.registry.endpoints.get(endpoint_id)
