@@ -83,7 +83,10 @@ class Connection(asyncio.Protocol):
             return
         head = self.buffer[:end].lower()
         start = head.find(b"content-length:")
-        length = 0 if start < 0 else int(head[start + 15:head.find(b"\r\n", start)])
+        length = 0
+        if start >= 0:
+            stop = head.find(b"\r\n", start)
+            length = int(head[start + 15:stop if stop >= 0 else len(head)])
         if len(self.buffer) < end + 4 + length:
             return
         status = int(self.buffer[9:12])
