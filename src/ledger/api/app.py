@@ -17,7 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from ledger import __version__
 from ledger.api import problems
-from ledger.api.auth import ApiKeyMiddleware, KeyCache
+from ledger.api.auth import ApiKeyMiddleware, KeyCache, check_roles_are_enforced
 # Reporting (issue 16): offline API docs with a strict CSP.
 from ledger.api.api_docs import OfflineSwaggerPlugin, add_security_headers, assets_router
 from ledger.api.dashboard import dashboard_routes, template_config
@@ -298,4 +298,5 @@ def create_app(settings: Settings, database_url: str, *,
         logging_config=None,
     )
     declare_rules(app)  # cross-field rules and additionalProperties: false (openapi_rules)
+    check_roles_are_enforced(app)
     return app

@@ -1,4 +1,4 @@
-"""Bearer API keys: authentication middleware, per-key rate limit and role guards.
+"""Bearer API keys: authentication middleware, per-key rate limit and role checks.
 
 Looking a key up costs a database round trip, which would be a large share of a request's
 budget; verified keys are therefore cached in the process. Revocation must still take effect
@@ -25,14 +25,11 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from ledger.api.problems import ProblemError
@@ -44,6 +41,9 @@ from ledger.services.keys import (
     find_key,
     hash_key,
 )
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 log = logging.getLogger("ledger.api")
 CACHE_SECONDS = 10.0
@@ -314,21 +314,36 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
                 429, "rate_limited", "this API key exceeded its request rate",
                 headers={"Retry-After": str(max(1, round(wait + 0.5)))},
             )
+        allowed = connection.scope["route_handler"].opt.get(ROLES_OPT)
+        if allowed is not None and key.role not in allowed:
+            connection.scope["user"] = key  # the request log names who was refused
+            raise ProblemError(403, "forbidden", f"role {key.role} may not use this route")
         return AuthenticationResult(user=key, auth=None)
 
 
-def allow(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
-    """Guard: the key's role is one of ``roles`` (admin may do everything); else 403."""
-    allowed = frozenset(roles) | {Role.ADMIN}
+ROLES_OPT = "roles"
 
-    # A coroutine: litestar would run a plain function guard in a worker thread per request.
-    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        key: ApiKey = connection.user
-        if key.role not in allowed:
-            raise ProblemError(403, "forbidden", f"role {key.role} may not use this route")
 
-    guard.__name__ = "allow_" + "_".join(sorted(allowed))
-    return guard
+def allow(*roles: Role) -> dict[str, frozenset[Role]]:
+    """Route option: the key's role must be one of ``roles`` (admin may do everything); else 403.
+
+    Given as a handler's or controller's ``opt``; ``ApiKeyMiddleware`` checks it right after
+    authenticating the key. Not a litestar guard: litestar copies the route handler for every
+    guard call, a cost on every request.
+    """
+    return {ROLES_OPT: frozenset(roles) | {Role.ADMIN}}
+
+
+def check_roles_are_enforced(app: Litestar) -> None:
+    """Refuse to build an app where a route names roles but is not behind ``ApiKeyMiddleware``
+    (the roles would silently not be checked)."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if ROLES_OPT not in handler.opt:
+                continue
+            middleware = [getattr(m, "middleware", m) for m in handler.resolve_middleware()]
+            if ApiKeyMiddleware not in middleware:
+                raise RuntimeError(f"{handler} names roles but is not authenticated")
 
 
 # Who may do what (API.md, "Conventions"); every role may read single cases of its tenant.

@@ -80,7 +80,7 @@ class ApprovalController(Controller):
     path = "/v1/approvals"
     tags = ["offers and approvals"]
 
-    @get("/", operation_id="listApprovals", guards=[auth.allow(*LIST_ROLES)],
+    @get("/", operation_id="listApprovals", opt=auth.allow(*LIST_ROLES),
          responses=responses(), parameters=MIN_POSITION)
     async def list_approvals(
         self, request: Request,
@@ -100,7 +100,7 @@ class ApprovalController(Controller):
                        if len(rows) > limit else None)
         return ApprovalPage(items, next_cursor, as_of)
 
-    @get("/{approval_id:uuid}", operation_id="getApproval", guards=[auth.allow(*READ_ROLES)],
+    @get("/{approval_id:uuid}", operation_id="getApproval", opt=auth.allow(*READ_ROLES),
          responses=responses(404))
     async def get_approval(self, request: Request, approval_id: FromPath[UUID]) -> ApprovalOut:
         """One approval as its case's events say now (no read-model delay)."""
@@ -113,7 +113,7 @@ class ApprovalController(Controller):
         return approval_out(case_id, record)
 
     @post("/{approval_id:uuid}/decision", operation_id="decideApproval", status_code=201,
-          guards=[auth.allow(*DECIDERS)], responses=responses(404, 409, 412))
+          opt=auth.allow(*DECIDERS), responses=responses(404, 409, 412))
     async def decide(self, request: Request, approval_id: FromPath[UUID],
                      data: JSONBody[DecisionIn]) -> DecisionOut:
         """Approve (the request is applied exactly as asked, as of now: ``ApprovalDecided``

@@ -29,7 +29,7 @@ class AuditTrailController(Controller):
     path = "/v1/audit"
     tags = ["audit"]
 
-    @get("/", operation_id="auditTrail", guards=[auth.allow(*AUDIT_ROLES)],
+    @get("/", operation_id="auditTrail", opt=auth.allow(*AUDIT_ROLES),
          responses=responses())
     async def audit_trail(
         self, request: Request,

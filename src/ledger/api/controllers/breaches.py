@@ -29,7 +29,7 @@ class BreachController(Controller):
     path = "/v1/compliance/breaches"
     tags = ["compliance"]
 
-    @get("/", operation_id="listBreaches", guards=[auth.allow(*BREACH_ROLES)],
+    @get("/", operation_id="listBreaches", opt=auth.allow(*BREACH_ROLES),
          responses=responses())
     async def list_breaches(
         self, request: Request,

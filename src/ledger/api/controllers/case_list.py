@@ -69,7 +69,7 @@ class CaseListController(Controller):
     path = "/v1/cases"
     tags = ["cases"]
 
-    @get("/", operation_id="listCases", guards=[auth.allow(*CASE_LISTS)], responses=responses())
+    @get("/", operation_id="listCases", opt=auth.allow(*CASE_LISTS), responses=responses())
     async def list_cases(
         self, request: Request,
         status: Annotated[StatusName | None, QueryParameter(description="The case's status now.")] = None,

@@ -52,7 +52,7 @@ class CaseController(Controller):
     tags = ["cases"]
 
     @post(
-        "/", operation_id="placeCase", guards=[auth.allow(*auth.PLACEMENT)], status_code=201,
+        "/", operation_id="placeCase", opt=auth.allow(*auth.PLACEMENT), status_code=201,
         responses=responses(200, 409, 422, ok=CaseView, ok_description="Identical placement: the existing case"),
     )
     async def place(
@@ -82,7 +82,7 @@ class CaseController(Controller):
         )
 
     @post(
-        "/import", operation_id="importCases", guards=[auth.allow(*auth.PLACEMENT)], status_code=200,
+        "/import", operation_id="importCases", opt=auth.allow(*auth.PLACEMENT), status_code=200,
         request_max_body_size=IMPORT_MAX_BODY, operation_class=_NdjsonImport,
         responses=responses(413, 422),
     )
@@ -112,7 +112,7 @@ class CaseController(Controller):
             body.close()
 
     @get(
-        "/{case_id:uuid}", operation_id="getCase", guards=[auth.allow(*auth.EVERYONE)],
+        "/{case_id:uuid}", operation_id="getCase", opt=auth.allow(*auth.EVERYONE),
         responses=responses(404), response_headers=[],
     )
     async def get_case(self, request: Request, case_id: FromPath[UUID], as_of: AsOf = None,
@@ -129,7 +129,7 @@ class CaseController(Controller):
 
     @get(
         "/by-ref/{external_ref:str}", operation_id="getCaseByRef",
-        guards=[auth.allow(*auth.EVERYONE)], responses=responses(404),
+        opt=auth.allow(*auth.EVERYONE), responses=responses(404),
     )
     async def get_case_by_ref(self, request: Request, external_ref: FromPath[str]) -> Response[CaseView]:
         """The case placed with ``external_ref`` (same view and ``ETag`` as by id)."""

@@ -45,7 +45,7 @@ class ComplaintController(Controller):
     tags = ["complaints"]
 
     @post("/{case_id:uuid}/complaints", operation_id="receiveComplaint", status_code=201,
-          guards=[auth.allow(*auth.SHARED_WRITES)], responses=responses(404, 409, 412))
+          opt=auth.allow(*auth.SHARED_WRITES), responses=responses(404, 409, 412))
     async def receive(
         self, request: Request, case_id: FromPath[UUID],
         data: Annotated[ComplaintIn, Body(examples=[Example(value=COMPLAINT_EXAMPLE)])],
@@ -76,7 +76,7 @@ class ComplaintController(Controller):
 
     @post("/{case_id:uuid}/complaints/{complaint_id:uuid}/resolution",
           operation_id="resolveComplaint", status_code=201,
-          guards=[auth.allow(*auth.SHARED_WRITES)], responses=responses(404, 409, 412))
+          opt=auth.allow(*auth.SHARED_WRITES), responses=responses(404, 409, 412))
     async def resolve(
         self, request: Request, case_id: FromPath[UUID], complaint_id: FromPath[UUID],
         data: Annotated[ResolutionIn, Body(examples=[Example(value=RESOLUTION_EXAMPLE)])],
@@ -99,7 +99,7 @@ class ComplaintController(Controller):
         )
 
     @get("/{case_id:uuid}/complaints", operation_id="listCaseComplaints",
-         guards=[auth.allow(*auth.EVERYONE)], responses=responses(404))
+         opt=auth.allow(*auth.EVERYONE), responses=responses(404))
     async def list_for_case(self, request: Request, case_id: FromPath[UUID]) -> ComplaintList:
         """The case's complaints, oldest first, as its events say now."""
         service: CaseService = request.app.state.cases

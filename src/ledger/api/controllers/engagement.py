@@ -42,7 +42,7 @@ class ContactController(Controller):
 
     @post(
         "/{case_id:uuid}/contacts", operation_id="recordContact", status_code=201,
-        guards=[auth.allow(*auth.AGENT_WORK)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.AGENT_WORK), responses=responses(404, 409, 412),
     )
     async def record_contact(
         self, request: Request, case_id: FromPath[UUID],
@@ -71,7 +71,7 @@ class PromiseController(Controller):
 
     @post(
         "/{case_id:uuid}/promises", operation_id="makePromise", status_code=201,
-        guards=[auth.allow(*auth.AGENT_WORK)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.AGENT_WORK), responses=responses(404, 409, 412),
     )
     async def make_promise(
         self, request: Request, case_id: FromPath[UUID],
@@ -100,7 +100,7 @@ class ArrangementController(Controller):
 
     @post(
         "/{case_id:uuid}/arrangements", operation_id="agreeArrangement", status_code=201,
-        guards=[auth.allow(*auth.AGENT_WORK)],
+        opt=auth.allow(*auth.AGENT_WORK),
         responses={**responses(404, 409, 412), **PENDING_RESPONSE},
     )
     async def agree(
@@ -133,7 +133,7 @@ class NoteController(Controller):
 
     @post(
         "/{case_id:uuid}/notes", operation_id="addNote", status_code=201,
-        guards=[auth.allow(*auth.AGENT_WORK)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.AGENT_WORK), responses=responses(404, 409, 412),
     )
     async def add_note(self, request: Request, case_id: FromPath[UUID], data: JSONBody[AddNote]) -> FactRecorded:
         """Add a note (≤ 4,000 characters), authored by the calling key, timed now."""

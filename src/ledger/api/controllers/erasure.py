@@ -27,7 +27,7 @@ class ErasureController(Controller):
     path = "/v1/cases/{case_id:uuid}/erasure"
     tags = ["audit"]
 
-    @post("/", operation_id="eraseCase", guards=[auth.allow(*ERASURE)], status_code=201,
+    @post("/", operation_id="eraseCase", opt=auth.allow(*ERASURE), status_code=201,
           responses=responses(404, 409, 412))
     async def erase(self, request: Request, case_id: FromPath[UUID],
                     data: Annotated[EraseRequest, Body()]) -> ErasureResult:

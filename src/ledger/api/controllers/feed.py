@@ -47,7 +47,7 @@ class EventFeedController(Controller):
     path = "/v1/events"
     tags = ["feed"]
 
-    @get("/", operation_id="readEvents", guards=[auth.allow(*auth.FEED)], responses=responses())
+    @get("/", operation_id="readEvents", opt=auth.allow(*auth.FEED), responses=responses())
     async def read(
         self,
         request: Request,

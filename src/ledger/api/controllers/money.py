@@ -27,7 +27,7 @@ class PaymentController(Controller):
 
     @post(
         "/{case_id:uuid}/payments", operation_id="receivePayment", status_code=201,
-        guards=[auth.allow(*auth.MONEY)],
+        opt=auth.allow(*auth.MONEY),
         responses=responses(200, 404, 409, 412, ok=FactRecorded,
                             ok_description="Same `external_id` and body as a recorded payment: replay"),
     )
@@ -50,7 +50,7 @@ class PaymentController(Controller):
 
     @post(
         "/{case_id:uuid}/payments/{external_id:str}/reversal", operation_id="reversePayment",
-        status_code=201, guards=[auth.allow(*auth.MONEY)], responses=responses(404, 409, 412),
+        status_code=201, opt=auth.allow(*auth.MONEY), responses=responses(404, 409, 412),
     )
     async def reverse_payment(
         self, request: Request, case_id: FromPath[UUID], external_id: FromPath[str],
@@ -75,7 +75,7 @@ class AdjustmentController(Controller):
 
     @post(
         "/{case_id:uuid}/adjustments", operation_id="adjustBalance", status_code=201,
-        guards=[auth.allow(*auth.SUPERVISION)],
+        opt=auth.allow(*auth.SUPERVISION),
         responses={**responses(404, 409, 412), **PENDING_RESPONSE},
     )
     async def adjust(self, request: Request, case_id: FromPath[UUID], data: JSONBody[AdjustBalance]) -> FactRecorded:

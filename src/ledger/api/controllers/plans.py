@@ -45,7 +45,7 @@ class ScoreController(Controller):
     tags = ["scores"]
 
     @put("/{case_id:uuid}/scores/{model:str}", operation_id="recordScore", status_code=201,
-         guards=[auth.allow(Role.INTEGRATION)], responses=responses(404, 412))
+         opt=auth.allow(Role.INTEGRATION), responses=responses(404, 412))
     async def record_score(
         self, request: Request, case_id: FromPath[UUID],
         model: Annotated[str, Parameter(pattern=MODEL_NAME.pattern, description=(
@@ -68,7 +68,7 @@ class PlanController(Controller):
     path = "/v1/cases"
     tags = ["strategies"]
 
-    @get("/{case_id:uuid}/plan", operation_id="casePlan", guards=[auth.allow(*auth.EVERYONE)],
+    @get("/{case_id:uuid}/plan", operation_id="casePlan", opt=auth.allow(*auth.EVERYONE),
          responses=responses(404))
     async def plan(self, request: Request, case_id: FromPath[UUID]) -> PlanView:
         """The case's segment and arm in its active strategy, each step's ``due_at`` and
@@ -103,7 +103,7 @@ class DialerController(Controller):
     path = "/v1/dialer-list"
     tags = ["strategies"]
 
-    @get("/", operation_id="dialerList", guards=[auth.allow(Role.AGENT, Role.SUPERVISOR)],
+    @get("/", operation_id="dialerList", opt=auth.allow(Role.AGENT, Role.SUPERVISOR),
          responses=responses())
     async def dialer_list(
         self, request: Request,

@@ -63,7 +63,7 @@ class PolicyController(Controller):
     tags = ["offers and approvals"]
 
     @put("/{portfolio:str}", operation_id="putPolicy", status_code=200,
-         guards=[auth.allow(*POLICY_WRITERS)], responses=responses(409))
+         opt=auth.allow(*POLICY_WRITERS), responses=responses(409))
     async def put_policy(
         self, request: Request, portfolio: FromPath[str],
         data: Annotated[PolicyIn, Body(examples=[Example(value=POLICY_EXAMPLE)])],
@@ -81,7 +81,7 @@ class PolicyController(Controller):
         negotiation: NegotiationService = request.app.state.negotiation
         return policy_out(await negotiation.save_policy(context(request), portfolio, terms))
 
-    @get("/{portfolio:str}", operation_id="getPolicy", guards=[auth.allow(*auth.EVERYONE)],
+    @get("/{portfolio:str}", operation_id="getPolicy", opt=auth.allow(*auth.EVERYONE),
          responses=responses(404))
     async def get_policy(self, request: Request, portfolio: FromPath[str]) -> PolicyOut:
         """The portfolio's current policy; ``404 no_policy`` when it has none."""
@@ -99,7 +99,7 @@ class OfferController(Controller):
     tags = ["offers and approvals"]
 
     @get("/{case_id:uuid}/offers", operation_id="caseOffers",
-         guards=[auth.allow(*OFFER_READERS)], responses=responses(404, 409))
+         opt=auth.allow(*OFFER_READERS), responses=responses(404, 409))
     async def offers(self, request: Request, case_id: FromPath[UUID]) -> OffersOut:
         """The settlement (the floor for the case's days past due, rounded up to a whole
         minor unit) and the monthly instalment plans the portfolio's policy allows today:

@@ -28,7 +28,7 @@ class DisputeController(Controller):
 
     @post(
         "/{case_id:uuid}/disputes", operation_id="openDispute", status_code=201,
-        guards=[auth.allow(*auth.SHARED_WRITES)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.SHARED_WRITES), responses=responses(404, 409, 412),
     )
     async def open_dispute(self, request: Request, case_id: FromPath[UUID], data: JSONBody[OpenDispute]) -> FactRecorded:
         """Open a dispute; collection contact waits for its resolution. Refusals: ``dispute_open``."""
@@ -40,7 +40,7 @@ class DisputeController(Controller):
 
     @post(
         "/{case_id:uuid}/disputes/{dispute_id:uuid}/resolution", operation_id="resolveDispute",
-        status_code=201, guards=[auth.allow(*auth.SHARED_WRITES)],
+        status_code=201, opt=auth.allow(*auth.SHARED_WRITES),
         responses=responses(404, 409, 412),
     )
     async def resolve_dispute(
@@ -66,7 +66,7 @@ class CeaseController(Controller):
 
     @post(
         "/{case_id:uuid}/cease", operation_id="ceaseCommunication", status_code=201,
-        guards=[auth.allow(*auth.SHARED_WRITES)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.SHARED_WRITES), responses=responses(404, 409, 412),
     )
     async def cease(self, request: Request, case_id: FromPath[UUID], data: JSONBody[CeaseCommunication]) -> FactRecorded:
         """The debtor asked us to stop contacting them on ``channels`` (all when omitted)."""
@@ -86,7 +86,7 @@ class HoldController(Controller):
 
     @post(
         "/{case_id:uuid}/holds", operation_id="placeHold", status_code=201,
-        guards=[auth.allow(*auth.SHARED_WRITES)], responses=responses(404, 409, 412),
+        opt=auth.allow(*auth.SHARED_WRITES), responses=responses(404, 409, 412),
     )
     async def place_hold(self, request: Request, case_id: FromPath[UUID], data: JSONBody[PlaceHold]) -> FactRecorded:
         """Pause collection from ``starts_at`` (may be ahead) until ``until`` (open-ended if omitted)."""
@@ -101,7 +101,7 @@ class HoldController(Controller):
 
     @post(
         "/{case_id:uuid}/holds/{hold_id:uuid}/release", operation_id="releaseHold",
-        status_code=201, guards=[auth.allow(*auth.SHARED_WRITES)],
+        status_code=201, opt=auth.allow(*auth.SHARED_WRITES),
         responses=responses(404, 409, 412),
     )
     async def release_hold(

@@ -20,7 +20,7 @@ class StatementController(Controller):
     path = "/v1/cases/{case_id:uuid}/statement"
     tags = ["audit"]
 
-    @get("/", operation_id="getCaseStatement", guards=[auth.allow(*STATEMENT)],
+    @get("/", operation_id="getCaseStatement", opt=auth.allow(*STATEMENT),
          responses=responses(404))
     async def get_statement(self, request: Request, case_id: FromPath[UUID], as_of: AsOf = None,
                             as_known_at: AsKnownAt = None) -> Statement:

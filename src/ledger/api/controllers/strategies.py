@@ -80,7 +80,7 @@ class StrategyController(Controller):
     path = "/v1/strategies"
     tags = ["strategies"]
 
-    @post("/", operation_id="saveStrategy", status_code=201, guards=[auth.allow(*WRITERS)],
+    @post("/", operation_id="saveStrategy", status_code=201, opt=auth.allow(*WRITERS),
           responses=responses(422))
     async def save(
         self, request: Request,
@@ -110,7 +110,7 @@ class StrategyController(Controller):
             request.app.state.store, ctx.tenant_id, await idempotency_of(request), action)
 
     @post("/{strategy_id:uuid}/activation", operation_id="activateStrategy", status_code=201,
-          guards=[auth.allow(*WRITERS)], responses=responses(200, 404, 409, 422,
+          opt=auth.allow(*WRITERS), responses=responses(200, 404, 409, 422,
                                                              ok=StrategyActivated,
                                                              ok_description="Already active"))
     async def activate(self, request: Request, strategy_id: FromPath[UUID],
@@ -134,14 +134,14 @@ class StrategyController(Controller):
         return await run_idempotent(  # type: ignore[return-value]
             request.app.state.store, ctx.tenant_id, await idempotency_of(request), action)
 
-    @get("/", operation_id="listStrategies", guards=[auth.allow(*auth.EVERYONE)],
+    @get("/", operation_id="listStrategies", opt=auth.allow(*auth.EVERYONE),
          responses=responses())
     async def list_strategies(self, request: Request) -> StrategyList:
         """Every strategy of the tenant with its versions (by name)."""
         service: StrategyService = request.app.state.strategies
         return StrategyList([view(s) for s in await service.all(request.user.tenant_id)])
 
-    @get("/{strategy_id:uuid}", operation_id="getStrategy", guards=[auth.allow(*auth.EVERYONE)],
+    @get("/{strategy_id:uuid}", operation_id="getStrategy", opt=auth.allow(*auth.EVERYONE),
          responses=responses(404))
     async def get_strategy(self, request: Request, strategy_id: FromPath[UUID]) -> StrategyView:
         """One strategy: its versions, each with its status (draft, active, retired)."""

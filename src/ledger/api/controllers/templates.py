@@ -31,7 +31,7 @@ class TemplateController(Controller):
     tags = ["messages"]
 
     @post("/", operation_id="saveTemplate", status_code=201,
-          guards=[auth.allow(*TEMPLATE_ROLES)], responses=responses(409))
+          opt=auth.allow(*TEMPLATE_ROLES), responses=responses(409))
     async def save(
         self, request: Request,
         data: Annotated[SaveTemplate, Body(examples=[Example(value=TEMPLATE_EXAMPLE)])],
@@ -58,7 +58,7 @@ class TemplateController(Controller):
             request.app.state.store, ctx.tenant_id, await idempotency_of(request), action)
 
     @post("/{name:str}/preview", operation_id="previewTemplate", status_code=200,
-          guards=[auth.allow(*TEMPLATE_ROLES, *auth.AGENT_WORK)], responses=responses(404))
+          opt=auth.allow(*TEMPLATE_ROLES, *auth.AGENT_WORK), responses=responses(404))
     async def preview(self, request: Request, name: FromPath[str],
                       data: Annotated[PreviewRequest, Body()]) -> Preview:
         """The latest version of template ``name`` rendered for a real case (nothing is

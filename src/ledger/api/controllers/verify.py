@@ -21,7 +21,7 @@ class VerifyController(Controller):
     path = "/v1/cases/{case_id:uuid}/verify"
     tags = ["audit"]
 
-    @get("/", operation_id="verifyCase", guards=[auth.allow(*VERIFY)], responses=responses(404))
+    @get("/", operation_id="verifyCase", opt=auth.allow(*VERIFY), responses=responses(404))
     async def verify(self, request: Request, case_id: FromPath[UUID]) -> VerifyReport:
         """Detects an edited, deleted, inserted or reordered event and names the first bad
         version; against the latest signed checkpoint covering the case also events deleted

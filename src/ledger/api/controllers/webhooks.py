@@ -161,7 +161,7 @@ class WebhookEndpointController(Controller):
 
     path = "/v1/webhook-endpoints"
     tags = ["webhooks"]
-    guards = [ALLOWED]
+    opt = ALLOWED
 
     @post("/", operation_id="createWebhookEndpoint", status_code=201, responses=responses())
     async def create(self, request: Request, data: JSONBody[CreateEndpoint]) -> Response[NewEndpoint]:

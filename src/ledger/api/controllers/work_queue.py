@@ -30,7 +30,7 @@ class WorkQueueController(Controller):
     path = "/v1/work-queue"
     tags = ["work queue"]
 
-    @get("/", operation_id="workQueue", guards=[auth.allow(*WORK_QUEUE_ROLES)],
+    @get("/", operation_id="workQueue", opt=auth.allow(*WORK_QUEUE_ROLES),
          responses=responses())
     async def work_queue(
         self, request: Request,
