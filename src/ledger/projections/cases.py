@@ -14,8 +14,9 @@ ownership lost or taken).
 ``bulk`` (set by ``rebuild``, whose tables nobody reads until the swap and which restarts
 from zero if interrupted): changed cases are written only when they leave the cache and at
 ``flush()``, so a case touched by many batches is written once; no rollup deltas are kept,
-``flush()`` fills the rollups from the finished tables in SQL (``rollups.RECOMPUTE_*``, the
-same figures) and empties the cache, whose entries then carry no contributions.
+the rebuild fills the rollups from the finished tables in SQL afterwards (``finishing``:
+``rollups.RECOMPUTE_*``, the same figures), and ``flush()`` empties the cache, whose entries
+carry no contributions.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class CasesProjection:
     tables = ("rm_cases", "rm_payments", "rm_promises", "rm_case_ageing",
               "rm_recovery_rollup", "rm_promise_rollup")
 
+    finishing = (rollups.FILL_RECOVERY_SQL, rollups.FILL_PROMISES_SQL)
+    """Run by a rebuild after ``flush()`` (bulk mode: no deltas were added)."""
     # Class-level defaults, so subclasses need not call __init__.
     capacity = CACHE_CASES
     bulk = False
@@ -161,7 +164,6 @@ class CasesProjection:
         await self._write(conn, [e for e in self._cache.values() if e.dirty])
         await self._add_deltas(conn)
         if self.bulk:
-            await rollups.fill(conn)
             self.reset()  # its entries carry no contributions to diff against
 
     async def _write(self, conn: asyncpg.Connection, entries: list[Entry]) -> None:

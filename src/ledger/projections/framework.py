@@ -6,7 +6,8 @@ the new position, so a batch takes effect exactly once or not at all.
 
 Optional members, looked up with ``getattr``: ``reset()`` drops state cached across batches
 (the runner calls it whenever the position is (re)loaded), ``bulk`` (bool) lets a rebuild
-defer writes, and ``async flush(conn)`` writes whatever was deferred.
+defer writes, ``async flush(conn)`` writes whatever was deferred, and ``finishing`` (SQL
+statements, independent of each other) completes the tables after a rebuild's ``flush``.
 """
 
 from __future__ import annotations

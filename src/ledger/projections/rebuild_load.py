@@ -5,13 +5,17 @@ page on its own connection and transaction (advancing its own ``<name>__rebuild`
 position), so PostgreSQL works on one projection's writes while Python folds the next page
 for another. Queues are short, so memory stays flat however long the feed is.
 
-When the feed is drained each writer flushes what its projection deferred (``bulk``), builds
-its tables' indexes and gathers their statistics, in parallel with the other writers.
+When the feed is drained each writer flushes what its projection deferred (``bulk``), then
+builds its tables' indexes and runs its projection's ``finishing`` statements (independent
+``INSERT … SELECT``s over the loaded tables), each on a connection of its own as far as the
+pool has spare ones (index builds are CPU-bound sorts: one connection is one core), and
+gathers the tables' statistics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +31,9 @@ from ledger.projections.runner import apply_batch, reset
 log = logging.getLogger("ledger.projections")
 QUEUE_PAGES = 2
 """Pages a writer may lag behind the reader (memory bound: this × writers × page size)."""
+FINISH_MEMORY_SQL = "SET maintenance_work_mem = '256MB'"
+"""Index builds sort in memory rather than in temporary files (per building connection; the
+pool resets it when the connection is released)."""
 
 
 async def read_page(conn: asyncpg.Connection, after: Position,
@@ -46,8 +53,43 @@ def _set_bulk(lane: Sequence[Work], bulk: bool) -> None:
             projection.bulk = bulk  # type: ignore[attr-defined]
 
 
+async def _finish(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
+                  statements: Sequence[str], spare: asyncio.Semaphore) -> None:
+    """Run ``statements`` (independent of each other) on ``conn`` and, concurrently, on as
+    many spare pool connections as ``spare`` grants (with ``conn``'s search path)."""
+    todo = collections.deque(statements)
+
+    async def drain(connection: asyncpg.Connection) -> None:
+        await connection.execute(f"SET search_path TO {search_path}")
+        await connection.execute(FINISH_MEMORY_SQL)
+        while todo:
+            await connection.execute(todo.popleft())
+
+    working: set[int] = set()
+
+    async def helper(index: int) -> None:
+        async with spare:
+            working.add(index)
+            if todo:
+                async with pool.acquire() as extra:
+                    await drain(extra)
+
+    helpers = [asyncio.create_task(helper(i)) for i in range(len(statements) - 1)]
+    try:
+        await drain(conn)
+    finally:  # helpers still waiting for a spare connection have nothing left to do
+        for index, task in enumerate(helpers):
+            if index not in working:
+                task.cancel()
+        outcomes = await asyncio.gather(*helpers, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+
+
 async def _write(pool: asyncpg.Pool, search_path: str, lane: Sequence[Work],
-                 pages: asyncio.Queue[list[Envelope] | None]) -> Position:
+                 pages: asyncio.Queue[list[Envelope] | None],
+                 spare: asyncio.Semaphore) -> Position:
     """Apply every page to the projections of ``lane`` (one transaction per page)."""
     position = Position.START
     projections = [work[0] for work in lane]
@@ -67,8 +109,8 @@ async def _write(pool: asyncpg.Pool, search_path: str, lane: Sequence[Work],
                     async with conn.transaction():
                         await flush(conn)
                 flushed = time.monotonic()
-                for definition in indexes:
-                    await conn.execute(definition)
+                finishing = getattr(projection, "finishing", ())
+                await _finish(pool, conn, search_path, [*indexes, *finishing], spare)
                 for table in tables:  # fresh tables have no statistics until autovacuum runs
                     await conn.execute(f"ANALYZE {table}")
                 log.info("rebuild %s: flushed in %.1f s, indexed and analyzed in %.1f s",
@@ -89,6 +131,8 @@ async def load(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
     lanes = [list(work[i::writers]) for i in range(writers)]
     queues: list[asyncio.Queue[list[Envelope] | None]] = [
         asyncio.Queue(QUEUE_PAGES) for _ in lanes]
+    # Connections nobody holds during the load (the reader and each writer hold one).
+    spare = asyncio.Semaphore(max(0, pool.get_max_size() - 1 - writers))
 
     async def read() -> Position:
         position = Position.START
@@ -107,7 +151,7 @@ async def load(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
 
     async with asyncio.TaskGroup() as group:  # one failure cancels the rest
         reader = group.create_task(read())
-        tasks = [group.create_task(_write(pool, search_path, lane, queue))
+        tasks = [group.create_task(_write(pool, search_path, lane, queue, spare))
                  for lane, queue in zip(lanes, queues, strict=True)]
     position = reader.result()
     if any(task.result() != position for task in tasks):

@@ -64,6 +64,12 @@ RECOMPUTE_PROMISES_SQL = """
     FROM rm_promises CROSS JOIN (VALUES ('agent'), ('portfolio')) AS d(dimension)
     GROUP BY 1, 2, 3, 4
 """
+# Fill empty rollup tables from rm_cases, rm_payments and rm_promises: what a rebuild does
+# after its load instead of adding a delta per changed case.
+FILL_RECOVERY_SQL = ("INSERT INTO rm_recovery_rollup (tenant_id, dimension, placed_day, grp, "
+                     "placed_amount, recovered, cases, cases_paid) " + RECOMPUTE_RECOVERY_SQL)
+FILL_PROMISES_SQL = ("INSERT INTO rm_promise_rollup (tenant_id, dimension, due_date, grp, made, "
+                     "kept, broken, pending) " + RECOMPUTE_PROMISES_SQL)
 # What the rollup tables hold, without rows that sum to nothing (deltas can leave those).
 STORED_RECOVERY_SQL = "SELECT * FROM rm_recovery_rollup WHERE cases <> 0"
 STORED_PROMISES_SQL = "SELECT * FROM rm_promise_rollup WHERE made <> 0"
@@ -84,15 +90,6 @@ async def add(conn: asyncpg.Connection, recovery: dict[Any, list[int]],
         columns = _rows(dict(sorted(totals.items())))
         if columns:
             await conn.execute(sql, *columns)
-
-
-async def fill(conn: asyncpg.Connection) -> None:
-    """Fill empty rollup tables from rm_cases, rm_payments and rm_promises (a rebuild's
-    load: one statement each instead of a delta per changed case)."""
-    await conn.execute("INSERT INTO rm_recovery_rollup (tenant_id, dimension, placed_day, grp, "
-                       "placed_amount, recovered, cases, cases_paid) " + RECOMPUTE_RECOVERY_SQL)
-    await conn.execute("INSERT INTO rm_promise_rollup (tenant_id, dimension, due_date, grp, "
-                       "made, kept, broken, pending) " + RECOMPUTE_PROMISES_SQL)
 
 
 async def recomputed(executor: asyncpg.Connection | asyncpg.Pool) -> tuple[set[tuple], set[tuple]]:
