@@ -25,6 +25,23 @@ ADD_SQL = """
         attempts = s.attempts + EXCLUDED.attempts, contacts = s.contacts + EXCLUDED.contacts,
         right_party = s.right_party + EXCLUDED.right_party, inbound = s.inbound + EXCLUDED.inbound
 """
+COLUMNS = ["tenant_id", "day", "agent", "channel", "attempts", "contacts", "right_party",
+           "inbound"]
+# Bulk: the sums go in with binary COPY through a staging table (asyncpg encodes arrays for
+# ``unnest`` element by element, several times slower for the tens of thousands of keys).
+STAGE_SQL = """
+    CREATE TEMP TABLE IF NOT EXISTS contact_stats_staging (LIKE rm_contact_stats)
+    ON COMMIT DROP
+"""
+ADD_STAGED_SQL = """
+    INSERT INTO rm_contact_stats AS s (tenant_id, day, agent, channel, attempts, contacts,
+                                       right_party, inbound)
+    SELECT tenant_id, day, agent, channel, attempts, contacts, right_party, inbound
+    FROM contact_stats_staging
+    ON CONFLICT (tenant_id, day, agent, channel) DO UPDATE SET
+        attempts = s.attempts + EXCLUDED.attempts, contacts = s.contacts + EXCLUDED.contacts,
+        right_party = s.right_party + EXCLUDED.right_party, inbound = s.inbound + EXCLUDED.inbound
+"""
 
 
 class ContactsProjection:
@@ -41,8 +58,16 @@ class ContactsProjection:
 
     async def flush(self, conn: asyncpg.Connection) -> None:
         totals, self._pending = self._pending, None
-        if totals:
-            rows = [(*key, *counts) for key, counts in totals.items()]
+        if not totals:
+            return
+        rows = [(*key, *counts) for key, counts in totals.items()]
+        if self.bulk:
+            await conn.execute(STAGE_SQL)
+            await conn.copy_records_to_table("contact_stats_staging", records=rows,
+                                             columns=COLUMNS)
+            await conn.execute(ADD_STAGED_SQL)
+            await conn.execute("TRUNCATE contact_stats_staging")
+        else:
             await conn.execute(ADD_SQL, *[list(column) for column in zip(*rows, strict=True)])
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:

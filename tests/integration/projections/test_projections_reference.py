@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from ledger.eventstore import EventStore
-from ledger.projections import all_projections, lags
+from ledger.projections import all_projections, contacts, lags
 from ledger.projections import metric_queries as mq
 from ledger.projections.deadlines import tick
 from ledger.projections.rebuild import rebuild
@@ -163,3 +163,11 @@ async def test_a_rebuild_from_zero_reproduces_every_table_exactly(reference):
     leftovers = await reference.fetchval(
         "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%' OR nspname LIKE 'retired_%'")
     assert leftovers == 0
+
+
+async def test_a_rebuild_adding_its_contact_sums_in_many_parts_reproduces_them(reference,
+                                                                             monkeypatch):
+    monkeypatch.setattr(contacts, "MAX_PENDING_KEYS", 1)  # staged and added at every batch
+    before = await _snapshot(reference)
+    await rebuild(reference, [contacts.ContactsProjection()], batch_size=5)
+    assert await _snapshot(reference) == before
