@@ -3,20 +3,26 @@
 Rows carry who (actor), what (type, amount) and both times, never the event's data: notes
 and placements can hold personal data, which the full history per case shows instead.
 
-In a rebuild (``bulk``) the rows of a batch are derived by PostgreSQL from ``stored_events``
-in one ``INSERT … SELECT`` over the batch's cursor range (``DERIVE_SQL``, the same rules as
-``AMOUNTS`` in jsonb), so the million-row load costs the Python process nothing but the
-statement. A page is every committed row between its first and last cursor (rows below the
-feed's horizon cannot appear later), so the range holds exactly the batch.
+In a rebuild (``bulk``) the rows are derived by PostgreSQL from ``stored_events`` with
+``INSERT … SELECT`` (``DERIVE_SQL``, the same rules as ``AMOUNTS`` in jsonb), so the
+million-row load costs the Python process nothing but statements. Better still, the rebuild
+runs ``derive_ahead`` on a connection of its own: every event up to the feed's head as the
+rebuild starts, in large chunks, without waiting for the reader's pages, so the table is
+loaded (and ``flush`` returns, for the indexes to be built) while the other projections are
+still folding. Pages then only add rows past that head. A range of cursors below the feed's
+horizon holds exactly the events a reader saw there (no later commit can land in it), and a
+row's ``seq`` is its offset in feed order, so both ways number rows alike.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
 
+from ledger.eventstore import Cursor
 from ledger.projections.framework import CASE_TOPIC_PREFIX, Envelope
 
 COLUMNS = ["tenant_id", "seq", "case_id", "version", "type", "actor", "occurred_at",
@@ -38,40 +44,56 @@ AMOUNTS: dict[str, Callable[[Any], int | None]] = {
 }
 
 
-# A case event's state is the JSON of its attributes (the codec's format, no upcasting: no
-# event class is past version 1); other streams' events get the record time and no amount.
+# Rows after cursor ($1, $2) up to ($3, $4) (at most $5 of them), numbered $6 + 1, … in feed
+# order; those up to ($7, $8) are numbered but not inserted (derived ahead already). Returns
+# the last cursor and number of the range. A case event's state is the JSON of its
+# attributes (the codec's format, no upcasting: no event class is past version 1); other
+# streams' events get the record time and no amount.
 DERIVE_SQL = """
-    INSERT INTO rm_audit (tenant_id, seq, case_id, version, type, actor, occurred_at,
-                          recorded_at, amount, correlation_id)
-    SELECT e.tenant_id, $5::int8 + e.n, e.originator_id, e.originator_version, e.type, e.actor,
-           CASE WHEN e.is_case THEN coalesce((e.j ->> 'timestamp')::timestamptz, e.recorded_at)
-                ELSE e.recorded_at END,
-           e.recorded_at,
-           CASE WHEN NOT e.is_case THEN NULL
-                WHEN e.type = 'Placed' THEN (e.j ->> 'principal')::int8
-                    + (e.j ->> 'interest')::int8 + (e.j ->> 'fees')::int8
-                WHEN e.type IN ('PaymentReceived', 'BalanceAdjusted', 'PromiseMade')
-                    THEN (e.j ->> 'amount')::int8
-                WHEN e.type = 'PaymentReversed' THEN
-                    coalesce((e.j -> 'allocation' ->> 'fees')::int8, 0)
-                    + coalesce((e.j -> 'allocation' ->> 'interest')::int8, 0)
-                    + coalesce((e.j -> 'allocation' ->> 'principal')::int8, 0)
-                    + coalesce((e.j -> 'allocation' ->> 'credit')::int8, 0)
-                WHEN e.type = 'ArrangementAgreed' THEN
-                    (SELECT coalesce(sum((i ->> 'amount')::int8), 0)::int8
-                     FROM jsonb_array_elements(e.j -> 'instalments') AS i)
-                WHEN e.type = 'DisputeResolved' THEN (e.j ->> 'adjustment')::int8
-           END,
-           e.correlation_id
-    FROM (
-        SELECT s.*, k.is_case, regexp_replace(s.topic, '^.*[.:]', '') AS type,
-               CASE WHEN k.is_case THEN convert_from(s.state, 'UTF8')::jsonb END AS j,
+    WITH page AS (
+        SELECT s.tenant_id, s.originator_id, s.originator_version, s.topic, s.state, s.actor,
+               s.recorded_at, s.correlation_id, s.transaction_id, s.notification_id,
                row_number() OVER (ORDER BY s.transaction_id, s.notification_id) AS n
-        FROM stored_events s, LATERAL (SELECT starts_with(s.topic, $6) AS is_case) AS k
-        WHERE (s.transaction_id, s.notification_id) >= ($1::xid8, $2::int8)
+        FROM stored_events s
+        WHERE (s.transaction_id, s.notification_id) > ($1::xid8, $2::int8)
           AND (s.transaction_id, s.notification_id) <= ($3::xid8, $4::int8)
-    ) AS e
+        ORDER BY s.transaction_id, s.notification_id LIMIT $5
+    ), inserted AS (
+        INSERT INTO rm_audit (tenant_id, seq, case_id, version, type, actor, occurred_at,
+                              recorded_at, amount, correlation_id)
+        SELECT e.tenant_id, $6::int8 + e.n, e.originator_id, e.originator_version, e.type,
+               e.actor,
+               CASE WHEN e.is_case
+                    THEN coalesce((e.j ->> 'timestamp')::timestamptz, e.recorded_at)
+                    ELSE e.recorded_at END,
+               e.recorded_at,
+               CASE WHEN NOT e.is_case THEN NULL
+                    WHEN e.type = 'Placed' THEN (e.j ->> 'principal')::int8
+                        + (e.j ->> 'interest')::int8 + (e.j ->> 'fees')::int8
+                    WHEN e.type IN ('PaymentReceived', 'BalanceAdjusted', 'PromiseMade')
+                        THEN (e.j ->> 'amount')::int8
+                    WHEN e.type = 'PaymentReversed' THEN
+                        coalesce((e.j -> 'allocation' ->> 'fees')::int8, 0)
+                        + coalesce((e.j -> 'allocation' ->> 'interest')::int8, 0)
+                        + coalesce((e.j -> 'allocation' ->> 'principal')::int8, 0)
+                        + coalesce((e.j -> 'allocation' ->> 'credit')::int8, 0)
+                    WHEN e.type = 'ArrangementAgreed' THEN
+                        (SELECT coalesce(sum((i ->> 'amount')::int8), 0)::int8
+                         FROM jsonb_array_elements(e.j -> 'instalments') AS i)
+                    WHEN e.type = 'DisputeResolved' THEN (e.j ->> 'adjustment')::int8
+               END,
+               e.correlation_id
+        FROM (
+            SELECT p.*, k.is_case, regexp_replace(p.topic, '^.*[.:]', '') AS type,
+                   CASE WHEN k.is_case THEN convert_from(p.state, 'UTF8')::jsonb END AS j
+            FROM page p, LATERAL (SELECT starts_with(p.topic, $9) AS is_case) AS k
+            WHERE (p.transaction_id, p.notification_id) > ($7::xid8, $8::int8)
+        ) AS e
+    )
+    SELECT transaction_id, notification_id, n FROM page ORDER BY n DESC LIMIT 1
 """
+AHEAD_CHUNK = 50_000
+"""Rows per statement when deriving ahead (each commits by itself)."""
 DERIVED_AMOUNTS = frozenset({"Placed", "PaymentReceived", "BalanceAdjusted", "PromiseMade",
                              "PaymentReversed", "ArrangementAgreed", "DisputeResolved"})
 """The types ``DERIVE_SQL`` gives an amount: must be ``AMOUNTS``' (a test checks)."""
@@ -84,14 +106,38 @@ class AuditProjection:
     tables = ("rm_audit",)
     bulk = False
     """In a rebuild: rows derived by PostgreSQL (``DERIVE_SQL``)."""
+    ahead: Cursor | None = None
+    """Set by the rebuild while ``derive_ahead`` covers the feed up to this cursor."""
+    ahead_task: asyncio.Task[None] | None = None
+    """That work, which ``flush`` waits for."""
+
+    async def derive_ahead(self, conn: asyncpg.Connection, head: Cursor) -> None:
+        """Insert the rows of every event up to ``head`` (a cursor below the horizon)."""
+        after, numbered = Cursor.START, 0
+        while after < head:
+            last = await conn.fetchrow(DERIVE_SQL, after.transaction_id, after.notification_id,
+                                       head.transaction_id, head.notification_id, AHEAD_CHUNK,
+                                       numbered, 0, 0, CASE_TOPIC_PREFIX)
+            if last is None:
+                break
+            after, numbered = Cursor(last[0], last[1]), numbered + last[2]
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        if self.ahead_task is not None:
+            await self.ahead_task
+        self.ahead, self.ahead_task = None, None
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
         if self.bulk:
             if batch:
-                first, last = batch[0], batch[-1].row
-                await conn.execute(DERIVE_SQL, first.row.transaction_id,
-                                   first.row.notification_id, last.transaction_id,
-                                   last.notification_id, first.seq - 1, CASE_TOPIC_PREFIX)
+                first, last = batch[0].row, batch[-1].row
+                done = self.ahead or Cursor.START
+                if last.cursor > done:  # ``first`` itself included: the range starts after
+                    await conn.execute(DERIVE_SQL, first.transaction_id,
+                                       first.notification_id - 1, last.transaction_id,
+                                       last.notification_id, len(batch), batch[0].seq - 1,
+                                       done.transaction_id, done.notification_id,
+                                       CASE_TOPIC_PREFIX)
             return
         records = []
         for envelope in batch:

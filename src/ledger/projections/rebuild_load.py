@@ -10,6 +10,11 @@ builds its tables' indexes and runs its projection's ``finishing`` statements (i
 ``INSERT … SELECT``s over the loaded tables), each on a connection of its own as far as the
 pool has spare ones (index builds are CPU-bound sorts: one connection is one core), and
 gathers the tables' statistics.
+
+A projection with ``derive_ahead`` (audit: rows derived by PostgreSQL from the log) loads
+itself up to the head of the feed as it stood at the start, on a spare connection and
+without waiting for the reader, then builds its indexes there: its pages only add what came
+after that head, and little is left for it to do once the feed is drained.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import collections
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 
 from ledger.eventstore import EventCodec, StoredEventRow
-from ledger.eventstore.feed import FEED_SQL
+from ledger.eventstore.feed import FEED_SQL, HEAD_SQL
+from ledger.eventstore.records import Cursor
 from ledger.projections.framework import Envelope, Projection, decode_rows
 from ledger.projections.positions import Position
 from ledger.projections.runner import apply_batch, reset
@@ -89,7 +96,7 @@ async def _finish(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str
 
 async def _write(pool: asyncpg.Pool, search_path: str, lane: Sequence[Work],
                  pages: asyncio.Queue[list[Envelope] | None],
-                 spare: asyncio.Semaphore) -> Position:
+                 spare: asyncio.Semaphore, indexed_ahead: set[str]) -> Position:
     """Apply every page to the projections of ``lane`` (one transaction per page)."""
     position = Position.START
     projections = [work[0] for work in lane]
@@ -110,6 +117,8 @@ async def _write(pool: asyncpg.Pool, search_path: str, lane: Sequence[Work],
                         await flush(conn)
                 flushed = time.monotonic()
                 finishing = getattr(projection, "finishing", ())
+                if projection.name in indexed_ahead:
+                    indexes = ()
                 await _finish(pool, conn, search_path, [*indexes, *finishing], spare)
                 for table in tables:  # fresh tables have no statistics until autovacuum runs
                     await conn.execute(f"ANALYZE {table}")
@@ -149,9 +158,35 @@ async def load(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
             await queue.put(None)
         return position
 
+    head = await conn.fetchrow(HEAD_SQL)
+    indexed_ahead: set[str] = set()
+
+    async def run_ahead(projection: Any, cursor: Cursor, indexes: Sequence[str]) -> None:
+        try:
+            async with pool.acquire() as ahead_conn:
+                await ahead_conn.execute(f"SET search_path TO {search_path}")
+                await projection.derive_ahead(ahead_conn, cursor)
+                # Indexed now, while the others still load: the rows pages add after the
+                # head go into the indexes as they come (few, if any).
+                await ahead_conn.execute(FINISH_MEMORY_SQL)
+                for definition in indexes:
+                    await ahead_conn.execute(definition)
+                indexed_ahead.add(projection.name)
+        finally:
+            spare.release()
+
     async with asyncio.TaskGroup() as group:  # one failure cancels the rest
+        for projection, _, _, indexes in work:
+            # A projection that can load itself from the log (audit, in SQL) does so on a
+            # spare connection up to the present head, not paced by the reader.
+            if head is not None and hasattr(projection, "derive_ahead") and not spare.locked():
+                await spare.acquire()
+                cursor = Cursor(head[0], head[1])
+                projection.ahead = cursor  # type: ignore[attr-defined]
+                projection.ahead_task = group.create_task(  # type: ignore[attr-defined]
+                    run_ahead(projection, cursor, indexes))
         reader = group.create_task(read())
-        tasks = [group.create_task(_write(pool, search_path, lane, queue, spare))
+        tasks = [group.create_task(_write(pool, search_path, lane, queue, spare, indexed_ahead))
                  for lane, queue in zip(lanes, queues, strict=True)]
     position = reader.result()
     if any(task.result() != position for task in tasks):
