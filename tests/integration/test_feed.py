@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from ledger.eventstore import ConcurrencyConflict, Cursor, EventStore, InvalidCursor, NewEvent
+from ledger.eventstore import ConcurrencyConflict, Cursor, EventStore, InvalidCursor, NewEvent, feed
 from ledger.eventstore.records import StoredEventRow
 
 NAIVE_PAGE_SQL = """
@@ -192,3 +192,38 @@ async def test_feed_rows_are_the_rows_the_append_returned_to_the_microsecond(
     pages = [page async for page in store.feed.pages(tenant_id=tenant, page_size=3)]
     assert [len(page) for page in pages] == [3, 3, 2]
     assert [row for page in pages for row in page] == appended
+
+
+async def test_a_reader_waits_briefly_for_its_committed_event_hidden_by_an_older_open_transaction(
+        store: EventStore, pool: asyncpg.Pool, tenant: str) -> None:
+    mine = uuid4()
+    async with pool.acquire() as other:
+        older = other.transaction()
+        await older.start()
+        await other.fetchval("SELECT pg_current_xact_id()")  # an xid below the append's
+        await store.append(one(mine), tenant_id=tenant)  # committed, hidden by the horizon
+        assert await store.feed.read(tenant_id=tenant) == []
+
+        async def finish_older() -> None:
+            await asyncio.sleep(0.2)
+            await older.commit()
+
+        started = time.monotonic()
+        finishing = asyncio.create_task(finish_older())
+        rows = await store.feed.read_waiting(tenant_id=tenant, wait=0)
+        await finishing
+    assert [r.originator_id for r in rows] == [mine]
+    assert 0.15 < time.monotonic() - started < feed.SETTLE_SECONDS
+
+
+async def test_a_reader_held_up_by_a_long_open_transaction_answers_within_the_settle_bound(
+        store: EventStore, pool: asyncpg.Pool, tenant: str) -> None:
+    async with pool.acquire() as other:
+        async with other.transaction():
+            await other.fetchval("SELECT pg_current_xact_id()")
+            await store.append(one(uuid4()), tenant_id=tenant)
+            started = time.monotonic()
+            assert await store.feed.read_waiting(tenant_id=tenant, wait=0) == []
+            waited = time.monotonic() - started
+    assert feed.SETTLE_SECONDS <= waited < feed.SETTLE_SECONDS + 0.5
+    assert len(await store.feed.read_waiting(tenant_id=tenant, wait=0)) == 1

@@ -45,6 +45,22 @@ HEAD_SQL = f"""
     SELECT transaction_id, notification_id FROM stored_events WHERE {_HORIZON}
     ORDER BY transaction_id DESC, notification_id DESC LIMIT 1
 """
+# Committed rows after the cursor that the horizon still hides (a transaction that began
+# earlier is open): visible to this snapshot, so committed, but at or above the horizon.
+_HIDDEN_SQL = """
+    SELECT EXISTS (SELECT 1 FROM stored_events
+        WHERE (transaction_id, notification_id) > ($1::xid8, $2::bigint)
+          AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+          AND ($3::text[] IS NULL OR topic = ANY($3::text[])))
+"""
+_TENANT_HIDDEN_SQL = """
+    SELECT EXISTS (SELECT 1 FROM stored_events
+        WHERE tenant_id = $4 AND (transaction_id, notification_id) > ($1::xid8, $2::bigint)
+          AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+          AND ($3::text[] IS NULL OR topic = ANY($3::text[])))
+"""
+#: How long a reader waits for committed rows hidden behind an open transaction (read_waiting).
+SETTLE_SECONDS = 1.0
 TENANT_HEAD_SQL = f"""
     SELECT transaction_id, notification_id FROM stored_events WHERE tenant_id = $1 AND {_HORIZON}
     ORDER BY transaction_id DESC, notification_id DESC LIMIT 1
@@ -84,15 +100,39 @@ class FeedReader:
                            wait: float = 0.0, tenant_id: str | None = None,
                            topics: Sequence[str] | None = None,
                            poll_interval: float = 0.2) -> list[StoredEventRow]:
-        """Like ``read``, but an empty page waits up to ``wait`` seconds for events (long poll)."""
+        """Like ``read``, but an empty page waits up to ``wait`` seconds for events (long poll).
+
+        A page that ends before ``limit`` also waits (briefly, ≤ ``SETTLE_SECONDS``) for events
+        that were committed before the read but are still hidden below the horizon by an older
+        transaction that is open (a projection batch, say): so a client that wrote and then
+        reads the feed sees its own event, while the feed stays gap-free.
+        """
         deadline = time.monotonic() + wait
+        settle_until = time.monotonic() + SETTLE_SECONDS
+        pause = 0.002
         while True:
             generation = self._wakeup.current()
             rows = await self.read(after, limit, tenant_id=tenant_id, topics=topics)
+            if len(rows) < limit and time.monotonic() < settle_until and await self._hidden(
+                    rows[-1].cursor if rows else after, tenant_id, topics):
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.05)
+                continue
             remaining = deadline - time.monotonic()
             if rows or remaining <= 0:
                 return rows
             await self._wakeup.wait(generation, min(poll_interval, remaining))
+
+    async def _hidden(self, after: Cursor | None, tenant_id: str | None,
+                      topics: Sequence[str] | None) -> bool:
+        position = after or Cursor.START
+        arguments: list[object] = [position.transaction_id, position.notification_id,
+                                   None if topics is None else list(topics)]
+        sql = _HIDDEN_SQL
+        if tenant_id is not None:
+            sql = _TENANT_HIDDEN_SQL
+            arguments.append(tenant_id)
+        return bool((await self._fetch(sql, *arguments))[0][0])
 
     async def head(self, *, tenant_id: str | None = None) -> Cursor | None:
         """Position of the newest visible event (for lag metrics), None when the feed is empty."""
