@@ -84,10 +84,12 @@ DERIVE_SQL = """
                END,
                e.correlation_id
         FROM (
-            SELECT p.*, k.is_case, regexp_replace(p.topic, '^.*[.:]', '') AS type,
+            SELECT p.*, k.is_case, reverse(split_part(split_part(reverse(p.topic), '.', 1), ':', 1))
+                       AS type,
                    CASE WHEN k.is_case THEN convert_from(p.state, 'UTF8')::jsonb END AS j
             FROM page p, LATERAL (SELECT starts_with(p.topic, $9) AS is_case) AS k
             WHERE (p.transaction_id, p.notification_id) > ($7::xid8, $8::int8)
+            OFFSET 0  -- computed once per row, not inlined into every use below
         ) AS e
     )
     SELECT transaction_id, notification_id, n FROM page ORDER BY n DESC LIMIT 1
