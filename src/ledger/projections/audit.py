@@ -44,6 +44,13 @@ AMOUNTS: dict[str, Callable[[Any], int | None]] = {
 }
 
 
+DERIVED_AMOUNTS = frozenset({"Placed", "PaymentReceived", "BalanceAdjusted", "PromiseMade",
+                             "PaymentReversed", "ArrangementAgreed", "DisputeResolved"})
+"""The types ``DERIVE_SQL`` gives an amount: must be ``AMOUNTS``' (a test checks)."""
+STAMPED_HEX = b'{"timestamp":"'.hex()
+"""How the codec's JSON of every case event starts (``timestamp`` is its first attribute):
+then the time is read off the text, and the JSON is parsed only for an amount; any other
+start (another encoder, another order) takes the parsed ``timestamp``."""
 # Rows after cursor ($1, $2) up to ($3, $4) (at most $5 of them), numbered $6 + 1, … in feed
 # order; those up to ($7, $8) are numbered but not inserted (derived ahead already). Returns
 # the last cursor and number of the range. A case event's state is the JSON of its
@@ -63,9 +70,9 @@ DERIVE_SQL = """
                               recorded_at, amount, correlation_id)
         SELECT e.tenant_id, $6::int8 + e.n, e.originator_id, e.originator_version, e.type,
                e.actor,
-               CASE WHEN e.is_case
-                    THEN coalesce((e.j ->> 'timestamp')::timestamptz, e.recorded_at)
-                    ELSE e.recorded_at END,
+               CASE WHEN NOT e.is_case THEN e.recorded_at
+                    WHEN e.stamp IS NOT NULL THEN e.stamp::timestamptz
+                    ELSE coalesce((e.j ->> 'timestamp')::timestamptz, e.recorded_at) END,
                e.recorded_at,
                CASE WHEN NOT e.is_case THEN NULL
                     WHEN e.type = 'Placed' THEN (e.j ->> 'principal')::int8
@@ -84,21 +91,30 @@ DERIVE_SQL = """
                END,
                e.correlation_id
         FROM (
-            SELECT p.*, k.is_case, reverse(split_part(split_part(reverse(p.topic), '.', 1), ':', 1))
-                       AS type,
-                   CASE WHEN k.is_case THEN convert_from(p.state, 'UTF8')::jsonb END AS j
-            FROM page p, LATERAL (SELECT starts_with(p.topic, $9) AS is_case) AS k
-            WHERE (p.transaction_id, p.notification_id) > ($7::xid8, $8::int8)
-            OFFSET 0  -- computed once per row, not inlined into every use below
+            -- Each level computed once per row (OFFSET 0: not inlined into every use above).
+            SELECT f.*,
+                   CASE WHEN f.is_case AND f.stamped THEN split_part(
+                       encode(substring(f.state FROM 15 FOR 48), 'escape'), '"', 1) END AS stamp,
+                   CASE WHEN f.is_case AND (NOT f.stamped OR f.type IN (AMOUNT_TYPES))
+                        THEN convert_from(f.state, 'UTF8')::jsonb END AS j
+            FROM (
+                SELECT p.*, starts_with(p.topic, $9) AS is_case,
+                       reverse(split_part(split_part(reverse(p.topic), '.', 1), ':', 1))
+                           AS type,
+                       substring(p.state FROM 1 FOR 14) = decode(STAMPED_HEX, 'hex')
+                           AS stamped
+                FROM page p
+                WHERE (p.transaction_id, p.notification_id) > ($7::xid8, $8::int8)
+                OFFSET 0
+            ) AS f
+            OFFSET 0
         ) AS e
     )
     SELECT transaction_id, notification_id, n FROM page ORDER BY n DESC LIMIT 1
-"""
+""".replace("STAMPED_HEX", f"'{STAMPED_HEX}'").replace(
+    "AMOUNT_TYPES", ", ".join(f"'{name}'" for name in sorted(DERIVED_AMOUNTS)))
 AHEAD_CHUNK = 50_000
 """Rows per statement when deriving ahead (each commits by itself)."""
-DERIVED_AMOUNTS = frozenset({"Placed", "PaymentReceived", "BalanceAdjusted", "PromiseMade",
-                             "PaymentReversed", "ArrangementAgreed", "DisputeResolved"})
-"""The types ``DERIVE_SQL`` gives an amount: must be ``AMOUNTS``' (a test checks)."""
 
 
 class AuditProjection:
