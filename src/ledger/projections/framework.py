@@ -65,11 +65,22 @@ def decode_rows(codec: EventCodec, rows: Sequence[StoredEventRow],
     neither stop the projections nor be guessed at. They keep their place in the numbering,
     with ``event`` None.
     """
-    decode = codec.decode
-    return [Envelope(row, seq, event_type(row.topic),
-                     decode(row.originator_id, row.originator_version, row.topic, row.state)
-                     if row.topic.startswith(CASE_TOPIC_PREFIX) else None)
-            for seq, row in enumerate(rows, applied_before + 1)]
+    decode_row = codec.decode_row
+    topics = _TOPICS
+    envelopes = []
+    seq = applied_before
+    for row in rows:  # a loop over the whole feed: per-topic facts looked up once
+        seq += 1
+        topic = row.topic
+        known = topics.get(topic)
+        if known is None:
+            known = topics[topic] = (event_type(topic), topic.startswith(CASE_TOPIC_PREFIX))
+        envelopes.append(Envelope(row, seq, known[0], decode_row(row) if known[1] else None))
+    return envelopes
+
+
+_TOPICS: dict[str, tuple[str, bool]] = {}
+"""Per topic: its short event type and whether it is a case event."""
 
 
 def is_case_event(envelope: Envelope) -> bool:
