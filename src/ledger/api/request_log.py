@@ -22,6 +22,9 @@ from ledger.observability.metrics import IDEMPOTENT_REPLAYS, observe_request
 
 log = LineLogger("ledger.requests")
 REPLAYED_HEADER = b"idempotency-replayed"
+CLIENT_CLOSED = 499
+"""Status logged for a request whose client went away before its body was read (nginx's
+convention): litestar raises a 500 for it, which no one receives and which is not our fault."""
 
 
 def _route(scope: Scope) -> str:
@@ -41,7 +44,13 @@ class RequestLogMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         started = time.perf_counter()
         request_id(scope)  # made now, so the line of a request refused by a middleware has it too
-        response: dict[str, Any] = {"status": 500, "replayed": False}
+        response: dict[str, Any] = {"status": 500, "replayed": False, "gone": False}
+
+        async def observing_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                response["gone"] = True
+            return message
 
         async def observing_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -51,7 +60,7 @@ class RequestLogMiddleware(ASGIMiddleware):
             await send(message)
 
         try:
-            await next_app(scope, receive, observing_send)
+            await next_app(scope, observing_receive, observing_send)
         except Exception as error:
             # Raised by an inner middleware (authentication, rate limit): litestar turns it into
             # a response outside this middleware, with the error's status.
@@ -59,6 +68,8 @@ class RequestLogMiddleware(ASGIMiddleware):
                 error, "status_code", 500)
             raise
         finally:
+            if response["gone"] and response["status"] >= 500:
+                response["status"] = CLIENT_CLOSED
             self._log(scope, response, time.perf_counter() - started)
 
     @staticmethod
