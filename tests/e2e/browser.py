@@ -8,6 +8,7 @@ anything from the internet fails visibly, as it would on an isolated network.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -45,7 +46,9 @@ class Chromium:
         port = self._port()
         targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
         page = next(t for t in targets if t["type"] == "page")
-        self.socket = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        self._open = contextlib.ExitStack()  # websockets wants its connection as a context
+        self.socket = self._open.enter_context(
+            connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10))
         self.ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -149,7 +152,7 @@ class Chromium:
 
     def close(self) -> None:
         try:
-            self.socket.close()
+            self._open.close()
         finally:
             self.process.terminate()
             try:
