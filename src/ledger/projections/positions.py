@@ -42,8 +42,10 @@ APPLIED_SQL = "SELECT events_applied FROM projection_positions WHERE name = $1"
 # Positions behind are counted up to a cap: counting a million rows on every probe would cost
 # more than the answer is worth ("at least 1,000,000 behind" says enough).
 LAG_CAP = 1_000_000
-_AFTER = """(e.transaction_id, e.notification_id) > (p.transaction_id, p.notification_id)
-    AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())"""
+# Every committed event after the position counts, also one the feed still hides behind an
+# older open transaction: it is not applied yet, and a client waiting for "caught up" after
+# its own write must not be told so before the projection can even read that write.
+_AFTER = "(e.transaction_id, e.notification_id) > (p.transaction_id, p.notification_id)"
 LAG_SQL = f"""
     SELECT n.name, coalesce(p.events_applied, 0),
         (SELECT count(*) FROM (SELECT 1 FROM stored_events e WHERE {_AFTER} LIMIT $2) behind),
@@ -83,7 +85,8 @@ class Lag(msgspec.Struct, frozen=True):
     name: str
     events_applied: int
     positions_behind: int
-    """Visible feed events not yet applied (counted up to ``LAG_CAP``)."""
+    """Committed feed events not yet applied (counted up to ``LAG_CAP``), also those the
+    feed still hides behind an older open transaction."""
     seconds_behind: float
     """Now minus the record time of the oldest unapplied event; 0 when caught up."""
 

@@ -263,7 +263,7 @@ class ProjectionRunner:
         self.lag_samples.extend((now - e.row.recorded_at).total_seconds() for e in batch)
 
     async def wait_until_caught_up(self, timeout: float = 30.0) -> None:
-        """For tests and tools: wait until every projection has applied the visible feed."""
+        """For tests and tools: wait until every projection has applied every committed event."""
         deadline = time.monotonic() + timeout
         names = list(self.projections)
         while True:

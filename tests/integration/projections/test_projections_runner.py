@@ -116,6 +116,25 @@ async def test_lag_is_reported_during_a_burst_and_falls_to_zero(own_pool, tenant
     await runner.stop()
 
 
+async def test_an_event_hidden_behind_an_older_open_transaction_counts_as_lag(own_pool, tenant):
+    # Clients wait on /ready for their own writes: "caught up" must not be reported while the
+    # projection cannot yet read a committed event (the feed stops at the oldest open xid).
+    store = EventStore(own_pool)
+    runner = ProjectionRunner(own_pool, store, all_projections())
+    await runner.start()
+    await runner.wait_until_caught_up()
+    await runner.stop()
+    async with own_pool.acquire() as other:
+        async with other.transaction():
+            await other.fetchval("SELECT pg_current_xact_id()")  # older than the write below
+            await _write_cases(own_pool, tenant, 1)
+            hidden = await lags(own_pool, NAMES)
+    assert all(lag.positions_behind == 3 for lag in hidden), hidden
+    await runner.start()
+    await runner.wait_until_caught_up(timeout=10)
+    await runner.stop()
+
+
 async def test_two_schedulers_racing_mark_a_broken_promise_once(own_pool, tenant):
     writer = Writer(own_pool, tenant)
     case = place(tenant, "P")
