@@ -1,9 +1,11 @@
-"""Past one machine, on this machine: a primary, a streaming replica, two API processes and a
-projection worker; a client spreading writes and reads across both API processes.
+"""Past one machine, on this machine: a primary, a streaming replica, two API processes, a
+projection worker and a webhook delivery worker; a client spreading writes and reads across
+both API processes.
 
 Shows: read-your-writes with ``min_position`` through the replica; the replica stopped → reads
 fall back to the primary and nothing fails; the projection worker SIGKILLed → another process
-takes over within the documented time; no acknowledged write lost.
+takes over within the documented time; no acknowledged write lost, and every one pushed to a
+bank's receiver by ``ledger deliver``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 import httpx
 from processes import Cluster, LedgerProcess, Server, bearer, fetchval, ledger_env, make_key, placement
 from replication import Replica
+from webhook_fixtures import ReceiverProcess
 
 TAKEOVER_SECONDS = 10.0
 """Documented in docs/SCALING.md: a runner retries unowned projections every 1.5 s; the lock of a
@@ -49,11 +52,20 @@ async def test_a_replica_serves_reads_your_writes_and_failures_of_replica_or_wor
             key = await make_key(primary, tenant, "admin")
             worker = LedgerProcess(["project"], ledger_env(primary))
             worker.start()
-            api = [Server(primary, LEDGER_READ_DATABASE_URL=replica_url, LEDGER_RUN_PROJECTIONS="false"),
-                   Server(primary, LEDGER_READ_DATABASE_URL=replica_url)]  # its runner is the standby
+            hooks = {"LEDGER_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
+            receiver = ReceiverProcess([])
+            deliverer = LedgerProcess(["deliver"], ledger_env(primary, **hooks))
+            api = [Server(primary, LEDGER_READ_DATABASE_URL=replica_url, LEDGER_RUN_PROJECTIONS="false",
+                          LEDGER_RUN_WEBHOOKS="false", **hooks),
+                   Server(primary, LEDGER_READ_DATABASE_URL=replica_url,  # its runner is the standby
+                          LEDGER_RUN_WEBHOOKS="false", **hooks)]
             acknowledged: list[str] = []
             try:
                 api[0].start()
+                endpoint = httpx.post(f"{api[0].base}/v1/webhook-endpoints", headers=bearer(key),
+                                      json={"url": receiver.url, "event_types": ["Placed"]}, timeout=30)
+                assert endpoint.status_code == 201, endpoint.text
+                deliverer.start()
                 time.sleep(3)  # let the worker take every projection before the standby runner starts
                 api[1].start()
                 waits = []
@@ -92,9 +104,13 @@ async def test_a_replica_serves_reads_your_writes_and_failures_of_replica_or_wor
                 takeover = time.monotonic() - killed_at
                 print(f"\nscale-out: read-your-writes wait max {max(waits) * 1000:.0f} ms, "
                       f"median {sorted(waits)[len(waits) // 2] * 1000:.0f} ms; takeover {takeover:.1f} s")
+                pushed = await receiver.wait_for(
+                    lambda got: {m["body"]["case_id"] for m in got} >= set(acknowledged), timeout=60)
+                assert {m["body"]["case_id"] for m in pushed} == set(acknowledged)
             finally:
-                for process in (*api, worker):
+                for process in (*api, worker, deliverer):
                     process.close()
+                receiver.stop()
             stored = await fetchval(primary, "SELECT count(*) FROM stored_events WHERE tenant_id = $1 "
                                              "AND originator_id = ANY($2::uuid[])", tenant, acknowledged)
             assert stored == len(acknowledged) == 31
