@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import shutil
 import socket
@@ -170,18 +169,11 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
-    from ledger.db.embedded import EmbeddedPostgres
-    from ledger.db.runtime import ensure_database_exists
+    from bench.scratch import served_database
 
     root = Path(tempfile.mkdtemp(prefix="ledger-bench-api-"))
     root.chmod(0o755)
-    server = None
-    url = os.environ.get("LEDGER_DATABASE_URL")
-    if url is None:
-        server = EmbeddedPostgres(root / "pg")
-        server.start()
-        url = server.url("ledger")
-        asyncio.run(ensure_database_exists(url))
+    server, url = served_database(root)
     processes = []
     try:
         key, ids = asyncio.run(_prepare(url, args.cases))

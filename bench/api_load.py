@@ -199,20 +199,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--cases", type=int, default=2000)
     args = parser.parse_args()
-    from ledger.db.embedded import EmbeddedPostgres
-    from ledger.db.runtime import ensure_database_exists
+    from bench.scratch import served_database
 
     root = Path(tempfile.mkdtemp(prefix="ledger-bench-load-"))
     root.chmod(0o755)
-    server = None
-    pgdata = None
-    url = os.environ.get("LEDGER_DATABASE_URL")
-    if url is None:
-        server = EmbeddedPostgres(root / "pg")
-        server.start()
-        url = server.url("ledger")
-        pgdata = server.pgdata
-        asyncio.run(ensure_database_exists(url))
+    server, url = served_database(root)
+    pgdata = server.pgdata if server is not None else None  # type: ignore[attr-defined]
     process = None
     client = None
     try:

@@ -51,3 +51,23 @@ async def scratch_database(server_url: str | None) -> AsyncIterator[tuple[str, a
             server.stop()
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def served_database(root: Path) -> tuple[object | None, str]:
+    """(embedded server or None, database URL) for a benchmark that serves the app: the server
+    named by ``LEDGER_DATABASE_URL``, else an embedded PostgreSQL in ``root / "pg"`` (the
+    caller stops it) with a database ``ledger``."""
+    import asyncio
+    import os
+
+    url = os.environ.get("LEDGER_DATABASE_URL")
+    if url is not None:
+        return None, url
+    from ledger.db.embedded import EmbeddedPostgres
+    from ledger.db.runtime import ensure_database_exists
+
+    server = EmbeddedPostgres(root / "pg")
+    server.start()
+    url = server.url("ledger")
+    asyncio.run(ensure_database_exists(url))
+    return server, url

@@ -83,14 +83,20 @@ async def _project(pool, tenant: str, cases: int) -> None:  # type: ignore[no-un
     raise AssertionError("cases projection did not catch up")
 
 
+async def _thirty_placed_under_a_strategy(pool, strategies, prefix: str):
+    """A fresh tenant with 30 cases placed, projected, and a strategy activated (not swept)."""
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    placed = [place(tenant, f"{prefix}-{i}", placed_at="2026-08-01", days_past_due=40 + i * 5)
+              for i in range(30)]
+    await Writer(pool, tenant).save(*placed)
+    await _project(pool, tenant, 30)
+    await _activate(strategies, tenant)
+    return tenant, placed
+
+
 async def test_activation_re_segments_existing_cases_once(own_pool, wired, clock) -> None:
     cases, strategies = wired
-    tenant = f"t-{uuid.uuid4().hex[:8]}"
-    placed = [place(tenant, f"A-{i}", placed_at="2026-08-01", days_past_due=40 + i * 5)
-              for i in range(30)]
-    await Writer(own_pool, tenant).save(*placed)
-    await _project(own_pool, tenant, 30)
-    await _activate(strategies, tenant)
+    tenant, placed = await _thirty_placed_under_a_strategy(own_pool, strategies, "A")
     first = await sweep_tenant(own_pool, cases, strategies, tenant)
     assert (first.cases_seen, first.cases_moved) == (30, 30)
     again = await sweep_tenant(own_pool, cases, strategies, tenant)
@@ -180,12 +186,7 @@ async def _strategy_tables(pool) -> dict[str, list[tuple]]:  # type: ignore[no-u
 async def test_a_rebuild_reproduces_the_strategy_tables_whatever_its_cache_holds(
         own_pool, wired, clock) -> None:
     cases, strategies = wired
-    tenant = f"t-{uuid.uuid4().hex[:8]}"
-    placed = [place(tenant, f"S-{i}", placed_at="2026-08-01", days_past_due=40 + i * 5)
-              for i in range(30)]
-    await Writer(own_pool, tenant).save(*placed)
-    await _project(own_pool, tenant, 30)
-    await _activate(strategies, tenant)
+    tenant, placed = await _thirty_placed_under_a_strategy(own_pool, strategies, "S")
     await sweep_tenant(own_pool, cases, strategies, tenant)
     ctx = Context(tenant, "user:test", uuid.uuid4())
     for i, case in enumerate(placed[:12]):
