@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ledger.api import auth
-from ledger.api.auth import FailureLimiter, KeyCache
+from ledger.api import key_cache
+from ledger.api.key_cache import FailureLimiter, KeyCache
 from ledger.services.keys import ApiKey, Role
 
 
@@ -16,21 +16,21 @@ def _key(n: int) -> ApiKey:
 def test_a_flood_of_unknown_keys_never_evicts_a_known_one():
     cache = KeyCache(b"secret")
     cache.put(b"real", _key(1), now=0.0)
-    for n in range(auth.MAX_UNKNOWN_ENTRIES * 5):
+    for n in range(key_cache.MAX_UNKNOWN_ENTRIES * 5):
         cache.put(n.to_bytes(8, "big"), None, now=0.0)
     assert cache.get(b"real", now=0.5) == (True, _key(1))
-    assert len(cache._unknown) == auth.MAX_UNKNOWN_ENTRIES
+    assert len(cache._unknown) == key_cache.MAX_UNKNOWN_ENTRIES
 
 
 def test_known_keys_leave_least_recently_used_first():
     cache = KeyCache(b"secret")
-    for n in range(auth.MAX_CACHE_ENTRIES):
+    for n in range(key_cache.MAX_CACHE_ENTRIES):
         cache.put(n.to_bytes(8, "big"), _key(n), now=0.0)
     assert cache.get((0).to_bytes(8, "big"), now=0.0)[0]  # used: now the most recent
     cache.put(b"new", _key(-1), now=0.0)
     assert cache.get((0).to_bytes(8, "big"), now=0.0)[0]
     assert not cache.get((1).to_bytes(8, "big"), now=0.0)[0]  # the least recently used went
-    assert len(cache) == auth.MAX_CACHE_ENTRIES
+    assert len(cache) == key_cache.MAX_CACHE_ENTRIES
 
 
 def test_twenty_failures_a_minute_then_refusals_until_the_allowance_refills():
@@ -45,7 +45,7 @@ def test_twenty_failures_a_minute_then_refusals_until_the_allowance_refills():
 
 
 def test_a_fresh_key_whose_lookup_took_seconds_still_gets_its_burst():
-    bucket = auth.TokenBucket(5)
+    bucket = key_cache.TokenBucket(5)
     asked_at = bucket.stamp - 3.0  # the request's clock reading, taken before a slow lookup
     assert [bucket.take(asked_at) for _ in range(10)] == [0.0] * 10
     assert bucket.take(asked_at) > 0

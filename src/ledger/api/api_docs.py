@@ -19,8 +19,6 @@ from typing import Any
 from litestar import Request, Router
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from litestar.datastructures import MutableScopeHeaders
-from litestar.types import Message, Scope
 
 ASSETS_PATH = "/schema/assets"
 OUR_ASSETS = Path(__file__).with_name("static")
@@ -85,17 +83,19 @@ def assets_router() -> Router:
     )
 
 
-async def add_security_headers(message: Message, scope: Scope) -> None:
-    """before_send hook: docs and dashboard pages may load only from our own origin."""
-    if message["type"] != "http.response.start":
-        return
-    path = scope.get("path", "")
+def security_headers(path: str) -> tuple[tuple[bytes, bytes], ...]:
+    """Headers the docs and dashboard pages must carry: they may load only from our own origin
+    (added at the edge, ``ledger.api.edge``, unless the page set its own)."""
     if not path.startswith(PROTECTED_PREFIXES):
-        return
-    headers = MutableScopeHeaders.from_message(message)
-    policy = DOCS_POLICY if path.startswith("/schema") else CONTENT_SECURITY_POLICY
-    for name, value in (("Content-Security-Policy", policy),
-                        ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
-                        ("X-Frame-Options", "DENY")):
-        if name not in headers:
-            headers[name] = value
+        return ()
+    return _DOCS_HEADERS if path.startswith("/schema") else _PAGE_HEADERS
+
+
+def _page_headers(policy: str) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((name.encode(), value.encode()) for name, value in (
+        ("content-security-policy", policy), ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"), ("x-frame-options", "DENY")))
+
+
+_DOCS_HEADERS = _page_headers(DOCS_POLICY)
+_PAGE_HEADERS = _page_headers(CONTENT_SECURITY_POLICY)

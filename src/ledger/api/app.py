@@ -17,13 +17,14 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from ledger import __version__
 from ledger.api import problems
-from ledger.api.auth import ApiKeyMiddleware, KeyCache, check_roles_are_enforced
+from ledger.api.auth import ApiKeyMiddleware, check_roles_are_enforced
+from ledger.api.key_cache import KeyCache
 # Reporting (issue 16): offline API docs with a strict CSP.
-from ledger.api.api_docs import OfflineSwaggerPlugin, add_security_headers, assets_router
+from ledger.api.api_docs import OfflineSwaggerPlugin, assets_router
 from ledger.api.dashboard import dashboard_routes, template_config
+from ledger.api.edge import LedgerApp
 from ledger.api.gc_tuning import tuned_collector
-from ledger.api.commands import add_request_id
-from ledger.api.cors import OptionsMiddleware, cors_response_headers
+from ledger.api.cors import OptionsMiddleware
 from ledger.api.controllers.audit_trail import AuditTrailController
 from ledger.api.controllers.erasure import ErasureController
 from ledger.api.controllers.history import HistoryController
@@ -71,7 +72,6 @@ from ledger.api.controllers.strategies import StrategyController
 from ledger.api.health import HealthController
 from ledger.api.idempotency import PURGE_SQL, RETENTION_HOURS
 from ledger.api.problems import ProblemError
-from ledger.api.read_side import PositionHeaderMiddleware
 from ledger.api.openapi_rules import declare_rules
 from ledger.api.strict_body import StrictBodyRequest
 from ledger.api.schemas.times import TYPE_DECODERS as TIME_DECODERS, InstantSchemaPlugin
@@ -83,7 +83,6 @@ from ledger.eventstore import ConcurrencyConflict, EventStore
 from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections.deadlines import DeadlineScheduler
 from ledger.api.controllers.scrape import ScrapeController
-from ledger.api.request_log import RequestLogMiddleware
 from ledger.observability import configure_logging, instrument_store
 from ledger.observability.probes import ReadSideProbe
 from ledger.observability.scheduler import observe_deadline_pass
@@ -263,18 +262,17 @@ def create_app(settings: Settings, database_url: str, *,
 
     v1 = Router(
         path="/", route_handlers=V1_CONTROLLERS, security=[{"BearerToken": []}],
-        middleware=[DefineMiddleware(ApiKeyMiddleware), PositionHeaderMiddleware()],
+        middleware=[DefineMiddleware(ApiKeyMiddleware)],
     )
-    app = Litestar(
+    app = LedgerApp(
         route_handlers=[HealthController, ScrapeController, v1, assets_router(),
                         *dashboard_routes()],
         template_config=template_config(),
-        # Outermost first: time and log the whole request, errors included (see observability).
-        middleware=[RequestLogMiddleware(), OptionsMiddleware(settings.cors_origins)],
+        # The request log, X-Request-Id, Ledger-Position, CORS and security headers are done
+        # once, around the whole application (ledger.api.edge).
+        middleware=[DefineMiddleware(OptionsMiddleware, origins=settings.cors_origins)],
         lifespan=[database, tuned_collector],  # the collector tuned once all is built
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        before_send=[add_request_id, add_security_headers,
-                     *([cors_response_headers(settings.cors_origins)] if settings.cors_origins else [])],
         request_max_body_size=MAX_BODY,
         # Times in requests are strict RFC 3339 with an offset (schemas/times.py).
         type_decoders=TIME_DECODERS,
@@ -297,6 +295,7 @@ def create_app(settings: Settings, database_url: str, *,
         # would replace the root handlers with its plain-text format.
         logging_config=None,
     )
+    app.cors_origins = frozenset(settings.cors_origins)
     declare_rules(app)  # cross-field rules and additionalProperties: false (openapi_rules)
     check_roles_are_enforced(app)
     return app

@@ -1,271 +1,34 @@
 """Bearer API keys: authentication middleware, per-key rate limit and role checks.
 
-Looking a key up costs a database round trip, which would be a large share of a request's
-budget; verified keys are therefore cached in the process. Revocation must still take effect
-at once in every process: ``revoke_key`` notifies ``REVOCATION_CHANNEL`` in the revoking
-statement, and each API process keeps one connection LISTENing there (``RevocationListener``)
-that drops the key from its cache. While that connection is down (database outage, start-up)
-a notification could be missed, so cached keys are then trusted for ``FALLBACK_SECONDS``
-only, and the cache is emptied whenever the listener (re)connects. A lookup that raced with a
-revocation is not cached (``KeyCache.generation``).
+Verified keys are cached in the process and revocations heard at once (``key_cache``).
 
 Key checks do not reveal which prefixes exist: a presented key is hashed with the server
 secret and looked up by its digest, the same work for any well-formed key.
 
 Guessing is limited per client (``FailureLimiter``): after ``auth_failures_per_minute`` failed
 key checks (default 20, refilled over a minute) a client's further failures, and its uncached key
-checks, are ``429`` with ``Retry-After`` without a database lookup. The cache is two LRUs, known
-keys apart from unknown digests, so a flood of random keys only ever evicts other random keys.
+checks, are ``429`` with ``Retry-After`` without a database lookup.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
-from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import asyncpg
+from litestar.types import ASGIApp, Receive, Scope, Send
 
-from litestar.connection import ASGIConnection
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-
+from ledger.api.key_cache import KeyCache
 from ledger.api.problems import ProblemError
-from ledger.services.keys import (
-    DEFAULT_RATE_LIMIT,
-    REVOCATION_CHANNEL,
-    ApiKey,
-    Role,
-    find_key,
-    hash_key,
-)
+from ledger.services.keys import ApiKey, Role, find_key, hash_key
 
 if TYPE_CHECKING:
     from litestar import Litestar
 
-log = logging.getLogger("ledger.api")
-CACHE_SECONDS = 10.0
-"""How long a verified key is trusted while revocations are being listened for."""
-FALLBACK_SECONDS = 1.0
-"""How long a verified key is trusted while the revocation listener is not connected."""
-UNKNOWN_CACHE_SECONDS = 2.0
-MAX_CACHE_ENTRIES = 10_000
-MAX_UNKNOWN_ENTRIES = 2_000
-MAX_CLIENTS = 10_000
 SCHEME = "Bearer "
 
 
 def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-class KeyCache:
-    """Verified keys by digest, with expiry; also holds each key's rate-limit bucket."""
-
-    def __init__(self, secret: bytes, auth_failures_per_minute: int = 20) -> None:
-        self.secret = secret
-        # Known keys and unknown digests apart, each an LRU: random keys cannot flush real ones.
-        self._entries: OrderedDict[bytes, tuple[ApiKey, float]] = OrderedDict()
-        self._unknown: OrderedDict[bytes, tuple[None, float]] = OrderedDict()
-        # Digests once verified valid (kept through clear()): a client over its failure limit
-        # may still have these looked up, so an attacker's flood cannot lock a real key out.
-        self._seen: OrderedDict[bytes, None] = OrderedDict()
-        self._buckets: dict[str, TokenBucket] = {}
-        self.failures = FailureLimiter(auth_failures_per_minute)
-        self.listening = False
-        """True while a connection LISTENs for revocations (see ``RevocationListener``)."""
-        self.generation = 0
-        """Bumped by every forget/clear: a lookup that spans a change must not be cached."""
-        self.listener: RevocationListener | None = None
-
-    def get(self, digest: bytes, now: float) -> tuple[bool, ApiKey | None]:
-        entries: OrderedDict[bytes, Any] = self._entries
-        entry = entries.get(digest)
-        if entry is None:
-            entries = self._unknown
-            entry = entries.get(digest)
-            if entry is None:
-                return False, None
-        entries.move_to_end(digest)
-        key, stored = entry
-        if key is None:
-            ttl = UNKNOWN_CACHE_SECONDS
-        else:
-            ttl = CACHE_SECONDS if self.listening else FALLBACK_SECONDS
-        if now - stored >= ttl:
-            return False, None
-        return True, key
-
-    def put(self, digest: bytes, key: ApiKey | None, now: float, generation: int | None = None) -> None:
-        if key is not None:
-            self._seen[digest] = None
-            self._seen.move_to_end(digest)
-            if len(self._seen) > MAX_CACHE_ENTRIES:
-                self._seen.popitem(last=False)
-        if generation is not None and generation != self.generation:
-            return  # a revocation arrived while this key was looked up: don't keep the answer
-        if key is None:
-            self._unknown[digest] = (None, now)
-            self._unknown.move_to_end(digest)
-            if len(self._unknown) > MAX_UNKNOWN_ENTRIES:
-                self._unknown.popitem(last=False)
-            return
-        self._entries[digest] = (key, now)
-        self._entries.move_to_end(digest)
-
-        if len(self._entries) > MAX_CACHE_ENTRIES:
-            self._entries.popitem(last=False)  # the least recently used key
-
-    def forget(self, key_id: str) -> None:
-        self.generation += 1
-        for digest, (key, _) in list(self._entries.items()):
-            if key is not None and key.key_id == key_id:
-                del self._entries[digest]
-
-    def clear(self) -> None:
-        self.generation += 1
-        self._entries.clear()
-        self._unknown.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, digest: bytes) -> bool:
-        """Whether ``digest`` was once verified valid (it may have expired or been revoked)."""
-        return digest in self._seen
-
-    def ensure_listening(self, pool: asyncpg.Pool) -> None:
-        """Start this process's revocation listener on first use (idempotent)."""
-        listener = self.listener
-        if listener is None or listener.pool is not pool or listener.finished():
-            self.listener = RevocationListener(self, pool)
-            self.listener.start()
-
-    def bucket(self, key: ApiKey) -> TokenBucket:
-        bucket = self._buckets.get(key.key_id)
-        rate = key.rate_limit or DEFAULT_RATE_LIMIT
-        if bucket is None or bucket.rate != rate:
-            if len(self._buckets) >= MAX_CACHE_ENTRIES:
-                self._buckets.clear()
-            bucket = self._buckets[key.key_id] = TokenBucket(rate)
-        return bucket
-
-
-class RevocationListener:
-    """Holds one pool connection LISTENing on ``REVOCATION_CHANNEL``; reconnects after failures.
-
-    It gives its connection back as soon as the pool starts closing, so shutdown never waits
-    on it.
-    """
-
-    RETRY_SECONDS = 1.0
-    CHECK_SECONDS = 0.2
-
-    def __init__(self, cache: KeyCache, pool: asyncpg.Pool) -> None:
-        self.cache = cache
-        self.pool = pool
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._listen_forever())
-
-    def finished(self) -> bool:
-        return self.task is not None and self.task.done()
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-    def _on_revoked(self, _conn: object, _pid: int, _channel: str, key_id: str) -> None:
-        self.cache.forget(key_id)
-
-    async def _listen_forever(self) -> None:
-        while not self.pool.is_closing():
-            try:
-                async with self.pool.acquire(timeout=5) as conn:
-                    await conn.add_listener(REVOCATION_CHANNEL, self._on_revoked)
-                    # Revocations before this point were not heard: forget everything.
-                    self.cache.clear()
-                    self.cache.listening = True
-                    try:
-                        while not conn.is_closed() and not self.pool.is_closing():
-                            await asyncio.sleep(self.CHECK_SECONDS)
-                    finally:
-                        self.cache.listening = False
-                        with contextlib.suppress(Exception):
-                            await conn.remove_listener(REVOCATION_CHANNEL, self._on_revoked)
-            except asyncio.CancelledError:
-                self.cache.listening = False
-                raise
-            except Exception as error:  # database down: trust cached keys only briefly
-                self.cache.listening = False
-                log.warning("key revocation listener: %s", type(error).__name__)
-            await asyncio.sleep(self.RETRY_SECONDS)
-
-
-class TokenBucket:
-    """``rate`` requests per second on average, bursts up to two seconds' worth."""
-
-    __slots__ = ("rate", "capacity", "tokens", "stamp")
-
-    def __init__(self, rate: int) -> None:
-        self.rate = rate
-        self.capacity = float(2 * rate)
-        self.tokens = self.capacity
-        self.stamp = time.monotonic()
-
-    def take(self, now: float) -> float:
-        """0 when allowed, else the seconds until a token is available."""
-        # ``now`` may predate the bucket (taken before a slow key lookup): never count
-        # negative time, which would drain a fresh key's whole burst.
-        self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.stamp) * self.rate)
-        self.stamp = max(self.stamp, now)
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
-
-
-class FailureLimiter:
-    """Failed key checks per client: ``per_minute`` allowed at once, refilled over a minute."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self._clients: OrderedDict[str, list[float]] = OrderedDict()  # client → [tokens, stamp]
-
-    def _tokens(self, client: str, now: float) -> list[float]:
-        state = self._clients.get(client)
-        if state is None:
-            state = self._clients[client] = [self.capacity, now]
-            if len(self._clients) > MAX_CLIENTS:
-                self._clients.popitem(last=False)
-        else:
-            state[0] = min(self.capacity, state[0] + (now - state[1]) * self.rate)
-            state[1] = now
-            self._clients.move_to_end(client)
-        return state
-
-    def wait(self, client: str, now: float) -> float:
-        """0 while ``client`` may still fail, else the seconds until it may again."""
-        if self.capacity <= 0:
-            return 0.0
-        tokens = self._tokens(client, now)[0]
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
-
-    def fail(self, client: str, now: float) -> float:
-        """Count a failed check; returns the wait if there was no allowance left (then 429)."""
-        if self.capacity <= 0:
-            return 0.0
-        state = self._tokens(client, now)
-        if state[0] < 1.0:
-            return (1.0 - state[0]) / self.rate
-        state[0] -= 1.0
-        return 0.0
 
 
 def _too_many_failures(wait: float) -> ProblemError:
@@ -275,52 +38,77 @@ def _too_many_failures(wait: float) -> ProblemError:
     )
 
 
-def _client_of(connection: ASGIConnection) -> str:
-    client = connection.scope.get("client")
+def _client_of(scope: Scope) -> str:
+    client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
 
-class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
-    """Resolves ``Authorization: Bearer <key>`` to the key; 401 if missing, unknown or revoked."""
-
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        header = connection.headers.get("authorization")
-        if not header or not header.startswith(SCHEME):
-            raise _unauthorized("missing bearer API key")
-        presented = header[len(SCHEME):].strip()
-        state = connection.app.state
-        cache: KeyCache = state.key_cache
-        now = time.monotonic()
-        cache.ensure_listening(state.pool)
-        digest = hash_key(presented, cache.secret)
-        hit, key = cache.get(digest, now)
-        client = _client_of(connection)
-        if not hit:
-            blocked = cache.failures.wait(client, now)
-            if blocked > 0 and digest not in cache:
-                # This client is guessing: no lookups of keys never seen valid, for now.
-                raise _too_many_failures(blocked)
-            generation = cache.generation
-            key = await find_key(state.pool, cache.secret, presented)
-            cache.put(digest, key, now, generation)
-        if key is None or key.revoked_at is not None:
-            blocked = cache.failures.fail(client, now)
-            if blocked > 0:
-                raise _too_many_failures(blocked)
-            raise _unauthorized("unknown or revoked API key")
-        wait = cache.bucket(key).take(now)
-        if wait > 0:
-            raise ProblemError(
-                429, "rate_limited", "this API key exceeded its request rate",
-                headers={"Retry-After": str(max(1, round(wait + 0.5)))},
-            )
-        allowed = connection.scope["route_handler"].opt.get(ROLES_OPT)
-        if allowed is not None and key.role not in allowed:
-            connection.scope["user"] = key  # the request log names who was refused
-            raise ProblemError(403, "forbidden", f"role {key.role} may not use this route")
-        return AuthenticationResult(user=key, auth=None)
+def _authorization(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":  # ASGI servers give header names in lower case
+            return value.decode("latin-1")
+    return None
 
 
+class ApiKeyMiddleware:
+    """Resolves ``Authorization: Bearer <key>`` to the key; 401 if missing, unknown or revoked.
+
+    A plain ASGI callable rather than litestar's ``AbstractAuthenticationMiddleware``, which
+    builds a connection object and its parsed headers on every request to read one header.
+    Like it, this sets ``scope["user"]`` (``request.user``) and honours the route option
+    ``exclude_from_auth``; ``OPTIONS`` is answered before it (``ledger.api.cors``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["route_handler"].opt.get(EXCLUDE_OPT):
+            scope["user"] = await authenticate(scope)
+            scope["auth"] = None
+        await self.app(scope, receive, send)
+
+
+async def authenticate(scope: Scope) -> ApiKey:
+    """The key of this request, allowed to use its route; else the ``401``/``403``/``429``."""
+    header = _authorization(scope)
+    if not header or not header.startswith(SCHEME):
+        raise _unauthorized("missing bearer API key")
+    presented = header[len(SCHEME):].strip()
+    state = scope["litestar_app"].state
+    cache: KeyCache = state.key_cache
+    now = time.monotonic()
+    cache.ensure_listening(state.pool)
+    digest = hash_key(presented, cache.secret)
+    hit, key = cache.get(digest, now)
+    client = _client_of(scope)
+    if not hit:
+        blocked = cache.failures.wait(client, now)
+        if blocked > 0 and digest not in cache:
+            # This client is guessing: no lookups of keys never seen valid, for now.
+            raise _too_many_failures(blocked)
+        generation = cache.generation
+        key = await find_key(state.pool, cache.secret, presented)
+        cache.put(digest, key, now, generation)
+    if key is None or key.revoked_at is not None:
+        blocked = cache.failures.fail(client, now)
+        if blocked > 0:
+            raise _too_many_failures(blocked)
+        raise _unauthorized("unknown or revoked API key")
+    wait = cache.bucket(key).take(now)
+    if wait > 0:
+        raise ProblemError(
+            429, "rate_limited", "this API key exceeded its request rate",
+            headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+        )
+    allowed = scope["route_handler"].opt.get(ROLES_OPT)
+    if allowed is not None and key.role not in allowed:
+        scope["user"] = key  # the request log names who was refused
+        raise ProblemError(403, "forbidden", f"role {key.role} may not use this route")
+    return key
+
+
+EXCLUDE_OPT = "exclude_from_auth"
 ROLES_OPT = "roles"
 
 

@@ -9,8 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response
-from litestar.datastructures import MutableScopeHeaders
-from litestar.types import Message, Scope
+from litestar.types import Scope
 
 from ledger.api.idempotency import idempotency_of, run_idempotent
 from ledger.api.problems import ProblemError
@@ -29,12 +28,6 @@ def request_id(scope: Scope) -> UUID:
     if value is None:
         value = state[REQUEST_ID] = uuid.uuid4()
     return value  # type: ignore[no-any-return]
-
-
-async def add_request_id(message: Message, scope: Scope) -> None:
-    """``before_send`` hook: every response, errors included, carries ``X-Request-Id``."""
-    if message["type"] == "http.response.start":
-        MutableScopeHeaders.from_message(message)["X-Request-Id"] = str(request_id(scope))
 
 
 def context(request: Request) -> Context:

@@ -6,19 +6,14 @@ a ``500`` — and its ``Allow`` missed methods of a path shared by two controlle
 preflight from a listed origin also gets ``Access-Control-Allow-*``; from any other origin it
 gets only ``Allow``, so the browser refuses the real request (no origin is listed by default).
 
-Real requests from a listed origin get ``Access-Control-Allow-Origin`` in a ``before_send``
-hook, so errors answered outside the middleware stack (``401``, ``404``, ``429``) carry it too:
-a browser client can then read why it was refused.
+Real requests from a listed origin get ``Access-Control-Allow-Origin`` at the edge
+(``ledger.api.edge``), so errors answered outside the middleware stack (``401``, ``404``,
+``429``) carry it too: a browser client can then read why it was refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match"
 EXPOSED_HEADERS = ("ETag, Location, Retry-After, X-Request-Id, Idempotency-Replayed, "
@@ -44,17 +39,19 @@ def allowed_methods(scope: Scope) -> list[str]:
     return sorted(methods)
 
 
-class OptionsMiddleware(ASGIMiddleware):
-    """Answers every ``OPTIONS`` request with ``204`` and ``Allow`` (and CORS if allowed)."""
+class OptionsMiddleware:
+    """Answers every ``OPTIONS`` request with ``204`` and ``Allow`` (and CORS if allowed).
 
-    scopes = (ScopeType.HTTP,)
+    A plain ASGI callable, not litestar's ``ASGIMiddleware``: it sits in every route's stack
+    and costs other methods one comparison."""
 
-    def __init__(self, origins: tuple[str, ...]) -> None:
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
+        self.app = app
         self.origins = frozenset(origins)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["method"] != "OPTIONS":
-            await next_app(scope, receive, send)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") != "OPTIONS":
+            await self.app(scope, receive, send)
             return
         methods = ", ".join(allowed_methods(scope))
         headers = [(b"allow", methods.encode())]
@@ -69,20 +66,13 @@ class OptionsMiddleware(ASGIMiddleware):
         await send({"type": "http.response.body", "body": b""})
 
 
-def cors_response_headers(origins: tuple[str, ...]) -> Callable[[Message, Scope], Awaitable[None]]:
-    """``before_send`` hook: responses to a listed origin say it may read them (install it only
-    when some origin is listed)."""
-    allowed = frozenset(origins)
-
-    async def add(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start" or scope.get("type") != ScopeType.HTTP:
-            return
-        headers = MutableScopeHeaders.from_message(message)
-        headers.add("Vary", "Origin")  # caches must not serve one origin's answer to another
-        origin = _header(scope, b"origin")
-        if origin is not None and origin in allowed:
-            headers["Access-Control-Allow-Origin"] = origin
-            if scope.get("method") != "OPTIONS":
-                headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-
-    return add
+def cors_headers(scope: Scope, allowed: frozenset[str]) -> list[tuple[bytes, bytes]]:
+    """The headers a response gets when some origin is listed: ``Vary: Origin`` always (caches
+    must not serve one origin's answer to another), and to a listed origin leave to read it."""
+    headers = [(b"vary", b"Origin")]
+    origin = _header(scope, b"origin")
+    if origin is not None and origin in allowed:
+        headers.append((b"access-control-allow-origin", origin.encode("latin-1")))
+        if scope.get("method") != "OPTIONS":
+            headers.append((b"access-control-expose-headers", EXPOSED_HEADERS.encode()))
+    return headers

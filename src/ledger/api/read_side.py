@@ -13,15 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.middleware import ASGIMiddleware
 from litestar.params import QueryParameter
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.problems import invalid
-from ledger.eventstore.appended import track_appends
 from ledger.observability.metrics import READ_MODEL_READS
 
-HEADER = "Ledger-Position"
+POSITION_HEADER = b"ledger-position"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEAD_SQL = "SELECT coalesce(max(notification_id), 0) FROM stored_events"
 MAX_POSITION = 2**63 - 1  # notification_id is a PostgreSQL bigint
@@ -54,26 +51,6 @@ async def read_pool(request: Request, projection: str) -> Any:
     return pool
 
 
-class PositionHeaderMiddleware(ASGIMiddleware):
-    """Adds ``Ledger-Position`` to every successful write response."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope.get("method") not in WRITE_METHODS:
-            await next_app(scope, receive, send)
-            return
-        appended = track_appends()
-
-        async def send_with_position(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] < 400:
-                position = max(appended) if appended else await _feed_head(scope)
-                headers = list(message.get("headers", ()))
-                headers.append((b"ledger-position", str(position).encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await next_app(scope, receive, send_with_position)
-
-
-async def _feed_head(scope: Scope) -> int:
-    pool = scope["litestar_app"].state.pool
-    return int(await pool.fetchval(HEAD_SQL))
+async def feed_head(app: Any) -> int:
+    """The feed's current head: the position of a write that appended nothing."""
+    return int(await app.state.pool.fetchval(HEAD_SQL))

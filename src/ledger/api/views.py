@@ -92,15 +92,15 @@ def case_view(case: Case, now: datetime) -> CaseView:
                               c.overdue or overdue_at(c.respond_by) <= now)
             for c in case.complaints.values() if c.resolved_at is None
         ],
-        scores=scores_view(case, now),
+        scores=scores_view(case, now, view.days_past_due),
     )
 
 
-def scores_view(case: Case, at: datetime) -> dict[str, ScoreView]:
+def scores_view(case: Case, at: datetime, days_past_due: int | None = None) -> dict[str, ScoreView]:
     """Each model's latest score, and ``behaviour`` computed from the case's facts at ``at``."""
     found = {model: ScoreView(s.value, s.model_version, s.scored_at)
              for model, s in sorted(case.scores.items())}
-    behaviour = case.behaviour(at)
+    behaviour = case.behaviour(at, days_past_due)
     found["behaviour"] = ScoreView(behaviour.value, behaviour.model_version, at,
                                    [ScoreReasonView(r.code, r.points) for r in behaviour.reasons])
     return found

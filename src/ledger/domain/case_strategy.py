@@ -154,7 +154,8 @@ class CaseStrategy:
 
     # ---- reading ------------------------------------------------------------------
 
-    def behaviour(self: Case, at: datetime) -> BehaviourScore:
+    def behaviour(self: Case, at: datetime, days_past_due: int | None = None) -> BehaviourScore:
+        """The behaviour score at ``at`` (``days_past_due`` at ``at`` if the caller has it)."""
         since = at - timedelta(days=RECENT_DAYS)
         payments = list(self.payments.values())
         statuses = [p.status for p in self.promises]
@@ -166,7 +167,7 @@ class CaseStrategy:
             payments_reversed=sum(1 for p in payments if p.reversed),
             outbound_contacts=self.outbound_contacts,
             right_party_contacts=self.right_party_contacts,
-            days_past_due=self.days_past_due(at),
+            days_past_due=self.days_past_due(at) if days_past_due is None else days_past_due,
         ))
 
     def score_values(self: Case, at: datetime) -> Mapping[str, int]:

@@ -85,6 +85,7 @@ def ceil_minute(at: datetime) -> datetime:
     return floor if floor == at else floor + MINUTE
 
 
+@lru_cache(maxsize=256)
 def parse_hhmm(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))

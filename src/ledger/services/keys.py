@@ -185,7 +185,7 @@ async def revoke_key(
     """Revoke a key (idempotent); None when no such key (in that tenant).
 
     The same statement notifies ``REVOCATION_CHANNEL``, delivered when it commits, so every
-    API process drops the key from its cache at once (``ledger.api.auth.RevocationListener``).
+    API process drops the key from its cache at once (``ledger.api.key_cache.RevocationListener``).
     """
     row = await conn.fetchrow(REVOKE_KEY, key_id, tenant_id)
     return None if row is None else _row(row)

@@ -76,6 +76,8 @@ def _call_frequency(ctx: ComplianceContext, rules: ContactRules, at: datetime) -
     if limit is None:
         return None
     calls = _outbound_calls(ctx.recent_calls)
+    if len(calls) < limit:  # cannot be reached, whatever the days (the usual case: cheap)
+        return None
     today = local_date(at, ctx.timezone)
     span = timedelta(days=window - 1)
     if _calls_on_days(calls, ctx.timezone, today - span, today) < limit:
@@ -101,26 +103,27 @@ def _recent_conversation(
     return Reason("recent_conversation", detail), start_of_local_day(resumes_on, ctx.timezone)
 
 
-def _daily_count(ctx: ComplianceContext, at: datetime, outcomes: frozenset[Outcome]) -> int:
-    today = local_date(at, ctx.timezone)
-    return sum(
-        1
-        for c in _outbound_calls(ctx.recent_calls)
-        if c.outcome in outcomes and local_date(c.at, ctx.timezone) == today
-    )
+def _daily_count(calls: list[CallRecord], tz: str, today: date, outcomes: frozenset[Outcome]) -> int:
+    return sum(1 for c in calls if c.outcome in outcomes and local_date(c.at, tz) == today)
 
 
 def _daily_limits(ctx: ComplianceContext, rules: ContactRules, at: datetime) -> list[Blocker]:
-    tomorrow = start_of_local_day(local_date(at, ctx.timezone) + timedelta(days=1), ctx.timezone)
-    blockers: list[Blocker] = []
+    calls = _outbound_calls(ctx.recent_calls)
+    if not calls:
+        return []
+    tz = ctx.timezone
+    today = local_date(at, tz)
+    found: list[Reason] = []
     limit = rules.max_unanswered_per_day
-    if limit is not None and _daily_count(ctx, at, UNANSWERED_OUTCOMES) >= limit:
-        detail = f"{limit} unanswered dial attempts today"
-        blockers.append((Reason("unanswered_attempts", detail), tomorrow))
+    if limit is not None and _daily_count(calls, tz, today, UNANSWERED_OUTCOMES) >= limit:
+        found.append(Reason("unanswered_attempts", f"{limit} unanswered dial attempts today"))
     limit = rules.max_connected_per_day
-    if limit is not None and _daily_count(ctx, at, CONNECTED_OUTCOMES) >= limit:
-        blockers.append((Reason("connected_calls", f"{limit} connected calls today"), tomorrow))
-    return blockers
+    if limit is not None and _daily_count(calls, tz, today, CONNECTED_OUTCOMES) >= limit:
+        found.append(Reason("connected_calls", f"{limit} connected calls today"))
+    if not found:
+        return []
+    tomorrow = start_of_local_day(today + timedelta(days=1), tz)
+    return [(reason, tomorrow) for reason in found]
 
 
 def _standing_blocks(ctx: ComplianceContext, channel: Channel, at: datetime) -> list[Blocker]:
