@@ -23,6 +23,7 @@ from ledger.api.key_cache import KeyCache
 from ledger.api.api_docs import OfflineSwaggerPlugin, assets_router
 from ledger.api.dashboard import dashboard_routes, template_config
 from ledger.api.edge import LedgerApp
+from ledger.api.views import CurrentViews
 from ledger.api.gc_tuning import tuned_collector
 from ledger.api.cors import OptionsMiddleware
 from ledger.api.controllers.audit_trail import AuditTrailController
@@ -198,6 +199,7 @@ def create_app(settings: Settings, database_url: str, *,
             pool=pool, store=store, codec=repository.codec, cases=CaseService(repository),
             key_cache=key_cache, data_keys=data_keys, cipher=cipher, read_side=read_side,
             read_side_probe=ReadSideProbe(), metrics_token=settings.metrics_token,
+            case_views=CurrentViews(),
         )
         app.state.negotiation = NegotiationService(
             repository, pool, lambda: app.state.cases.clock(), settings.complaint_response_days)

@@ -52,8 +52,9 @@ class _Exchange:
         self.app = app
         self.scope = scope
         self.started = time.perf_counter()
-        self.request_id = uuid.uuid4()
-        scope.setdefault("state", {})[REQUEST_ID] = self.request_id  # type: ignore[typeddict-item]
+        request_id = uuid.uuid4()
+        scope.setdefault("state", {})[REQUEST_ID] = request_id  # type: ignore[typeddict-item]
+        self.request_id = str(request_id)
         writes = scope["method"] in WRITE_METHODS and scope["path"].startswith(POSITIONED_PREFIX)
         self.appended = track_appends() if writes else None
         self.status = 500
@@ -77,13 +78,14 @@ class _Exchange:
         finally:
             if self.gone and self.status >= 500:
                 self.status = CLIENT_CLOSED
-            log_request(self.scope, self.status, self.replayed, time.perf_counter() - self.started)
+            log_request(self.scope, self.request_id, self.status, self.replayed,
+                        time.perf_counter() - self.started)
 
     async def _headers(self, message: Message) -> list[tuple[bytes, bytes]]:
         self.status = status = message["status"]  # type: ignore[typeddict-item]
         headers = list(message.get("headers") or ())
         self.replayed = any(name.lower() == REPLAYED_HEADER for name, _ in headers)
-        headers.append((b"x-request-id", str(self.request_id).encode()))
+        headers.append((b"x-request-id", self.request_id.encode()))
         scope = self.scope
         if self.appended is not None and status < 400:
             position = max(self.appended) if self.appended else await feed_head(self.app)

@@ -3,9 +3,10 @@
 Every successful write answers with ``Ledger-Position``: the feed position (``notification_id``,
 the ``position`` of history and feed items) of the last event it appended. A write that appended
 nothing (an idempotent replay, an identical re-placement) answers with the current head of the
-feed, which includes whatever the first attempt stored. Lists, metrics, queues and the audit
-trail accept ``?min_position=`` and are then answered from a source whose read model has applied
-that position (see ``ledger.db.replica``).
+feed, which includes whatever the first attempt stored (the header is added at the edge,
+``ledger.api.edge``). Lists, metrics, queues and the audit trail accept ``?min_position=`` and
+are then answered from a source whose read model has applied that position (see
+``ledger.db.replica``).
 """
 
 from __future__ import annotations

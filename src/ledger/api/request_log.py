@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from litestar.types import Scope
 
-from ledger.api.commands import request_id
 from ledger.observability.logs import LineLogger
 from ledger.observability.metrics import IDEMPOTENT_REPLAYS, observe_request
 
@@ -21,7 +20,7 @@ CLIENT_CLOSED = 499
 convention): litestar raises a 500 for it, which no one receives and which is not our fault."""
 
 
-def log_request(scope: Scope, status: int, replayed: bool, seconds: float) -> None:
+def log_request(scope: Scope, request_id: str, status: int, replayed: bool, seconds: float) -> None:
     """Measure and log one request once its response was sent (``ledger.api.edge`` calls this)."""
     route = str(scope.get("path_template") or "unmatched")
     if route != "unmatched" and route != "/metrics":
@@ -33,7 +32,7 @@ def log_request(scope: Scope, status: int, replayed: bool, seconds: float) -> No
     key = scope.get("user")
     log.log(
         40 if status >= 500 else 20, "request",
-        request_id=str(request_id(scope)),
+        request_id=request_id,
         tenant=getattr(key, "tenant_id", None),
         key_id=getattr(key, "key_id", None),
         method=scope.get("method"),

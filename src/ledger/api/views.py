@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -24,6 +26,8 @@ from ledger.api.schemas.facts import BreachView, FactRecorded
 from ledger.domain.case import Case
 from ledger.domain.complaints.deadlines import overdue_at
 from ledger.domain.compliance import permission
+from ledger.domain.delinquency import bucket_for
+from ledger.domain.view import arrangement_view
 from ledger.domain.values import Channel
 
 _encoder = msgspec.json.Encoder()
@@ -47,19 +51,13 @@ def case_view(case: Case, now: datetime) -> CaseView:
     """The case as API.md shows it, aged and judged at ``now``."""
     view = case.view(now, with_payments=False)
     open_dispute = next((d for d in case.disputes.values() if d.is_open), None)
-    arrangement = view.arrangement
     promise = view.active_promise
     return CaseView(
         case_id=view.case_id, version=view.version, external_ref=view.external_ref,
-        portfolio=view.portfolio, product=view.product, status=str(view.status),
-        currency=view.currency, placed_balance=view.placed_balance, balance=view.balance,
+        portfolio=view.portfolio, product=view.product, currency=view.currency,
+        placed_balance=view.placed_balance, balance=view.balance,
         principal=view.principal, interest=view.interest, fees=view.fees,
-        paid_total=view.paid_total, days_past_due=view.days_past_due,
-        dpd_bucket=view.dpd_bucket, assigned_to=view.assigned_to,
-        holds=[
-            HoldView(h.hold_id, str(h.kind), h.starts_at, h.until)
-            for h in view.holds if h.until is None or h.until > now
-        ],
+        paid_total=view.paid_total, assigned_to=view.assigned_to,
         ceased_channels=list(view.ceased_channels),
         open_dispute=(
             DisputeView(open_dispute.dispute_id, open_dispute.reason, open_dispute.opened_at)
@@ -69,16 +67,7 @@ def case_view(case: Case, now: datetime) -> CaseView:
             PromiseView(promise.promise_id, promise.amount, promise.due_date, str(promise.status))
             if promise else None
         ),
-        arrangement=(
-            ArrangementView(
-                arrangement.arrangement_id, str(arrangement.kind), str(arrangement.status),
-                [InstalmentView(i.due_date, i.amount, str(i.status)) for i in arrangement.installments],
-                arrangement.waive_interest, arrangement.agreed_at,
-            )
-            if arrangement else None
-        ),
         last_contact_at=view.last_contact_at,
-        next_contact_allowed_at=permission(case, Channel.PHONE, now).next_allowed_at,
         placed_at=view.placed_at, closed_at=view.closed_at,
         close_reason=None if view.close_reason is None else str(view.close_reason),
         debtor=_debtor(case),
@@ -87,13 +76,63 @@ def case_view(case: Case, now: datetime) -> CaseView:
                                 a.requested_by)
             for a in case.pending_approvals
         ],
-        open_complaints=[
+        **_timely(case, now),
+    )
+
+
+def _timely(case: Case, now: datetime) -> dict[str, Any]:
+    """The fields that change with time alone: ageing, holds and deadlines passing, the next
+    allowed call, the behaviour score."""
+    dpd = case.days_past_due(now)
+    arrangement = arrangement_view(case, now)
+    return {
+        "status": str(case.status(now)), "days_past_due": dpd, "dpd_bucket": bucket_for(dpd),
+        "holds": [
+            HoldView(h.hold_id, str(h.kind), h.starts_at, h.window.until)
+            for h in case.holds.values()
+            if h.released_at is None and (h.window.until is None or h.window.until > now)
+        ],
+        "arrangement": (
+            ArrangementView(
+                arrangement.arrangement_id, str(arrangement.kind), str(arrangement.status),
+                [InstalmentView(i.due_date, i.amount, str(i.status)) for i in arrangement.installments],
+                arrangement.waive_interest, arrangement.agreed_at,
+            )
+            if arrangement else None
+        ),
+        "next_contact_allowed_at": permission(case, Channel.PHONE, now).next_allowed_at,
+        "open_complaints": [
             OpenComplaintView(c.complaint_id, c.category, c.received_at, c.respond_by,
                               c.overdue or overdue_at(c.respond_by) <= now)
             for c in case.complaints.values() if c.resolved_at is None
         ],
-        scores=scores_view(case, now, view.days_past_due),
-    )
+        "scores": scores_view(case, now, dpd),
+    }
+
+
+class CurrentViews:
+    """``case_view`` of cases as they stand, rebuilt in full only when a case's version changed.
+
+    A case read is the hottest route, and most of its view (amounts, debtor, promise, dispute,
+    approvals) changes only with a new event; what changes with time alone (``_timely``) is
+    worked out again on every read. Bounded like the case cache (least recently read first).
+    Only for the case now: a view ``as_of`` a past time is not the view of any version.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._views: OrderedDict[UUID, CaseView] = OrderedDict()
+
+    def of(self, case: Case, now: datetime) -> CaseView:
+        known = self._views.get(case.id)
+        if known is not None and known.version == case.version:
+            self._views.move_to_end(case.id)
+            return msgspec.structs.replace(known, **_timely(case, now))
+        view = self._views[case.id] = case_view(case, now)
+        self._views.move_to_end(case.id)
+        if len(self._views) > self.capacity:
+            self._views.popitem(last=False)
+        return view
 
 
 def scores_view(case: Case, at: datetime, days_past_due: int | None = None) -> dict[str, ScoreView]:

@@ -150,7 +150,8 @@ def _dispute_view(case: Case) -> list[DisputeView]:
     ]
 
 
-def _arrangement_view(case: Case, at: datetime) -> ArrangementView | None:
+def arrangement_view(case: Case, at: datetime) -> ArrangementView | None:
+    """The current arrangement with each instalment's status at ``at``."""
     current = case.arrangement
     if current is None:
         return None
@@ -187,7 +188,7 @@ def case_view(case: Case, at: datetime, *, with_payments: bool = True) -> CaseVi
             PromiseView(latest.promise_id, latest.amount, latest.due_date, latest.status)
             if latest else None
         ),
-        arrangement=_arrangement_view(case, at),
+        arrangement=arrangement_view(case, at),
         payments={
             p.external_id: PaymentView(
                 p.external_id, p.amount, p.currency, p.received_at, p.method, p.allocation,

@@ -1,0 +1,61 @@
+"""A case read reuses the view of the same version, and still shows what time alone changes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from case_builders import at, place
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.api.views import CurrentViews, case_view
+from ledger.domain.values import Instalment
+
+
+def _busy_case():  # type: ignore[no-untyped-def]
+    """A case with something that changes with time in every part of its view."""
+    case = place()
+    case.place_hold(kind="hardship", starts_at=at(1), until=at(20))
+    case.make_promise(amount=1000, due_date=date(2026, 9, 10), made_at=at(0, 1))
+    case.agree_arrangement(kind="installments", waive_interest=False, agreed_at=at(2),
+                           instalments=[Instalment(date(2026, 9, 20), 500),
+                                        Instalment(date(2026, 10, 20), 500)])
+    case.receive_payment(external_id="p-1", amount=500, currency="USD", received_at=at(3),
+                         method="ach")
+    case.record_contact(channel="phone", direction="outbound", outcome="right_party",
+                        occurred_at=at(3, 2))
+    case.receive_complaint(category="billing", channel="letter", summary="wrong fee",
+                           received_at=at(4), pause_collection=False, response_days=15)
+    case.collect_events()
+    return case
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=st.floats(0, 400), later=st.lists(st.floats(0, 400), min_size=1, max_size=5))
+def test_a_reused_view_equals_a_view_built_afresh_at_any_time(first: float, later: list[float]) -> None:
+    case = _busy_case()
+    views = CurrentViews()
+    assert views.of(case, at(first, 0.5)) == case_view(case, at(first, 0.5))
+    for days in later:
+        assert views.of(case, at(days, 0.5)) == case_view(case, at(days, 0.5))
+
+
+def test_a_new_version_is_rebuilt_rather_than_reused() -> None:
+    case = _busy_case()
+    views = CurrentViews()
+    before = views.of(case, at(5))
+    case.assign(agent_id="agent-7", assigned_at=at(5))
+    case.collect_events()
+    after = views.of(case, at(6))
+    assert after.version == before.version + 1 and after.assigned_to == "agent-7"
+    assert after == case_view(case, at(6))
+
+
+def test_the_reused_views_are_bounded_least_recently_read_first() -> None:
+    views = CurrentViews(capacity=2)
+    cases = [place(external_ref=f"CC-{n}") for n in range(3)]
+    for case in cases:
+        views.of(case, at(1))
+    views.of(cases[1], at(2))
+    views.of(cases[2], at(2))
+    assert list(views._views) == [cases[1].id, cases[2].id]
