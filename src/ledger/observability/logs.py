@@ -18,6 +18,8 @@ from typing import Any
 import msgspec
 import structlog
 
+from ledger.observability.line_buffer import LineBuffer, flush_at_exit
+
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
 # Libraries that log at INFO about things an operator does not act on.
@@ -71,7 +73,7 @@ def configure_logging(level: str = "info") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = OrderedStreamHandler(sys.stderr)
     handler.setFormatter(json_formatter())
     handler.set_name("ledger-json")
     root = logging.getLogger()
@@ -93,12 +95,12 @@ def json_formatter() -> logging.Formatter:
 
 
 class LineLogger:
-    """A logger for the hot path: renders and writes its JSON line itself.
+    """A logger for the hot path: renders its JSON line itself and writes it batched.
 
     Going through ``logging`` costs ~40 µs a line (record, caller lookup, locks), a tenth of a
     request's budget; this costs a few. It honours the level ``configure_logging`` set and
-    writes the same line shape. Each line is one ``write`` under the pipe's atomic size, so
-    lines of several workers sharing stderr never interleave.
+    writes the same line shape, through ``LINES`` (whole lines, a few per ``write``, never
+    interleaved with other workers' lines; see ``line_buffer``).
     """
 
     def __init__(self, name: str) -> None:
@@ -108,11 +110,27 @@ class LineLogger:
         if level < _threshold[0]:
             return
         fields["event"] = event
-        fields["level"] = logging.getLevelName(level).lower()
+        fields["level"] = _LEVEL_NAMES.get(level) or logging.getLevelName(level).lower()
         fields["logger"] = self.name
         fields["time"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        stream = sink if sink is not None else sys.stderr
-        stream.write(_json(fields) + "\n")
+        encoded = _encoder.encode(fields)
+        if sink is not None:
+            sink.write(encoded.decode() + "\n")
+            return
+        LINES.add(encoded.decode() + "\n", len(encoded) + 1, urgent=level >= logging.WARNING)
+
+
+class OrderedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The standard handler, writing the request lines that wait first (lines stay in order)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        LINES.flush()
+        super().emit(record)
+
+
+LINES = flush_at_exit(LineBuffer())
+"""The process's request lines on their way to stderr."""
+_LEVEL_NAMES = {level: logging.getLevelName(level).lower() for level in LEVELS.values()}
 
 
 sink: Any = None
