@@ -10,6 +10,7 @@ local law would allow, but never allows contact one of our known laws forbids.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -66,6 +67,7 @@ def country_of(jurisdiction: str) -> str:
     return "GB" if country == "UK" else country
 
 
+@lru_cache(maxsize=1024)  # asked on every case read; the presets are frozen constants
 def preset_for(jurisdiction: str) -> ContactRules:
     return PRESETS.get(country_of(jurisdiction), DEFAULT)
 
