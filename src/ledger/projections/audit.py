@@ -124,6 +124,8 @@ class AuditProjection:
     tables = ("rm_audit",)
     bulk = False
     """In a rebuild: rows derived by PostgreSQL (``DERIVE_SQL``)."""
+    keys_after_load = True
+    """A rebuild adds rm_audit's primary key with its indexes: the load only appends."""
     ahead: Cursor | None = None
     """Set by the rebuild while ``derive_ahead`` covers the feed up to this cursor."""
     ahead_task: asyncio.Task[None] | None = None

@@ -31,21 +31,24 @@ class BreachesProjection:
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
         rows = []
         for envelope in batch:
-            if envelope.type == "ComplianceBreachFound" and envelope.event is not None:
+            kind = envelope.type
+            if kind == "ContactRecorded":  # the most frequent type, tested first
+                event = envelope.event
+                if event is None or not event.breaches:
+                    continue
+                row = envelope.row
+                for ordinal, breach in enumerate(event.breaches):
+                    rows.append((row.tenant_id, row.originator_id, row.originator_version,
+                                 ordinal, breach.rule, breach.detail, event.agent_id,
+                                 str(event.channel), event.timestamp, row.recorded_at))
+                continue
+            if kind == "ComplianceBreachFound" and envelope.event is not None:
                 event, row = envelope.event, envelope.row
                 rows.append((row.tenant_id, row.originator_id, row.originator_version, 0,
                              event.rule, event.detail, None, str(event.channel),
                              event.timestamp, row.recorded_at))
                 continue
-            if envelope.type == "ComplaintOverdue" and envelope.event is not None:
+            if kind == "ComplaintOverdue" and envelope.event is not None:
                 rows.append(complaint_overdue_row(envelope))
-                continue
-            if envelope.type != "ContactRecorded" or envelope.event is None or not envelope.event.breaches:
-                continue
-            event, row = envelope.event, envelope.row
-            for ordinal, breach in enumerate(event.breaches):
-                rows.append((row.tenant_id, row.originator_id, row.originator_version, ordinal,
-                             breach.rule, breach.detail, event.agent_id, str(event.channel),
-                             event.timestamp, row.recorded_at))
         if rows:
             await conn.copy_records_to_table("rm_breaches", records=rows, columns=COLUMNS)

@@ -35,7 +35,7 @@ from ledger.projections.case_rows import (
     case_row, dpd_anchor, payment_rows, promise_contribution, promise_rows,
     recovery_contribution,
 )
-from ledger.projections.framework import Envelope, is_case_event
+from ledger.projections.framework import Envelope
 from ledger.workers import record_skip
 from ledger.workers.metrics import WORKER_SKIPPED
 
@@ -104,7 +104,7 @@ class CasesProjection:
         if batch and (batch[0].seq != self._next_seq or not hasattr(self, "_cache")):
             self.reset()
         self._next_seq = None  # until this batch has been applied in full
-        case_events = [e for e in batch if is_case_event(e)]
+        case_events = [e for e in batch if e.event is not None]  # only case events decode
         if case_events:
             await self._apply(conn, case_events)
         if batch:

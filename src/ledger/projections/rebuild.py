@@ -2,7 +2,8 @@
 
 1. Per projection, a schema ``rebuild_<name>`` gets empty copies of its tables (columns,
    defaults, checks and primary keys; secondary indexes come after the load, which is
-   several times faster than maintaining them row by row). They are ordinary LOGGED tables:
+   several times faster than maintaining them row by row, and so do the keys of a projection
+   that only appends, ``keys_after_load``). They are ordinary LOGGED tables:
    loading them UNLOGGED and setting them LOGGED before the swap measured no faster here
    (the rewrite costs what the WAL during the load did, and the load is bound by Python).
 2. ``rebuild_load``: the feed is read and decoded once and every projection applies it on
@@ -75,19 +76,28 @@ def rebuild_position_name(name: str) -> str:
 
 
 async def _prepare(conn: asyncpg.Connection, live: str, projection: Projection) -> list[str]:
-    """Fresh empty tables in the rebuild schema; returns the index DDL to run after loading."""
+    """Fresh empty tables in the rebuild schema; returns the DDL to run after loading (indexes,
+    and keys too with ``keys_after_load``)."""
     schema = quote(rebuild_schema(projection.name))
     await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     await conn.execute(f"CREATE SCHEMA {schema}")
     later = []
+    # A projection that only appends during the load (no ON CONFLICT, no lookups by key)
+    # gets its keys after it, first among its indexes: one sort instead of a btree kept up
+    # row by row (rm_audit: ~1.5 s of PostgreSQL CPU per million rows). Duplicates would
+    # still fail the rebuild, when the key is added.
+    keys_later = getattr(projection, "keys_after_load", False)
     for table in projection.tables:
         source = f"{quote(live)}.{quote(table)}"
         target = f"{schema}.{quote(table)}"
         await conn.execute(f"CREATE TABLE {target} (LIKE {source} INCLUDING DEFAULTS "
                            "INCLUDING CONSTRAINTS INCLUDING STORAGE)")
         for constraint, definition in await conn.fetch(CONSTRAINTS_SQL, source):
-            await conn.execute(f"ALTER TABLE {target} ADD CONSTRAINT {quote(constraint)} "
-                               f"{definition}")
+            statement = f"ALTER TABLE {target} ADD CONSTRAINT {quote(constraint)} {definition}"
+            if keys_later:
+                later.append(statement)
+            else:
+                await conn.execute(statement)
         for (definition,) in await conn.fetch(INDEXES_SQL, source):
             later.append(definition.replace(f" ON {source} ", f" ON {target} ", 1)
                          .replace(f" ON {live}.{table} ", f" ON {target} ", 1))

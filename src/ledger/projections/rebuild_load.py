@@ -13,14 +13,20 @@ gathers the tables' statistics.
 
 A projection with ``derive_ahead`` (audit: rows derived by PostgreSQL from the log) loads
 itself up to the head of the feed as it stood at the start, on a spare connection and
-without waiting for the reader, then builds its indexes there: its pages only add what came
-after that head, and little is left for it to do once the feed is drained.
+without waiting for the reader, then builds its keys and indexes and gathers its statistics
+there: its pages only add what came after that head, and nothing is left for it to do once
+the feed is drained, when the cases tables' indexes and rollups keep both cores busy.
+
+The reader asks for the next page before decoding the one it has, and the loading
+connections commit without waiting for the WAL flush (``NO_FLUSH_WAIT_SQL``): the Python
+process, which bounds the load, waits less on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +47,12 @@ QUEUE_PAGES = 2
 FINISH_MEMORY_SQL = "SET maintenance_work_mem = '256MB'"
 """Index builds sort in memory rather than in temporary files (per building connection; the
 pool resets it when the connection is released)."""
+NO_FLUSH_WAIT_SQL = "SET synchronous_commit = off"
+"""For the loading connections: a page's commit does not wait for its WAL to reach the disk.
+Nothing is read from the rebuild tables before the swap, whose own commit (synchronous, on
+the reader's connection) flushes all WAL written before it; a crash before that loses at
+most whole pages with their positions, and the next rebuild starts again from zero anyway.
+(The pool resets it when the connection is released.)"""
 
 
 async def read_page(conn: asyncpg.Connection, after: Position,
@@ -103,6 +115,7 @@ async def _write(pool: asyncpg.Pool, search_path: str, lane: Sequence[Work],
     names = [work[1] for work in lane]
     async with pool.acquire() as conn:
         await conn.execute(f"SET search_path TO {search_path}")
+        await conn.execute(NO_FLUSH_WAIT_SQL)
         try:
             for projection in projections:
                 reset(projection)
@@ -117,16 +130,19 @@ async def _write(pool: asyncpg.Pool, search_path: str, lane: Sequence[Work],
                         await flush(conn)
                 flushed = time.monotonic()
                 finishing = getattr(projection, "finishing", ())
-                if projection.name in indexed_ahead:
-                    indexes = ()
-                await _finish(pool, conn, search_path, [*indexes, *finishing], spare)
-                for table in tables:  # fresh tables have no statistics until autovacuum runs
-                    await conn.execute(f"ANALYZE {table}")
+                ahead = projection.name in indexed_ahead
+                await _finish(pool, conn, search_path,
+                              [*(() if ahead else indexes), *finishing], spare)
+                if not ahead:  # fresh tables have no statistics until autovacuum runs
+                    # Each table on a connection of its own too: the cases tables are the
+                    # last work of the rebuild, with a core to spare by then.
+                    await _finish(pool, conn, search_path, [f"ANALYZE {t}" for t in tables],
+                                  spare)
                 log.info("rebuild %s: flushed in %.1f s, indexed and analyzed in %.1f s",
                          projection.name, flushed - loaded, time.monotonic() - flushed)
             _set_bulk(lane, False)
         finally:
-            await conn.execute("RESET search_path")
+            await conn.execute("RESET search_path; RESET synchronous_commit")
     return position
 
 
@@ -145,15 +161,27 @@ async def load(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
 
     async def read() -> Position:
         position = Position.START
-        while rows := await read_page(conn, position, batch_size):
-            batch = decode_rows(codec, rows, position.events_applied)
-            for queue in queues:
-                await queue.put(batch)
-            position = position.advanced(rows[-1].cursor, len(rows))
-            if report is not None:
-                report(position.events_applied)
-            if len(rows) < batch_size:
-                break  # near the head: the swap applies the rest
+        fetching = asyncio.ensure_future(read_page(conn, position, batch_size))
+        try:
+            while rows := await fetching:
+                after = position.advanced(rows[-1].cursor, len(rows))
+                if len(rows) == batch_size:
+                    # PostgreSQL reads the next page while this one is decoded and handed
+                    # over (one more page in memory), rather than Python waiting for it.
+                    fetching = asyncio.ensure_future(read_page(conn, after, batch_size))
+                batch = decode_rows(codec, rows, position.events_applied)
+                for queue in queues:
+                    await queue.put(batch)
+                position = after
+                if report is not None:
+                    report(position.events_applied)
+                if len(rows) < batch_size:
+                    break  # near the head: the swap applies the rest
+        finally:  # a failure elsewhere: leave the reader's connection idle
+            if not fetching.done():
+                fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await fetching
         for queue in queues:
             await queue.put(None)
         return position
@@ -161,22 +189,27 @@ async def load(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
     head = await conn.fetchrow(HEAD_SQL)
     indexed_ahead: set[str] = set()
 
-    async def run_ahead(projection: Any, cursor: Cursor, indexes: Sequence[str]) -> None:
+    async def run_ahead(projection: Any, cursor: Cursor, tables: Sequence[str],
+                        indexes: Sequence[str]) -> None:
         try:
             async with pool.acquire() as ahead_conn:
                 await ahead_conn.execute(f"SET search_path TO {search_path}")
+                await ahead_conn.execute(NO_FLUSH_WAIT_SQL)
                 await projection.derive_ahead(ahead_conn, cursor)
-                # Indexed now, while the others still load: the rows pages add after the
-                # head go into the indexes as they come (few, if any).
+                # Indexed and analyzed now, while the others still load: the rows pages
+                # add after the head go into the indexes as they come, and are too few to
+                # change the statistics.
                 await ahead_conn.execute(FINISH_MEMORY_SQL)
                 for definition in indexes:
                     await ahead_conn.execute(definition)
+                for table in tables:
+                    await ahead_conn.execute(f"ANALYZE {table}")
                 indexed_ahead.add(projection.name)
         finally:
             spare.release()
 
     async with asyncio.TaskGroup() as group:  # one failure cancels the rest
-        for projection, _, _, indexes in work:
+        for projection, _, tables, indexes in work:
             # A projection that can load itself from the log (audit, in SQL) does so on a
             # spare connection up to the present head, not paced by the reader.
             if head is not None and hasattr(projection, "derive_ahead") and not spare.locked():
@@ -184,7 +217,7 @@ async def load(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
                 cursor = Cursor(head[0], head[1])
                 projection.ahead = cursor  # type: ignore[attr-defined]
                 projection.ahead_task = group.create_task(  # type: ignore[attr-defined]
-                    run_ahead(projection, cursor, indexes))
+                    run_ahead(projection, cursor, tables, indexes))
         reader = group.create_task(read())
         tasks = [group.create_task(_write(pool, search_path, lane, queue, spare, indexed_ahead))
                  for lane, queue in zip(lanes, queues, strict=True)]

@@ -153,12 +153,12 @@ class StrategiesProjection:
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
         case_events = []
         for envelope in batch:
-            topic = envelope.row.topic
-            if topic.startswith(STRATEGY_TOPIC_PREFIX):
-                if event_type(topic) == "VersionSaved":
-                    await self._save_version(conn, envelope)
-            elif envelope.event is not None:
+            if envelope.event is not None:  # a case event (most of the feed): no topic test
                 case_events.append(envelope)
+                continue
+            topic = envelope.row.topic
+            if topic.startswith(STRATEGY_TOPIC_PREFIX) and event_type(topic) == "VersionSaved":
+                await self._save_version(conn, envelope)
         if case_events:
             await self._apply_cases(conn, case_events)
 
@@ -331,6 +331,7 @@ class StrategiesProjection:
 
 
 def _done(facts: PlanFacts, action: Action, at: datetime) -> None:
-    last = facts.done_at.get(action)
+    done_at = facts.done_at  # each PlanFacts has a dict of its own (msgspec copies defaults)
+    last = done_at.get(action)
     if last is None or at > last:
-        facts.done_at = {**facts.done_at, str(action): at}
+        done_at[str(action)] = at
