@@ -5,9 +5,9 @@ Every response carries ``X-Request-Id``; successful writes under ``/v1`` carry
 listed CORS origin say it may read them; and each request is logged and measured after its
 response was sent (``request_log``). These used to be three middlewares and three
 ``before_send`` hooks, each wrapping ``send`` again: together a quarter of a case read's CPU
-time (bench/README.md, "case GET"). Here they are one wrapper of ``send`` around the whole
-application, so they also see the answers litestar gives outside any route (``404``, ``405``,
-``401`` and ``429`` from the authentication middleware, errors turned into problems).
+time (bench/README.md, "Case GET, third round"). Here they are one wrapper of ``send`` around
+the whole application, so they also see the answers litestar gives outside any route (``404``,
+``405``, ``401`` and ``429`` from the authentication middleware, errors turned into problems).
 """
 
 from __future__ import annotations
