@@ -14,6 +14,7 @@ from ledger.domain.values import Debtor
 from ledger.eventstore import EventCodec, EventStore
 from ledger.projections import positions
 from ledger.projections.framework import Projection, decode_rows
+from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections.runner import apply_batch
 import os
 from ledger.services.repositories import case_repository
@@ -73,3 +74,12 @@ async def project_all(pool: asyncpg.Pool, projections: list[Projection],
             async with pool.acquire() as conn:
                 position = await apply_batch(conn, [projection], [projection.name], position,
                                              batch)
+
+
+async def caught_up_runner(pool: asyncpg.Pool) -> ProjectionRunner:
+    """A runner over every projection, run until caught up with the feed, then stopped."""
+    runner = ProjectionRunner(pool, EventStore(pool), all_projections())
+    await runner.start()
+    await runner.wait_until_caught_up()
+    await runner.stop()
+    return runner

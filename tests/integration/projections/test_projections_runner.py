@@ -18,7 +18,7 @@ from ledger.projections.deadlines import tick
 from ledger.projections.framework import Envelope
 from ledger.services.repositories import case_service
 
-from projection_support import MASTER_KEY, NOW, Writer, at, place
+from projection_support import MASTER_KEY, NOW, Writer, at, caught_up_runner, place
 
 RM_TABLES = ("rm_cases", "rm_payments", "rm_promises", "rm_contact_stats", "rm_breaches",
              "rm_audit")
@@ -33,15 +33,6 @@ async def _write_cases(pool: asyncpg.Pool, tenant: str, count: int) -> None:
         case.receive_payment(external_id="P1", amount=1_000 + index, currency="USD",
                              received_at=at("2026-01-20"), method="ach", now=NOW)
         await writer.save(case)
-
-
-async def _caught_up_runner(pool: asyncpg.Pool) -> ProjectionRunner:
-    """A runner over every projection, run until caught up with the feed, then stopped."""
-    runner = ProjectionRunner(pool, EventStore(pool), all_projections())
-    await runner.start()
-    await runner.wait_until_caught_up()
-    await runner.stop()
-    return runner
 
 
 async def _totals(pool: asyncpg.Pool, tenant: str) -> tuple[int, ...]:
@@ -108,7 +99,7 @@ async def test_two_runners_own_each_projection_once_and_the_survivor_takes_over(
 
 
 async def test_lag_is_reported_during_a_burst_and_falls_to_zero(own_pool, tenant):
-    runner = await _caught_up_runner(own_pool)
+    runner = await caught_up_runner(own_pool)
     await _write_cases(own_pool, tenant, 30)
     await asyncio.sleep(0.2)
     behind = await lags(own_pool, NAMES)
@@ -124,7 +115,7 @@ async def test_lag_is_reported_during_a_burst_and_falls_to_zero(own_pool, tenant
 async def test_an_event_hidden_behind_an_older_open_transaction_counts_as_lag(own_pool, tenant):
     # Clients wait on /ready for their own writes: "caught up" must not be reported while the
     # projection cannot yet read a committed event (the feed stops at the oldest open xid).
-    runner = await _caught_up_runner(own_pool)
+    runner = await caught_up_runner(own_pool)
     async with own_pool.acquire() as other:
         async with other.transaction():
             await other.fetchval("SELECT pg_current_xact_id()")  # older than the write below

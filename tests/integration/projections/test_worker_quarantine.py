@@ -9,12 +9,11 @@ from datetime import date
 import asyncpg
 
 from ledger.eventstore import EventStore
-from ledger.projections import ProjectionRunner, all_projections
 from ledger.projections.deadlines import WORKER, DeadlineSweeper
 from ledger.services.repositories import case_service
 from ledger.workers import PoisonGuard, list_quarantine, list_skips, release
 
-from projection_support import MASTER_KEY, NOW, Writer, at, place
+from projection_support import MASTER_KEY, NOW, Writer, at, caught_up_runner, place
 
 
 async def poison(pool: asyncpg.Pool, case_id: uuid.UUID, version: int, tenant: str,
@@ -39,17 +38,9 @@ async def _with_due_promises(pool: asyncpg.Pool, tenant: str, refs: list[str]) -
     return cases
 
 
-async def _caught_up(pool: asyncpg.Pool) -> ProjectionRunner:
-    runner = ProjectionRunner(pool, EventStore(pool), all_projections())
-    await runner.start()
-    await runner.wait_until_caught_up()
-    await runner.stop()
-    return runner
-
-
 async def test_a_case_that_always_fails_is_quarantined_and_no_longer_blocks_the_head(own_pool, tenant):
     cases = await _with_due_promises(own_pool, tenant, [f"D{i}" for i in range(5)])
-    await _caught_up(own_pool)
+    await caught_up_runner(own_pool)
     await poison(own_pool, cases[0].id, cases[0].version + 1, tenant)
     service = case_service(EventStore(own_pool), MASTER_KEY, clock=lambda: NOW)
     sweeper = DeadlineSweeper(own_pool, service, page=2,
@@ -73,7 +64,7 @@ async def test_a_case_that_always_fails_is_quarantined_and_no_longer_blocks_the_
 
 
 async def test_a_poison_event_is_quarantined_and_each_projection_applies_the_rest(own_pool, tenant):
-    await _caught_up(own_pool)
+    await caught_up_runner(own_pool)
     writer = Writer(own_pool, tenant)
     good, bad = place(tenant, "G"), place(tenant, "B")
     await writer.save(good, bad)
@@ -95,7 +86,7 @@ async def test_a_poison_event_is_quarantined_and_each_projection_applies_the_res
     await writer.change(good, lambda c: c.receive_payment(
         external_id="P1", amount=1_234, currency="USD", received_at=at("2026-02-01"),
         method="ach", now=NOW))
-    await _caught_up(own_pool)  # would time out if a poison event held a projection back
+    await caught_up_runner(own_pool)  # would time out if a poison event held a projection back
     paid = await own_pool.fetchval("SELECT paid_total FROM rm_cases WHERE case_id = $1", good.id)
     assert paid == 1_234
     held = {(q.worker, q.item) for q in await list_quarantine(own_pool)}
