@@ -27,7 +27,7 @@ from ledger.domain.case import Case
 from ledger.domain.complaints.deadlines import overdue_at
 from ledger.domain.compliance import permission
 from ledger.domain.delinquency import bucket_for
-from ledger.domain.view import arrangement_view
+from ledger.domain.view import CaseView as DomainCaseView, arrangement_view
 from ledger.domain.values import Channel
 
 _encoder = msgspec.json.Encoder()
@@ -76,17 +76,20 @@ def case_view(case: Case, now: datetime) -> CaseView:
                                 a.requested_by)
             for a in case.pending_approvals
         ],
-        **_timely(case, now),
+        **_timely(case, now, view),
     )
 
 
-def _timely(case: Case, now: datetime) -> dict[str, Any]:
+def _timely(case: Case, now: datetime, view: DomainCaseView | None = None) -> dict[str, Any]:
     """The fields that change with time alone: ageing, holds and deadlines passing, the next
-    allowed call, the behaviour score."""
-    dpd = case.days_past_due(now)
-    arrangement = arrangement_view(case, now)
+    allowed call, the behaviour score (taking what ``view``, the domain's at ``now``, has)."""
+    if view is None:
+        dpd, status, arrangement = (case.days_past_due(now), case.status(now),
+                                    arrangement_view(case, now))
+    else:
+        dpd, status, arrangement = view.days_past_due, view.status, view.arrangement
     return {
-        "status": str(case.status(now)), "days_past_due": dpd, "dpd_bucket": bucket_for(dpd),
+        "status": str(status), "days_past_due": dpd, "dpd_bucket": bucket_for(dpd),
         "holds": [
             HoldView(h.hold_id, str(h.kind), h.starts_at, h.window.until)
             for h in case.holds.values()

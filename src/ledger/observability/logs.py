@@ -114,10 +114,11 @@ class LineLogger:
         fields["logger"] = self.name
         fields["time"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         encoded = _encoder.encode(fields)
+        line = encoded.decode() + "\n"
         if sink is not None:
-            sink.write(encoded.decode() + "\n")
+            sink.write(line)
             return
-        LINES.add(encoded.decode() + "\n", len(encoded) + 1, urgent=level >= logging.WARNING)
+        LINES.add(line, len(encoded) + 1, urgent=level >= logging.WARNING)
 
 
 class OrderedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
