@@ -81,7 +81,7 @@ class CasesProjection:
     tables = ("rm_cases", "rm_payments", "rm_promises", "rm_case_ageing",
               "rm_recovery_rollup", "rm_promise_rollup")
 
-    finishing = (rollups.FILL_RECOVERY_SQL, rollups.FILL_PROMISES_SQL)
+    finishing = (*rollups.FILL_RECOVERY_SQLS, rollups.FILL_PROMISES_SQL)
     """Run by a rebuild after ``flush()`` (bulk mode: no deltas were added)."""
     # Class-level defaults, so subclasses need not call __init__.
     capacity = CACHE_CASES

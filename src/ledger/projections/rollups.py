@@ -66,8 +66,40 @@ RECOMPUTE_PROMISES_SQL = """
 """
 # Fill empty rollup tables from rm_cases, rm_payments and rm_promises: what a rebuild does
 # after its load instead of adding a delta per changed case.
-FILL_RECOVERY_SQL = ("INSERT INTO rm_recovery_rollup (tenant_id, dimension, placed_day, grp, "
-                     "placed_amount, recovered, cases, cases_paid) " + RECOMPUTE_RECOVERY_SQL)
+_FILL_RECOVERY = ("INSERT INTO rm_recovery_rollup (tenant_id, dimension, placed_day, grp, "
+                  "placed_amount, recovered, cases, cases_paid) ")
+# The recovery figures one dimension at a time, as three statements that a rebuild runs side by
+# side (one core each) instead of one that joins every membership row: a case counts once
+# under its portfolio (no join: rm_cases has it all), and under each agent and channel its
+# payments came through (the case's assignee, and channel 'none', when it has none).
+_FILL_RECOVERY_BY_PAYMENT = _FILL_RECOVERY + """
+    WITH membership AS (
+        SELECT tenant_id, case_id, {payment_group} AS grp,
+               coalesce(sum(amount) FILTER (WHERE NOT reversed), 0) AS recovered
+        FROM rm_payments GROUP BY 1, 2, 3
+        UNION ALL
+        SELECT c.tenant_id, c.case_id, {unpaid_group}, 0 FROM rm_cases c
+        WHERE NOT EXISTS (SELECT 1 FROM rm_payments p
+                          WHERE p.tenant_id = c.tenant_id AND p.case_id = c.case_id)
+    )
+    SELECT m.tenant_id, '{dimension}', (c.placed_at AT TIME ZONE 'UTC')::date, m.grp,
+           sum(c.placed_amount)::int8, sum(m.recovered)::int8, count(*),
+           count(*) FILTER (WHERE m.recovered > 0)
+    FROM membership m JOIN rm_cases c USING (tenant_id, case_id)
+    GROUP BY 1, 3, 4
+"""
+FILL_RECOVERY_SQLS = (
+    _FILL_RECOVERY + """
+    SELECT tenant_id, 'portfolio', (placed_at AT TIME ZONE 'UTC')::date, portfolio,
+           sum(placed_amount)::int8, sum(paid_total)::int8, count(*),
+           count(*) FILTER (WHERE paid_total > 0)
+    FROM rm_cases GROUP BY 1, 3, 4
+""",
+    _FILL_RECOVERY_BY_PAYMENT.format(dimension="agent", payment_group="agent",
+                                     unpaid_group="coalesce(c.assigned_to, 'unassigned')"),
+    _FILL_RECOVERY_BY_PAYMENT.format(dimension="channel", payment_group="channel",
+                                     unpaid_group="'none'"),
+)
 FILL_PROMISES_SQL = ("INSERT INTO rm_promise_rollup (tenant_id, dimension, due_date, grp, made, "
                      "kept, broken, pending) " + RECOMPUTE_PROMISES_SQL)
 # What the rollup tables hold, without rows that sum to nothing (deltas can leave those).
