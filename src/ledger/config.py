@@ -53,6 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Cases are split into this many delivery shards, each owned by one process at a time."""
     webhook_backoff_scale: float = 1.0
     """Multiplies the retry schedule (benchmarks and tests compress time with it)."""
+    webhook_retention_days: int = 30
+    """Delivered and cancelled deliveries (and their attempts) are removed this long after."""
     complaint_response_days: dict[str, int] = msgspec.field(
         default_factory=lambda: dict(DEFAULT_RESPONSE_DAYS))
     """Days to answer a complaint by jurisdiction prefix (issue 15); ``*`` for the rest."""
@@ -236,6 +238,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             .split(",") if h.strip()),
         "webhook_shards": _integer(env, "LEDGER_WEBHOOK_SHARDS", 1, 1, 256),
         "webhook_backoff_scale": _integer(env, "LEDGER_WEBHOOK_BACKOFF_PERCENT", 100, 1, 100) / 100,
+        "webhook_retention_days": _integer(env, "LEDGER_WEBHOOK_RETENTION_DAYS", 30, 1, 36_500),
         "complaint_response_days": _response_days(env, "LEDGER_COMPLAINT_RESPONSE_DAYS"),
         "sms_url": _provider_url(env, "LEDGER_SMS_URL"),
         "email_url": _provider_url(env, "LEDGER_EMAIL_URL"),

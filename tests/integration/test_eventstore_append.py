@@ -155,3 +155,21 @@ async def test_a_cancelled_statement_does_not_poison_a_held_connection(pool: asy
         stream = uuid4()
         await store.append(events(stream, 1), tenant_id=tenant)
         assert len(await store.read_stream(stream)) == 1
+
+
+async def test_statements_waiting_for_a_held_connection_go_to_the_pool_when_the_last_breaks(
+        pool: asyncpg.Pool) -> None:
+    async with EventStore(pool, held_connections=1) as store:
+        busy = asyncio.create_task(store.fetch("SELECT pg_backend_pid(), pg_sleep(30)"))
+        await asyncio.sleep(0.2)
+        waiting = [asyncio.create_task(store.fetch("SELECT 1")) for _ in range(3)]
+        await asyncio.sleep(0.1)
+        assert not any(task.done() for task in waiting)  # all queued for the one connection
+        held_pid = await pool.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_backend_pid(), pg_sleep%'")
+        await pool.execute("SELECT pg_terminate_backend($1)", held_pid)
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await busy
+        async with asyncio.timeout(5):  # no one waits on for a connection that is gone
+            assert [(await task)[0][0] for task in waiting] == [1, 1, 1]
+        assert (await store.fetch("SELECT 2"))[0][0] == 2

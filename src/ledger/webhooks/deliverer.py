@@ -6,7 +6,8 @@ retries the shards it does not own every ``takeover_interval`` seconds, so when 
 another process takes over within seconds. A shard's owner (``shard.ShardWorker``) runs
 fan-out (feed → delivery rows, with the position), the sender (due queue heads → POST,
 bounded concurrency), the result writer (attempts and outcomes, batched every few
-milliseconds) and the health check (3 days failing disables). A crash between a receiver's
+milliseconds), the health check (3 days failing disables) and the pruning of finished
+deliveries (``retention``). A crash between a receiver's
 2xx and the result write means the message is sent again after restart with the same
 ``webhook-id``: at-least-once.
 """
@@ -44,7 +45,8 @@ class Deliverer:
                  vault: SecretVault, *, allow_hosts: frozenset[str], shards: int = 1,
                  batch_size: int = 1000, poll_interval: float = 0.05,
                  takeover_interval: float = 1.5, backoff_scale: float = 1.0,
-                 max_in_flight: int = 256, timeout: float = 10.0) -> None:
+                 max_in_flight: int = 256, timeout: float = 10.0,
+                 retention_days: int = 30) -> None:
         self.pool, self.store, self.repository, self.vault = pool, store, repository, vault
         self.allow_hosts = allow_hosts
         self.shards = shards
@@ -54,6 +56,7 @@ class Deliverer:
         self.backoff_scale = backoff_scale
         self.max_in_flight = max_in_flight
         self.timeout = timeout
+        self.retention_days = retention_days
         self.owned: dict[int, asyncio.Task[None]] = {}
         self.workers: dict[int, ShardWorker] = {}
         self._owner: Supervisor | None = None

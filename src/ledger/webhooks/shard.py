@@ -1,4 +1,4 @@
-"""One owned delivery shard: fan-out, sending, results and health (see ``deliverer``).
+"""One owned delivery shard: fan-out, sending, results, health and pruning (see ``deliverer``).
 
 Rebuilt from the database on every takeover: the endpoints from their streams, the pending
 deliveries (in feed order) into per-(endpoint, case) queues, the endpoints' failure clocks.
@@ -26,6 +26,7 @@ from ledger.webhooks.client import Outcome, WebhookClient
 from ledger.webhooks.fanout import EndpointRegistry, fan_out
 from ledger.webhooks.metrics import observe_attempt, observe_disabled
 from ledger.webhooks.queues import Delivery, Key, ShardQueues
+from ledger.webhooks.retention import prune_forever
 from ledger.webhooks.signing import signature_headers
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class ShardWorker:
                     group.create_task(self._flush_forever())
                     group.create_task(self._health_forever())
                     group.create_task(self._requeued_forever())
+                    group.create_task(prune_forever(self.d.pool, self.shard,
+                                                    self.d.retention_days))
             except* (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as errors:
                 log.warning("webhook shard %s: %s; restarting", self.name,
                             type(errors.exceptions[0]).__name__)

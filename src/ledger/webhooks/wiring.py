@@ -23,7 +23,8 @@ def build_deliverer(settings: Settings, pool: asyncpg.Pool, store: EventStore,
     return Deliverer(pool, store, endpoint_repository(store),
                      vault or SecretVault(master_key),
                      allow_hosts=settings.webhook_allow_hosts, shards=settings.webhook_shards,
-                     backoff_scale=settings.webhook_backoff_scale)
+                     backoff_scale=settings.webhook_backoff_scale,
+                     retention_days=settings.webhook_retention_days)
 
 
 def start_webhooks(app: Any, settings: Settings, pool: asyncpg.Pool, store: EventStore,
