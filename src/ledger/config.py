@@ -216,7 +216,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LEDGER_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
     pool_min = _integer(env, "LEDGER_POOL_MIN_SIZE", 2, 1, 1000)
-    pool_max = _integer(env, "LEDGER_POOL_MAX_SIZE", 20, 1, 1000)
+    # Below 8, ``ledger serve``'s background workers (which keep up to 5 for their lives) would
+    # leave requests too few.
+    pool_max = _integer(env, "LEDGER_POOL_MAX_SIZE", 20, 8, 1000)
     if pool_max < pool_min:
         raise ConfigError("LEDGER_POOL_MAX_SIZE must be at least LEDGER_POOL_MIN_SIZE")
     values: dict[str, Any] = {

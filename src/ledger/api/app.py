@@ -113,6 +113,10 @@ DESCRIPTION = (
 MAX_BODY = 1024 * 1024
 PURGE_EVERY_SECONDS = 600
 HELD_CONNECTIONS = 8
+POOL_RESERVE = 12
+"""Pool connections the held ones leave to the rest: the background workers keep several for
+their lives (projection runner, deliverer, listeners) and requests that read the read models
+or take a transaction need the others."""
 V1_CONTROLLERS = [
     CaseController, PaymentController, AdjustmentController, ContactController,
     PromiseController, ArrangementController, NoteController, DisputeController,
@@ -167,6 +171,13 @@ async def _purge_idempotency_records(pool: asyncpg.Pool) -> None:
             log.warning("idempotency purge failed: %s", type(error).__name__)
 
 
+def held_connections(pool_max_size: int) -> int:
+    """How many connections the store holds: ``HELD_CONNECTIONS`` while the pool keeps
+    ``POOL_RESERVE`` besides, fewer in a smaller pool, down to none (statements then take pool
+    connections). A lane as large as the pool left start-up waiting for ever."""
+    return max(0, min(HELD_CONNECTIONS, pool_max_size - POOL_RESERVE))
+
+
 def create_app(settings: Settings, database_url: str, *,
                derive_master_key_for_tests: bool = False) -> Litestar:
     """Build the app; the pool opens on start-up and closes on shutdown.
@@ -185,7 +196,8 @@ def create_app(settings: Settings, database_url: str, *,
             database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
         # Held connections skip the pool's reset round trip on every statement.
-        store = instrument_store(EventStore(pool, held_connections=HELD_CONNECTIONS))
+        store = instrument_store(EventStore(
+            pool, held_connections=held_connections(settings.pool_max_size)))
         await store.start()
         # Debtor personal data is sealed with per-case data keys (crypto-shredding).
         data_keys = DataKeys(store.fetch, master_key)
