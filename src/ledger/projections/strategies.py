@@ -23,39 +23,14 @@ import asyncpg
 import msgspec
 
 from ledger.domain.strategy.document import Action, StrategyDocument
-from ledger.domain.strategy.evaluation import segment_named, ActiveStrategy
-from ledger.domain.strategy.plan import auto_windows, call_windows
 from ledger.eventstore import EventCodec
 from ledger.projections.framework import Envelope, event_type
+from ledger.projections.plan_facts import (
+    CHANNEL_ACTION, CONNECTED, DECODER, ENCODER, NONE, Entry, PlanFacts, done as _done,
+    window_rows,
+)
 
 STRATEGY_TOPIC_PREFIX = "ledger.domain.strategy."
-CHANNEL_ACTION = {"phone": Action.CALL, "sms": Action.SMS, "email": Action.EMAIL,
-                  "letter": Action.LETTER, "visit": Action.VISIT}
-CONNECTED = frozenset({"right_party", "third_party"})
-NONE = "none"
-
-
-class Entry(msgspec.Struct, array_like=True):
-    strategy_id: UUID
-    version: int
-    arm: str
-    segment: str
-    entered_at: datetime
-
-
-class PlanFacts(msgspec.Struct, array_like=True):
-    timezone: str
-    assigned_to: str | None = None
-    closed: bool = False
-    entry: Entry | None = None
-    done_at: dict[str, datetime] = {}
-    ceased_all: bool = False
-    open_disputes: int = 0
-    """Both pause the plan until a person acts: such cases are no candidates at all."""
-
-
-ENCODER = msgspec.msgpack.Encoder()
-DECODER = msgspec.msgpack.Decoder(PlanFacts)
 DOCUMENT_DECODER = msgspec.json.Decoder(StrategyDocument)
 _codec = EventCodec()
 
@@ -313,25 +288,11 @@ class StrategiesProjection:
             document = await self._document(conn, tenant, entry.strategy_id, entry.version)
             if document is None:
                 continue
-            segment = segment_named(ActiveStrategy(entry.strategy_id, entry.version, document),
-                                    entry.arm, entry.segment)
-            if segment is None:
-                continue
-            done = {Action(k): v for k, v in facts.done_at.items()}
-            for start, until in call_windows(segment, entry.entered_at, facts.timezone, done):
-                rows.append((tenant, case_id, start, until, facts.assigned_to, entry.segment,
-                             entry.arm))
-            for start, until, step in auto_windows(segment, entry.entered_at, facts.timezone,
-                                                   done):
-                autos.append((tenant, case_id, start, until, str(step.action), step.template))
+            dialer, steps = window_rows(tenant, case_id, facts, document)
+            rows += dialer
+            autos += steps
         if rows:
             await conn.copy_records_to_table("rm_dialer", records=rows, columns=DIALER_COLUMNS)
         if autos:
             await conn.copy_records_to_table("rm_auto_steps", records=autos, columns=AUTO_COLUMNS)
 
-
-def _done(facts: PlanFacts, action: Action, at: datetime) -> None:
-    done_at = facts.done_at  # each PlanFacts has a dict of its own (msgspec copies defaults)
-    last = done_at.get(action)
-    if last is None or at > last:
-        done_at[str(action)] = at
