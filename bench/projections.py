@@ -40,12 +40,13 @@ from bench.scratch import scratch_database
 from ledger.db.pool import create_pool
 from ledger.eventstore import EventStore
 from ledger.projections import ProjectionRunner, all_projections
+from ledger.projections.registry import NAMES
 from ledger.projections import metric_queries as mq
 from ledger.projections import queries
-from ledger.projections.rebuild import Progress, rebuild
+from ledger.projections.rebuild import Progress, pool_size, rebuild
 from ledger.services.cases import Context
 from ledger.services.repositories import case_service
-from ledger.workers.gc_tuning import tune_for_throughput
+from ledger.workers.gc_tuning import REBUILD_YOUNG_THRESHOLD, tune_for_throughput
 
 TENANT = "bench"
 
@@ -75,7 +76,7 @@ async def bench_rebuild(pool: Any, events: int) -> dict[str, float]:
             samples.append(process.memory_info().rss)
             await asyncio.sleep(0.2)
 
-    tune_for_throughput()  # as ``ledger rebuild`` does
+    tune_for_throughput(REBUILD_YOUNG_THRESHOLD)  # as ``ledger rebuild`` does
     sampler = asyncio.create_task(sample())
     started, cpu = time.perf_counter(), time.process_time()
     position = await rebuild(pool, all_projections(), batch_size=5000,
@@ -209,7 +210,8 @@ async def bench_lag(pool: Any, url: str, rate: int, seconds: float, cases: int,
 
 
 async def run(url: str, args: argparse.Namespace) -> None:
-    pool = await create_pool(url, min_size=4, max_size=24)
+    # As ``ledger rebuild --all`` sizes its pool with the default LEDGER_POOL_MAX_SIZE.
+    pool = await create_pool(url, min_size=4, max_size=pool_size(len(NAMES), 20))
     try:
         print(f"writing {args.cases:,} cases ({args.cases * 10:,} events) …", flush=True)
         started = time.perf_counter()

@@ -34,3 +34,6 @@ def test_the_worker_commands_tune_the_collector() -> None:
     root = Path(ledger.__file__).parent
     for command in ("projections/commands.py", "webhooks/commands.py"):
         assert "tune_for_throughput()" in (root / command).read_text()
+    # A rebuild ends: it may let young objects pile up longer (one collection per load).
+    assert "tune_for_throughput(REBUILD_YOUNG_THRESHOLD)" in (
+        root / "projections/commands.py").read_text()

@@ -7,6 +7,7 @@ import pytest
 
 from ledger.api.app import HELD_CONNECTIONS, POOL_RESERVE, held_connections
 from ledger.config import ConfigError, load_settings
+from ledger.projections.rebuild import pool_size
 
 
 def test_the_held_connections_leave_the_reserve_to_the_rest_of_the_pool() -> None:
@@ -23,3 +24,9 @@ def test_a_pool_too_small_for_the_workers_is_refused_at_start_up() -> None:
         load_settings({"LEDGER_POOL_MIN_SIZE": "1", "LEDGER_POOL_MAX_SIZE": "7"})
     settings = load_settings({"LEDGER_POOL_MIN_SIZE": "1", "LEDGER_POOL_MAX_SIZE": "8"})
     assert settings.pool_max_size == 8
+
+
+def test_a_rebuild_uses_the_pool_size_allowed_with_a_reader_and_a_writer_per_projection() -> None:
+    assert pool_size(7, 20) == 20  # ``--all``: 12 spare for deriving ahead and indexing
+    assert pool_size(1, 20) == 20
+    assert pool_size(30, 20) == 31  # never fewer than the load itself needs

@@ -16,7 +16,7 @@ from ledger.db.runtime import database_url, ensure_database_exists
 from ledger.eventstore import EventStore
 from ledger.projections.deadlines import tick
 from ledger.projections.positions import lags
-from ledger.projections.rebuild import Progress, RebuildBusy, rebuild
+from ledger.projections.rebuild import Progress, RebuildBusy, pool_size, rebuild
 from ledger.projections.registry import NAMES, all_projections, by_name
 from ledger.projections.runner import ProjectionRunner
 from ledger.privacy.master import resolve_master_key
@@ -24,7 +24,7 @@ from ledger.audit.checkpoint_task import checkpoint_task
 from ledger.audit.signing import resolve_signing_key
 from ledger.services.repositories import case_service
 from ledger.workers import list_quarantine, list_skips
-from ledger.workers.gc_tuning import tune_for_throughput
+from ledger.workers.gc_tuning import REBUILD_YOUNG_THRESHOLD, tune_for_throughput
 
 
 async def _pool(settings: Settings, url: str, max_size: int = 4) -> Any:
@@ -67,7 +67,7 @@ def _print_progress(progress: Progress) -> None:
 
 
 async def _rebuild(settings: Settings, url: str, names: list[str]) -> int:
-    pool = await _pool(settings, url, max_size=len(names) + 1)  # a reader + a writer each
+    pool = await _pool(settings, url, max_size=pool_size(len(names), settings.pool_max_size))
     try:
         print(f"rebuilding {', '.join(names)} from the start of the feed", file=sys.stderr)
         position = await rebuild(pool, [by_name(n) for n in names], on_progress=_print_progress)
@@ -128,7 +128,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             if args.all == bool(args.name):
                 print("ledger: name one projection or pass --all", file=sys.stderr)
                 return 2
-            tune_for_throughput()  # a rebuild is one long catch-up: the same trade-off
+            tune_for_throughput(REBUILD_YOUNG_THRESHOLD)  # one long catch-up, and a bounded one
             with contextlib.suppress(KeyboardInterrupt):
                 return asyncio.run(_rebuild(settings, url, list(NAMES) if args.all else [args.name]))
             print("interrupted: the live read models were left as they were", file=sys.stderr)

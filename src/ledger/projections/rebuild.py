@@ -50,6 +50,14 @@ COUNT_SQL = "SELECT count(*) FROM stored_events"
 log = logging.getLogger("ledger.projections")
 
 
+def pool_size(projections: int, pool_max_size: int) -> int:
+    """Connections for a rebuild of ``projections`` projections: a reader and a writer each
+    at least, and up to ``pool_max_size`` (``LEDGER_POOL_MAX_SIZE``) so that the spare ones
+    derive audit rows ahead and build indexes side by side (``rebuild_load``); with none
+    spare, that work waits for the load and runs one statement at a time."""
+    return max(projections + 1, pool_max_size)
+
+
 class RebuildBusy(RuntimeError):
     """Another process is rebuilding one of these projections."""
 

@@ -22,8 +22,17 @@ YOUNG_THRESHOLD = 50_000
 OLDER_THRESHOLDS = (20, 20)
 
 
-def tune_for_throughput() -> None:
+REBUILD_YOUNG_THRESHOLD = 500_000
+"""For ``ledger rebuild``, a job that ends: at ``YOUNG_THRESHOLD`` a rebuild of a million
+events ran ~54 young collections of ~50 ms each (2.4–3.1 s of its 17–21 s of CPU: the
+decoded pages queued for the writers are still alive, so each collection walks and promotes
+tens of thousands of objects); at this threshold, one in the whole load, and the same peak
+memory (bench/README.md, "Rebuild, fourth round"). The long-running workers keep the smaller
+threshold: cyclic garbage of days of work must not wait for half a million allocations."""
+
+
+def tune_for_throughput(young_threshold: int = YOUNG_THRESHOLD) -> None:
     """Freeze the objects made so far and collect young objects less often (process-wide)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+    gc.set_threshold(young_threshold, *OLDER_THRESHOLDS)
