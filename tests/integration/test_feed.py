@@ -104,11 +104,21 @@ async def test_a_subscriber_sees_every_event_of_concurrent_writers_exactly_once(
     await store.close()
 
 
+async def visible(store: EventStore, tenant: str, count: int) -> list[StoredEventRow]:
+    """The tenant's feed once it shows ``count`` rows: a row appears there only when no
+    transaction that began before its own is still open (the horizon), and the suite's other
+    processes and background workers write to the same database at any moment."""
+    async with asyncio.timeout(10):
+        while len(rows := await store.read_all(tenant_id=tenant)) < count:
+            await asyncio.sleep(0.02)
+    return rows
+
+
 async def test_a_rolled_back_append_leaves_no_trace_and_no_stuck_subscriber(
         store: EventStore, pool: asyncpg.Pool, tenant: str) -> None:
     taken, rolled_back, after = uuid4(), uuid4(), uuid4()
     await store.append(one(taken), tenant_id=tenant)
-    feed = store.subscribe(after=(await store.read_all(tenant_id=tenant))[-1].cursor,
+    feed = store.subscribe(after=(await visible(store, tenant, 1))[-1].cursor,
                            tenant_id=tenant, poll_interval=5.0)
     async with pool.acquire() as connection:
         transaction = connection.transaction()
@@ -134,7 +144,7 @@ async def test_the_tenant_feed_and_topic_filter_only_return_their_rows(
     await store.append(one(uuid4(), topic="tests:A"), tenant_id=tenant)
     await store.append(one(uuid4(), topic="tests:B"), tenant_id=tenant)
     await store.append(one(uuid4(), topic="tests:A"), tenant_id=other)
-    assert [r.topic for r in await store.read_all(tenant_id=tenant)] == ["tests:A", "tests:B"]
+    assert [r.topic for r in await visible(store, tenant, 2)] == ["tests:A", "tests:B"]
     assert [r.tenant_id for r in await store.read_all(tenant_id=tenant, topics=["tests:A"])] == [
         tenant]
     page = await store.read_all(tenant_id=tenant, limit=1)
@@ -186,7 +196,7 @@ async def test_feed_rows_are_the_rows_the_append_returned_to_the_microsecond(
         appended += await store.append(one(uuid4()) + one(uuid4()), tenant_id=tenant,
                                        recorded_at=moment, actor="ana",
                                        correlation_id=uuid4(), causation_id=uuid4())
-    read = await store.read_all(tenant_id=tenant)
+    read = await visible(store, tenant, len(appended))
     assert read == appended
     assert [r.recorded_at.utcoffset() for r in read] == [appended[0].recorded_at.utcoffset()] * 8
     pages = [page async for page in store.feed.pages(tenant_id=tenant, page_size=3)]
