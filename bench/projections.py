@@ -37,6 +37,7 @@ import psutil
 
 from bench import projections_data
 from bench.scratch import scratch_database
+from ledger.config import Settings
 from ledger.db.pool import create_pool
 from ledger.eventstore import EventStore
 from ledger.projections import ProjectionRunner, all_projections
@@ -210,8 +211,9 @@ async def bench_lag(pool: Any, url: str, rate: int, seconds: float, cases: int,
 
 
 async def run(url: str, args: argparse.Namespace) -> None:
-    # As ``ledger rebuild --all`` sizes its pool with the default LEDGER_POOL_MAX_SIZE.
-    pool = await create_pool(url, min_size=4, max_size=pool_size(len(NAMES), 20))
+    # As ``ledger rebuild --all`` sizes its pool, with the default LEDGER_POOL_MAX_SIZE.
+    pool = await create_pool(url, min_size=4,
+                             max_size=pool_size(len(NAMES), Settings().pool_max_size))
     try:
         print(f"writing {args.cases:,} cases ({args.cases * 10:,} events) …", flush=True)
         started = time.perf_counter()

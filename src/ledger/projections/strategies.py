@@ -15,7 +15,6 @@ leaves the cache and at ``flush()``, contact counts added at ``flush()``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -295,4 +294,3 @@ class StrategiesProjection:
             await conn.copy_records_to_table("rm_dialer", records=rows, columns=DIALER_COLUMNS)
         if autos:
             await conn.copy_records_to_table("rm_auto_steps", records=autos, columns=AUTO_COLUMNS)
-

@@ -7,9 +7,8 @@ another process takes over within seconds. A shard's owner (``shard.ShardWorker`
 fan-out (feed → delivery rows, with the position), the sender (due queue heads → POST,
 bounded concurrency), the result writer (attempts and outcomes, batched every few
 milliseconds), the health check (3 days failing disables) and the pruning of finished
-deliveries (``retention``). A crash between a receiver's
-2xx and the result write means the message is sent again after restart with the same
-``webhook-id``: at-least-once.
+deliveries (``retention``). A crash between a receiver's 2xx and the result write means the
+message is sent again after restart with the same ``webhook-id``: at-least-once.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ REBUILD_YOUNG_THRESHOLD = 500_000
 events ran ~54 young collections of ~50 ms each (2.4–3.1 s of its 17–21 s of CPU: the
 decoded pages queued for the writers are still alive, so each collection walks and promotes
 tens of thousands of objects); at this threshold, one in the whole load, and the same peak
-memory (bench/README.md, "Rebuild, fourth round"). The long-running workers keep the smaller
+memory (bench/README.md, "Projections", fourth round). The long-running workers keep the smaller
 threshold: cyclic garbage of days of work must not wait for half a million allocations."""
 
 
