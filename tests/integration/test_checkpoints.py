@@ -3,6 +3,7 @@ a stream rewritten with recomputed hashes — and an edit of the checkpoint's ow
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,10 @@ from ledger.eventstore import EventStore
 from ledger.services.repositories import case_repository
 
 MASTER_KEY = os.urandom(32)
+HIDDEN_SQL = """
+    SELECT count(*) FROM stored_events WHERE originator_id = ANY($1)
+      AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+"""
 START = datetime(2026, 1, 5, tzinfo=UTC)
 
 
@@ -36,6 +41,11 @@ async def _cases(pool, tenant: str, count: int = 4, payments: int = 3) -> list[u
                                  method=PaymentMethod.ACH)
         await repository.save(case, tenant_id=tenant, actor="test")
         ids.append(case.id)
+    # A checkpoint covers what is below the feed's horizon: wait until these events are (the
+    # suite's background workers may hold an earlier transaction open for a moment).
+    async with asyncio.timeout(10):
+        while await pool.fetchval(HIDDEN_SQL, ids):
+            await asyncio.sleep(0.02)
     return ids
 
 

@@ -2,7 +2,8 @@
 
 Text cells that a spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``, tab
 or carriage return) are prefixed with ``'``: group names come from API clients, and a CSV
-opened in a spreadsheet must not execute what they wrote. Numbers are written as they are.
+opened in a spreadsheet must not execute what they wrote. Numbers are written as they are;
+dates and times in ISO 8601.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -24,6 +26,8 @@ def cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, datetime | date):  # ISO 8601 as in the JSON, not str()'s space
+        return value.isoformat()
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
