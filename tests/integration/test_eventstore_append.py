@@ -17,6 +17,7 @@ from ledger.eventstore import (
     InvalidAppend,
     NewEvent,
 )
+from ledger.eventstore.lane import ConnectionLane
 
 TOPIC = "tests:Happened"
 
@@ -173,3 +174,23 @@ async def test_statements_waiting_for_a_held_connection_go_to_the_pool_when_the_
         async with asyncio.timeout(5):  # no one waits on for a connection that is gone
             assert [(await task)[0][0] for task in waiting] == [1, 1, 1]
         assert (await store.fetch("SELECT 2"))[0][0] == 2
+
+
+async def test_a_held_connection_handed_to_a_cancelled_statement_goes_on_to_the_next(
+        pool: asyncpg.Pool) -> None:
+    lane = ConnectionLane(pool, 1)
+    await lane.start()
+    try:
+        taken = lane._idle.popleft()  # in use by a statement
+        first = asyncio.create_task(lane.fetch("SELECT 1"))
+        second = asyncio.create_task(lane.fetch("SELECT 2"))
+        await asyncio.sleep(0.05)
+        assert not first.done() and not second.done()
+        lane._give(taken)  # released: handed to the first waiter ...
+        first.cancel()  # ... which is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        async with asyncio.timeout(5):
+            assert (await second)[0][0] == 2
+    finally:
+        await lane.close(timeout=5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from case_builders import at, place
 from hypothesis import given, settings
@@ -38,6 +38,38 @@ def test_a_reused_view_equals_a_view_built_afresh_at_any_time(first: float, late
     assert views.of(case, at(first, 0.5)) == case_view(case, at(first, 0.5))
     for days in later:
         assert views.of(case, at(days, 0.5)) == case_view(case, at(days, 0.5))
+
+
+@settings(max_examples=80, deadline=None)
+@given(hold_seconds=st.integers(0, 59), in_order=st.booleans(),
+       offsets=st.lists(st.floats(-7200, 7200), min_size=1, max_size=8))
+def test_a_kept_refusal_of_calls_reads_as_a_view_built_afresh_around_a_hold_ending(
+    hold_seconds: int, in_order: bool, offsets: list[float]
+) -> None:
+    # Refusals are kept until they lift (also asked out of order); a hold ending within a
+    # minute lets calls through before the minute it rounds up to, so it is never kept.
+    case = place()
+    ends = at(20) + timedelta(seconds=hold_seconds)
+    case.place_hold(kind="hardship", starts_at=at(1), until=ends)
+    case.collect_events()
+    views = CurrentViews()
+    for offset in sorted(offsets) if in_order else offsets:
+        now = ends + timedelta(seconds=offset)
+        assert views.of(case, now) == case_view(case, now)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=st.floats(0, 40), steps=st.lists(st.floats(0, 7), min_size=1, max_size=12))
+def test_a_kept_next_call_reads_as_a_view_built_afresh_through_the_hours_of_the_day(
+    first: float, steps: list[float]
+) -> None:
+    # Read after read, hours apart: through calling hours, evenings, midnights and the hold.
+    case = _busy_case()
+    views = CurrentViews()
+    now = at(first)
+    for hours in steps:
+        now += timedelta(hours=hours)
+        assert views.of(case, now) == case_view(case, now)
 
 
 def test_a_new_version_is_rebuilt_rather_than_reused() -> None:

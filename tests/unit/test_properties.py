@@ -7,12 +7,20 @@ from typing import Any
 from uuid import uuid4
 
 from hypothesis import HealthCheck, given, settings
+from msgspec.structs import replace
 from hypothesis import strategies as st
 
 from ledger.domain.case import Case
-from ledger.domain.compliance import ComplianceContext, permission, rules_for
+from ledger.domain.compliance import (
+    ComplianceContext,
+    allowed_stands_until,
+    permission,
+    refusal_stands_until_next_allowed,
+    rules_for,
+)
 from ledger.domain.errors import DomainError
 from ledger.domain.promises import promise_status
+from ledger.domain.timeutil import ceil_minute
 from ledger.domain.values import CallRecord, Channel, Direction, HoldKind, HoldWindow, Outcome
 
 from case_builders import PLACED_AT, at, place, replay
@@ -169,3 +177,68 @@ def test_next_allowed_at_is_allowed_and_the_minute_before_it_is_not(
     minute_before = allowed_at - timedelta(minutes=1)
     if minute_before >= asked_at:
         assert not permission(ctx, channel, minute_before, rules).allowed
+
+
+
+def _holds_ending_on_whole_minutes(ctx: ComplianceContext) -> ComplianceContext:
+    holds = tuple(replace(h, until=None if h.until is None else ceil_minute(h.until))
+                  for h in ctx.holds)
+    return replace(ctx, holds=holds)
+
+
+@PROPERTY
+@given(ctx=contexts().map(_holds_ending_on_whole_minutes), channel=st.sampled_from(list(Channel)),
+       offset=st.integers(-3 * 1440, 3 * 1440), later=st.floats(0, 1))
+def test_asked_again_before_the_next_allowed_time_the_answer_is_that_same_time(
+    ctx: ComplianceContext, channel: Channel, offset: int, later: float
+) -> None:
+    # What lets a case read keep a refusal's next_allowed_at until then (CurrentViews).
+    assert refusal_stands_until_next_allowed(ctx)
+    asked_at = (ctx.recent_calls[0].at if ctx.recent_calls else PLACED_AT) + timedelta(minutes=offset)
+    rules = rules_for(ctx.jurisdiction)
+    decision = permission(ctx, channel, asked_at, rules)
+    if decision.allowed or decision.next_allowed_at is None:
+        return
+    again = asked_at + (decision.next_allowed_at - asked_at) * later
+    if again < decision.next_allowed_at:
+        assert permission(ctx, channel, again, rules).next_allowed_at == decision.next_allowed_at
+
+
+
+@PROPERTY
+@given(ctx=contexts(), channel=st.sampled_from(list(Channel)),
+       offset=st.integers(-3 * 1440, 3 * 1440), later=st.floats(0, 1))
+def test_an_allowed_contact_stays_allowed_until_its_answer_may_change(
+    ctx: ComplianceContext, channel: Channel, offset: int, later: float
+) -> None:
+    # What lets a case read keep an allowed call until then (CurrentViews).
+    asked_at = (ctx.recent_calls[0].at if ctx.recent_calls else PLACED_AT) + timedelta(
+        minutes=offset, seconds=later * 59)
+    rules = rules_for(ctx.jurisdiction)
+    if not permission(ctx, channel, asked_at, rules).allowed:
+        return
+    until = allowed_stands_until(ctx, channel, asked_at, rules)
+    assert asked_at <= until <= asked_at + timedelta(days=1, hours=1)
+    for fraction in (later, 1 - later, 0.5, 0.999999):
+        again = asked_at + (until - asked_at) * fraction
+        if again < until:
+            assert permission(ctx, channel, again, rules).allowed
+
+def test_a_hold_ending_within_a_minute_lets_a_contact_through_before_the_next_allowed_time() -> None:
+    starts = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    hold = HoldWindow(uuid4(), HoldKind.HARDSHIP, starts, starts + timedelta(seconds=1))
+    ctx = ComplianceContext(jurisdiction="US-NY", timezone="America/New_York", holds=(hold,))
+    refused = permission(ctx, Channel.EMAIL, starts)
+    assert refused.next_allowed_at == starts + timedelta(minutes=1)
+    assert permission(ctx, Channel.EMAIL, starts + timedelta(seconds=30)).allowed
+    assert not refusal_stands_until_next_allowed(ctx)
+
+
+def test_an_allowed_call_stands_until_the_end_of_the_contact_hours_that_day() -> None:
+    ctx = ComplianceContext(jurisdiction="US-NY", timezone="America/New_York")
+    noon = datetime(2026, 3, 3, 17, tzinfo=UTC)  # 12:00 in New York
+    assert permission(ctx, Channel.PHONE, noon).allowed
+    assert allowed_stands_until(ctx, Channel.PHONE, noon) == datetime(2026, 3, 4, 2, tzinfo=UTC)
+    # on the day the clocks go forward nothing is kept: the wall clock jumps at 02:00
+    early = datetime(2026, 3, 8, 5, tzinfo=UTC)  # 00:00 EST, before the change
+    assert allowed_stands_until(ctx, Channel.LETTER, early) == early

@@ -12,6 +12,7 @@ While none is left (the database is down), statements go to the pool and fail fa
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from typing import Any
 
@@ -20,16 +21,22 @@ import asyncpg
 _logger = logging.getLogger(__name__)
 REPLACE_FIRST_DELAY = 0.1
 REPLACE_MAX_DELAY = 2.0
-RECHECK_SECONDS = 0.25
 
 
 class ConnectionLane:
-    """A fixed set of pool connections used one statement at a time, first free first."""
+    """A fixed set of pool connections used one statement at a time, first free first.
+
+    A statement that finds none free waits on a future of its own, which the next released
+    connection is handed to directly (no queue, no timer per wait: on the hottest reads the
+    timer of a timed wait cost more than the wait's own bookkeeping); when the last held
+    connection breaks, every waiter is told to use the pool instead."""
 
     def __init__(self, pool: asyncpg.Pool, size: int) -> None:
         self._pool = pool
         self._size = size
-        self._idle: asyncio.Queue[asyncpg.Connection] = asyncio.Queue()
+        self._idle: collections.deque[asyncpg.Connection] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[asyncpg.Connection | None]] = (
+            collections.deque())
         self._held: set[asyncpg.Connection] = set()
         self._replacing: set[asyncio.Task[None]] = set()
 
@@ -38,7 +45,7 @@ class ConnectionLane:
         while len(self._held) + len(self._replacing) < self._size:
             connection = await self._pool.acquire()
             self._held.add(connection)
-            self._idle.put_nowait(connection)
+            self._give(connection)
 
     async def close(self, timeout: float = 10.0) -> None:
         """Give every connection back to the pool, waiting up to ``timeout`` seconds for
@@ -49,7 +56,10 @@ class ConnectionLane:
         try:
             async with asyncio.timeout(timeout):
                 while len(returned) < len(self._held):
-                    returned.add(await self._idle.get())
+                    connection = self._idle.popleft() if self._idle else await self._wait()
+                    if connection is None:
+                        break
+                    returned.add(connection)
         except TimeoutError:
             _logger.warning("closing %d busy held connections", len(self._held) - len(returned))
         for connection in self._held:
@@ -57,6 +67,39 @@ class ConnectionLane:
                 connection.terminate()
             await self._pool.release(connection)
         self._held.clear()
+        self._idle.clear()
+        self._wake_all()
+
+    def _give(self, connection: asyncpg.Connection) -> None:
+        """Hand a free connection to the longest waiting statement, or keep it idle."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self._idle.append(connection)
+
+    def _wake_all(self) -> None:
+        """No held connection is left: waiters go to the pool."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _wait(self) -> asyncpg.Connection | None:
+        """The next free held connection; None once every held connection has broken."""
+        if not self._held:
+            return None
+        waiter: asyncio.Future[asyncpg.Connection | None] = (
+            asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            # Cancelled after a connection was handed over: pass it on, or it is lost.
+            if waiter.done() and not waiter.cancelled() and (handed := waiter.result()):
+                self._give(handed)
+            raise
 
     async def _replace(self, broken: asyncpg.Connection) -> None:
         try:
@@ -79,25 +122,17 @@ class ConnectionLane:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, REPLACE_MAX_DELAY)
         self._held.add(fresh)
-        self._idle.put_nowait(fresh)
+        self._give(fresh)
 
     def _retire(self, connection: asyncpg.Connection) -> None:
         self._held.discard(connection)
         if not _closed(connection):
             connection.terminate()
+        if not self._held:
+            self._wake_all()
         task = asyncio.get_running_loop().create_task(self._replace(connection))
         self._replacing.add(task)
         task.add_done_callback(self._replacing.discard)
-
-    async def _wait_for_idle(self) -> asyncpg.Connection | None:
-        """The next free held connection; None once every held connection has broken."""
-        while self._held:
-            try:
-                async with asyncio.timeout(RECHECK_SECONDS):
-                    return await self._idle.get()
-            except TimeoutError:
-                continue  # still busy; unless they all broke meanwhile, keep waiting
-        return None
 
     async def fetch(self, sql: str, *arguments: Any) -> list[asyncpg.Record]:
         """Run one statement on the first free connection.
@@ -106,12 +141,9 @@ class ConnectionLane:
         the statement runs on a pool connection instead: it fails fast while the database is
         unreachable rather than waiting for a held connection that may not come back soon.
         """
-        try:
-            connection = self._idle.get_nowait()
-        except asyncio.QueueEmpty:
-            connection = await self._wait_for_idle()
-            if connection is None:
-                return await self._pool.fetch(sql, *arguments)
+        connection = self._idle.popleft() if self._idle else await self._wait()
+        if connection is None:
+            return await self._pool.fetch(sql, *arguments)
         healthy = False
         try:
             records = await connection.fetch(sql, *arguments)
@@ -122,7 +154,7 @@ class ConnectionLane:
             raise
         finally:
             if healthy and not _closed(connection):
-                self._idle.put_nowait(connection)
+                self._give(connection)
             else:
                 self._retire(connection)
 

@@ -1,4 +1,5 @@
-"""Contact compliance: rules as data per jurisdiction, and two pure checks.
+"""Contact compliance: rules as data per jurisdiction, two pure checks, and how long an
+answer of the first stands.
 
 See :mod:`ledger.domain.compliance.rules` for the list of rule codes.
 """
@@ -21,8 +22,13 @@ from ledger.domain.compliance.rules import (
     Decision,
     Reason,
 )
+from ledger.domain.compliance.stability import (
+    allowed_stands_until,
+    refusal_stands_until_next_allowed,
+)
 
 __all__ = [
     "CN", "DEFAULT", "GB", "PRESETS", "RULE_CODES", "US", "ComplianceContext", "ContactRules",
-    "Decision", "Reason", "breaches", "country_of", "permission", "preset_for", "rules_for",
+    "Decision", "Reason", "allowed_stands_until", "breaches", "country_of", "permission", "preset_for",
+    "refusal_stands_until_next_allowed", "rules_for",
 ]

@@ -45,7 +45,8 @@ class HasComplianceContext(Protocol):
     def compliance_context(self) -> ComplianceContext: ...
 
 
-def _context(case: ComplianceContext | HasComplianceContext) -> ComplianceContext:
+def context_of(case: ComplianceContext | HasComplianceContext) -> ComplianceContext:
+    """The compliance slice of ``case`` (or ``case`` itself when it is one)."""
     return case if isinstance(case, ComplianceContext) else case.compliance_context()
 
 
@@ -167,7 +168,7 @@ def permission(
     rules: ContactRules | None = None,
 ) -> Decision:
     """May an outbound ``channel`` contact happen at ``at``? Cheap: no history replay."""
-    ctx = _context(case_state)
+    ctx = context_of(case_state)
     rules = rules or rules_for(ctx.jurisdiction)
     channel, at = Channel(channel), aware_utc(at, "at")
     blockers = _blockers(ctx, channel, at, rules)
@@ -194,7 +195,7 @@ def breaches(
     Inbound contacts (the debtor reached us) never breach contact rules, but an inbound
     phone conversation still starts the Reg F quiet period for later calls.
     """
-    ctx = _context(case_state)
+    ctx = context_of(case_state)
     rules = rules or rules_for(ctx.jurisdiction)
     if contact.direction == Direction.INBOUND:
         return []
