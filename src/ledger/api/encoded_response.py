@@ -26,8 +26,17 @@ class EncodedJson(Response[T], Generic[T]):
 
     __slots__ = ("_encoded",)
 
-    def __init__(self, body: bytes, headers: Mapping[str, str]) -> None:
-        super().__init__(body, media_type=MediaType.JSON, headers=dict(headers))
+    def __init__(self, body: bytes, headers: dict[str, str]) -> None:
+        # Response's own __init__ checks its arguments against typing's Mapping (slow ABC
+        # checks) and copies them; these are known, so its fields are set as it would.
+        self.content = body
+        self.headers = headers
+        self.media_type = MediaType.JSON
+        self.status_code = 200
+        self.encoding = "utf-8"
+        self.cookies = []
+        self.background = None
+        self.response_type_encoders = {}
         self._encoded = [
             *((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()),
             _JSON, (b"content-length", str(len(body)).encode()),

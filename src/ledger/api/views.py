@@ -51,8 +51,9 @@ def _debtor(case: Case) -> DebtorView:
     )
 
 
-def case_view(case: Case, now: datetime) -> CaseView:
-    """The case as API.md shows it, aged and judged at ``now``."""
+def case_view(case: Case, now: datetime, next_call: _NextCall | None = None) -> CaseView:
+    """The case as API.md shows it, aged and judged at ``now`` (the next allowed call from
+    ``next_call`` when given)."""
     view = case.view(now, with_payments=False)
     open_dispute = next((d for d in case.disputes.values() if d.is_open), None)
     promise = view.active_promise
@@ -80,7 +81,7 @@ def case_view(case: Case, now: datetime) -> CaseView:
                                 a.requested_by)
             for a in case.pending_approvals
         ],
-        **_timely(case, now, view),
+        **_timely(case, now, view, next_call),
     )
 
 
@@ -168,8 +169,9 @@ class CurrentViews:
             self._views.move_to_end(case.id)
             view, next_call = known
             return msgspec.structs.replace(view, **_timely(case, now, next_call=next_call))
-        view = case_view(case, now)
-        self._views[case.id] = (view, _NextCall(case))
+        next_call = _NextCall(case)
+        view = case_view(case, now, next_call)
+        self._views[case.id] = (view, next_call)
         self._views.move_to_end(case.id)
         if len(self._views) > self.capacity:
             self._views.popitem(last=False)
