@@ -72,6 +72,17 @@ def test_a_kept_next_call_reads_as_a_view_built_afresh_through_the_hours_of_the_
         assert views.of(case, now) == case_view(case, now)
 
 
+def test_kept_days_past_due_give_way_to_a_curing_payment_received_after_the_read() -> None:
+    case = place()
+    case.receive_payment(external_id="cure", amount=45000, currency="USD", received_at=at(5),
+                         method="ach")  # recorded now, received (backdated) at day 5
+    case.collect_events()
+    views = CurrentViews()
+    for now in (at(4, 20), at(4, 23.9), at(5) - timedelta(seconds=1), at(5), at(5, 1)):
+        assert views.of(case, now) == case_view(case, now)
+    assert views.of(case, at(5, 2)).days_past_due == 0
+
+
 def test_a_new_version_is_rebuilt_rather_than_reused() -> None:
     case = _busy_case()
     views = CurrentViews()

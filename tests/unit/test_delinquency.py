@@ -1,10 +1,13 @@
 """Days past due and buckets."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given as for_all
+from hypothesis import settings
+from hypothesis import strategies as st
 
-from ledger.domain.delinquency import bucket_for
+from ledger.domain.delinquency import bucket_for, days_past_due_stand_until
 
 from case_builders import at, given, pay
 
@@ -36,3 +39,31 @@ def test_reversing_the_curing_payment_brings_the_ageing_back() -> None:
     case = given(pay("P1", 45000, at(1)))
     case.reverse_payment(external_id="P1", reason="bounced", reversed_at=at(3))
     assert case.days_past_due(at(10)) == 105
+
+
+@settings(max_examples=200, deadline=None)
+@for_all(payments=st.lists(st.tuples(st.integers(1, 60000), st.floats(-30, 30)), max_size=4),
+         reversed_first=st.booleans(), asked=st.floats(2, 40), later=st.floats(0, 1))
+def test_days_past_due_answer_as_asked_until_they_stand_until(
+    payments: list[tuple[int, float]], reversed_first: bool, asked: float, later: float
+) -> None:
+    # What lets a case read keep the figure (CurrentViews). Payments land hours around the
+    # question, some curing the case (past due at placement: 45,000).
+    case = given(*(pay(f"P{n}", amount, at(asked, hours)) for n, (amount, hours) in enumerate(payments)),
+                 timezone="America/New_York")
+    if payments and reversed_first:
+        case.reverse_payment(external_id="P0", reason="bounced", reversed_at=at(41))
+    when = at(asked)
+    until = days_past_due_stand_until(case.payments.values(), case.timezone, when)
+    assert when <= until <= when + timedelta(days=1, hours=1)
+    for again in (when + (until - when) * later, until - timedelta(microseconds=1)):
+        if when <= again < until:
+            assert case.days_past_due(again) == case.days_past_due(when)
+
+
+def test_days_past_due_stand_until_the_next_local_midnight_once_every_payment_is_in() -> None:
+    case = given(pay("P1", 100, at(1)))
+    nine_pm_chicago = datetime(2026, 9, 5, 2, tzinfo=UTC)
+    assert days_past_due_stand_until(case.payments.values(), "America/Chicago",
+                                     nine_pm_chicago) == datetime(2026, 9, 5, 5, tzinfo=UTC)
+    assert days_past_due_stand_until(case.payments.values(), "America/Chicago", at(0)) == at(0)

@@ -30,7 +30,7 @@ from ledger.domain.compliance import (
     permission,
     refusal_stands_until_next_allowed,
 )
-from ledger.domain.delinquency import bucket_for
+from ledger.domain.delinquency import bucket_for, days_past_due_stand_until
 from ledger.domain.view import CaseView as DomainCaseView, arrangement_view
 from ledger.domain.values import Channel
 
@@ -51,9 +51,9 @@ def _debtor(case: Case) -> DebtorView:
     )
 
 
-def case_view(case: Case, now: datetime, next_call: _NextCall | None = None) -> CaseView:
-    """The case as API.md shows it, aged and judged at ``now`` (the next allowed call from
-    ``next_call`` when given)."""
+def case_view(case: Case, now: datetime, kept: _Kept | None = None) -> CaseView:
+    """The case as API.md shows it, aged and judged at ``now`` (with what ``kept`` holds for
+    this version, when given)."""
     view = case.view(now, with_payments=False)
     open_dispute = next((d for d in case.disputes.values() if d.is_open), None)
     promise = view.active_promise
@@ -81,18 +81,18 @@ def case_view(case: Case, now: datetime, next_call: _NextCall | None = None) -> 
                                 a.requested_by)
             for a in case.pending_approvals
         ],
-        **_timely(case, now, view, next_call),
+        **_timely(case, now, view, kept),
     )
 
 
 def _timely(case: Case, now: datetime, view: DomainCaseView | None = None,
-            next_call: _NextCall | None = None) -> dict[str, Any]:
+            kept: _Kept | None = None) -> dict[str, Any]:
     """The fields that change with time alone: ageing, holds and deadlines passing, the next
     allowed call, the behaviour score (taking what ``view``, the domain's at ``now``, has,
-    and the next allowed call from ``next_call`` when given)."""
+    and what ``kept`` holds for this version of the case, when given)."""
     if view is None:
-        dpd, status, arrangement = (case.days_past_due(now), case.status(now),
-                                    arrangement_view(case, now))
+        dpd = case.days_past_due(now) if kept is None else kept.days_past_due(case, now)
+        status, arrangement = case.status(now), arrangement_view(case, now)
     else:
         dpd, status, arrangement = view.days_past_due, view.status, view.arrangement
     return {
@@ -111,7 +111,7 @@ def _timely(case: Case, now: datetime, view: DomainCaseView | None = None,
             if arrangement else None
         ),
         "next_contact_allowed_at": (permission(case, Channel.PHONE, now).next_allowed_at
-                                    if next_call is None else next_call.at(case, now)),
+                                    if kept is None else kept.next_call(case, now)),
         "open_complaints": [
             OpenComplaintView(c.complaint_id, c.category, c.received_at, c.respond_by,
                               c.overdue or overdue_at(c.respond_by) <= now)
@@ -121,32 +121,47 @@ def _timely(case: Case, now: datetime, view: DomainCaseView | None = None,
     }
 
 
-class _NextCall:
-    """The next allowed call of one version of a case, kept while the answer stands.
+class _Kept:
+    """What one version of a case answers at other times, kept while the answer stands.
 
-    Outside calling hours the check is the costliest part of a case read, and within them it
-    is still a sixth of the view. An allowed call stays allowed until ``allowed_stands_until``
-    (the answer is the moment of asking); asked again before a refusal's ``next_allowed_at``,
-    the answer is that same instant (``refusal_stands_until_next_allowed``)."""
+    The next allowed call: outside calling hours its check is the costliest part of a case
+    read, and within them still a sixth of the view. An allowed call stays allowed until
+    ``allowed_stands_until`` (the answer is the moment of asking); asked again before a
+    refusal's ``next_allowed_at``, the answer is that same instant
+    (``refusal_stands_until_next_allowed``). Days past due (a pass over the payments) stand
+    until ``days_past_due_stand_until``. Both property-tested in the domain."""
 
-    __slots__ = ("_refusal_stands", "_since", "_until", "_allowed")
+    __slots__ = ("_refusal_stands", "_call_since", "_call_until", "_allowed",
+                 "_dpd_since", "_dpd_until", "_dpd")
 
     def __init__(self, case: Case) -> None:
         self._refusal_stands = refusal_stands_until_next_allowed(case)
-        self._since: datetime | None = None
-        self._until = self._since
+        self._call_since: datetime | None = None
+        self._call_until = self._call_since
         self._allowed = False
+        self._dpd_since: datetime | None = None
+        self._dpd_until = self._dpd_since
+        self._dpd = 0
 
-    def at(self, case: Case, now: datetime) -> datetime | None:
-        if self._since is not None and self._since <= now < self._until:  # type: ignore[operator]
-            return now.astimezone(UTC) if self._allowed else self._until
+    def next_call(self, case: Case, now: datetime) -> datetime | None:
+        if self._call_since is not None and self._call_since <= now < self._call_until:  # type: ignore[operator]
+            return now.astimezone(UTC) if self._allowed else self._call_until
         decision = permission(case, Channel.PHONE, now)
         if decision.allowed:
-            self._since, self._allowed = now, True
-            self._until = allowed_stands_until(case, Channel.PHONE, now)
+            self._call_since, self._allowed = now, True
+            self._call_until = allowed_stands_until(case, Channel.PHONE, now)
         elif self._refusal_stands and decision.next_allowed_at is not None:
-            self._since, self._until, self._allowed = now, decision.next_allowed_at, False
+            self._call_since, self._call_until = now, decision.next_allowed_at
+            self._allowed = False
         return decision.next_allowed_at
+
+    def days_past_due(self, case: Case, now: datetime) -> int:
+        if self._dpd_since is not None and self._dpd_since <= now < self._dpd_until:  # type: ignore[operator]
+            return self._dpd
+        self._dpd = days = case.days_past_due(now)
+        self._dpd_since = now
+        self._dpd_until = days_past_due_stand_until(case.payments.values(), case.timezone, now)
+        return days
 
 
 class CurrentViews:
@@ -154,24 +169,24 @@ class CurrentViews:
 
     A case read is the hottest route, and most of its view (amounts, debtor, promise, dispute,
     approvals) changes only with a new event; what changes with time alone (``_timely``) is
-    worked out again on every read, but for the next allowed call, kept while it stands
-    (``_NextCall``). Bounded like the case cache (least recently read first).
+    worked out again on every read, but for the next allowed call and the days past due,
+    kept while they stand (``_Kept``). Bounded like the case cache (least recently read first).
     Only for the case now: a view ``as_of`` a past time is not the view of any version.
     """
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
-        self._views: OrderedDict[UUID, tuple[CaseView, _NextCall]] = OrderedDict()
+        self._views: OrderedDict[UUID, tuple[CaseView, _Kept]] = OrderedDict()
 
     def of(self, case: Case, now: datetime) -> CaseView:
         known = self._views.get(case.id)
         if known is not None and known[0].version == case.version:
             self._views.move_to_end(case.id)
-            view, next_call = known
-            return msgspec.structs.replace(view, **_timely(case, now, next_call=next_call))
-        next_call = _NextCall(case)
-        view = case_view(case, now, next_call)
-        self._views[case.id] = (view, next_call)
+            view, kept = known
+            return msgspec.structs.replace(view, **_timely(case, now, kept=kept))
+        kept = _Kept(case)
+        view = case_view(case, now, kept)
+        self._views[case.id] = (view, kept)
         self._views.move_to_end(case.id)
         if len(self._views) > self.capacity:
             self._views.popitem(last=False)
