@@ -49,8 +49,8 @@ def test_days_past_due_answer_as_asked_until_they_stand_until(
 ) -> None:
     # What lets a case read keep the figure (CurrentViews). Payments land hours around the
     # question, some curing the case (past due at placement: 45,000).
-    case = given(*(pay(f"P{n}", amount, at(asked, hours)) for n, (amount, hours) in enumerate(payments)),
-                 timezone="America/New_York")
+    case = given(*(pay(f"P{n}", amount, at(asked, hours))
+                   for n, (amount, hours) in enumerate(payments)), timezone="America/New_York")
     if payments and reversed_first:
         case.reverse_payment(external_id="P0", reason="bounced", reversed_at=at(41))
     when = at(asked)

@@ -224,7 +224,8 @@ def test_an_allowed_contact_stays_allowed_until_its_answer_may_change(
         if again < until:
             assert permission(ctx, channel, again, rules).allowed
 
-def test_a_hold_ending_within_a_minute_lets_a_contact_through_before_the_next_allowed_time() -> None:
+def test_a_hold_ending_within_a_minute_lets_a_contact_through_before_its_next_allowed_time(
+) -> None:
     starts = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
     hold = HoldWindow(uuid4(), HoldKind.HARDSHIP, starts, starts + timedelta(seconds=1))
     ctx = ComplianceContext(jurisdiction="US-NY", timezone="America/New_York", holds=(hold,))

@@ -43,9 +43,9 @@ class EncodedJson(Response[T], Generic[T]):
         ]
 
     def to_asgi_response(  # type: ignore[override]
-        self, app: Any, request: Any, *, background: Any = None, cookies: Iterable[Any] | None = None,
-        headers: Mapping[str, str] | None = None, is_head_response: bool = False,
-        **_: Any,
+        self, app: Any, request: Any, *, background: Any = None,
+        cookies: Iterable[Any] | None = None, headers: Mapping[str, str] | None = None,
+        is_head_response: bool = False, **_: Any,
     ) -> _Ready:
         if background is not None or cookies:
             raise TypeError("EncodedJson is for routes without cookies or background tasks")

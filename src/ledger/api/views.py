@@ -35,6 +35,8 @@ from ledger.domain.view import CaseView as DomainCaseView, arrangement_view
 from ledger.domain.values import Channel
 
 _encoder = msgspec.json.Encoder()
+_NEVER = datetime.min.replace(tzinfo=UTC)
+"""An empty window: nothing kept yet."""
 
 
 def encode(value: Any) -> bytes:
@@ -136,15 +138,13 @@ class _Kept:
 
     def __init__(self, case: Case) -> None:
         self._refusal_stands = refusal_stands_until_next_allowed(case)
-        self._call_since: datetime | None = None
-        self._call_until = self._call_since
+        self._call_since = self._call_until = _NEVER
         self._allowed = False
-        self._dpd_since: datetime | None = None
-        self._dpd_until = self._dpd_since
+        self._dpd_since = self._dpd_until = _NEVER
         self._dpd = 0
 
     def next_call(self, case: Case, now: datetime) -> datetime | None:
-        if self._call_since is not None and self._call_since <= now < self._call_until:  # type: ignore[operator]
+        if self._call_since <= now < self._call_until:
             return now.astimezone(UTC) if self._allowed else self._call_until
         decision = permission(case, Channel.PHONE, now)
         if decision.allowed:
@@ -156,7 +156,7 @@ class _Kept:
         return decision.next_allowed_at
 
     def days_past_due(self, case: Case, now: datetime) -> int:
-        if self._dpd_since is not None and self._dpd_since <= now < self._dpd_until:  # type: ignore[operator]
+        if self._dpd_since <= now < self._dpd_until:
             return self._dpd
         self._dpd = days = case.days_past_due(now)
         self._dpd_since = now

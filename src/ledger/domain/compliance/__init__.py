@@ -29,6 +29,6 @@ from ledger.domain.compliance.stability import (
 
 __all__ = [
     "CN", "DEFAULT", "GB", "PRESETS", "RULE_CODES", "US", "ComplianceContext", "ContactRules",
-    "Decision", "Reason", "allowed_stands_until", "breaches", "country_of", "permission", "preset_for",
-    "refusal_stands_until_next_allowed", "rules_for",
+    "Decision", "Reason", "allowed_stands_until", "breaches", "country_of", "permission",
+    "preset_for", "refusal_stands_until_next_allowed", "rules_for",
 ]
