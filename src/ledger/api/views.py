@@ -123,44 +123,55 @@ def _timely(case: Case, now: datetime, view: DomainCaseView | None = None,
     }
 
 
+class _Window:
+    """An answer kept from ``since`` until (not including) ``until``; empty at first."""
+
+    __slots__ = ("since", "until", "answer")
+
+    def __init__(self) -> None:
+        self.since = self.until = _NEVER
+        self.answer: Any = None
+
+    def covers(self, now: datetime) -> bool:
+        return self.since <= now < self.until
+
+    def keep(self, since: datetime, until: datetime, answer: Any) -> None:
+        self.since, self.until, self.answer = since, until, answer
+
+
 class _Kept:
     """What one version of a case answers at other times, kept while the answer stands.
 
     The next allowed call: outside calling hours its check is the costliest part of a case
     read, and within them still a sixth of the view. An allowed call stays allowed until
-    ``allowed_stands_until`` (the answer is the moment of asking); asked again before a
-    refusal's ``next_allowed_at``, the answer is that same instant
+    ``allowed_stands_until`` (the answer is the moment of asking, kept as ``None``); asked
+    again before a refusal's ``next_allowed_at``, the answer is that same instant
     (``refusal_stands_until_next_allowed``). Days past due (a pass over the payments) stand
     until ``days_past_due_stand_until``. Both property-tested in the domain."""
 
-    __slots__ = ("_refusal_stands", "_call_since", "_call_until", "_allowed",
-                 "_dpd_since", "_dpd_until", "_dpd")
+    __slots__ = ("_refusal_stands", "_call", "_dpd")
 
     def __init__(self, case: Case) -> None:
         self._refusal_stands = refusal_stands_until_next_allowed(case)
-        self._call_since = self._call_until = _NEVER
-        self._allowed = False
-        self._dpd_since = self._dpd_until = _NEVER
-        self._dpd = 0
+        self._call = _Window()
+        self._dpd = _Window()
 
     def next_call(self, case: Case, now: datetime) -> datetime | None:
-        if self._call_since <= now < self._call_until:
-            return now.astimezone(UTC) if self._allowed else self._call_until
+        if self._call.covers(now):
+            return self._call.answer or now.astimezone(UTC)
         decision = permission(case, Channel.PHONE, now)
         if decision.allowed:
-            self._call_since, self._allowed = now, True
-            self._call_until = allowed_stands_until(case, Channel.PHONE, now)
+            self._call.keep(now, allowed_stands_until(case, Channel.PHONE, now), None)
         elif self._refusal_stands and decision.next_allowed_at is not None:
-            self._call_since, self._call_until = now, decision.next_allowed_at
-            self._allowed = False
+            self._call.keep(now, decision.next_allowed_at, decision.next_allowed_at)
         return decision.next_allowed_at
 
     def days_past_due(self, case: Case, now: datetime) -> int:
-        if self._dpd_since <= now < self._dpd_until:
-            return self._dpd
-        self._dpd = days = case.days_past_due(now)
-        self._dpd_since = now
-        self._dpd_until = days_past_due_stand_until(case.payments.values(), case.timezone, now)
+        if self._dpd.covers(now):
+            return self._dpd.answer  # type: ignore[no-any-return]
+        days = case.days_past_due(now)
+        self._dpd.keep(now, days_past_due_stand_until(case.payments.values(), case.timezone,
+                                                      now), days)
         return days
 
 
