@@ -34,7 +34,7 @@ from ledger.projections import positions
 from ledger.projections.framework import Projection, decode_rows
 from ledger.projections.positions import Position
 from ledger.projections.rebuild_load import load, read_page
-from ledger.projections.runner import apply_batch, lock_key
+from ledger.projections.runner import apply_batch, lock_key, reset
 
 CONSTRAINTS_SQL = """
     SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
@@ -47,6 +47,10 @@ INDEXES_SQL = """
     ORDER BY i.indexrelid
 """
 COUNT_SQL = "SELECT count(*) FROM stored_events"
+SWAP_ATTEMPTS = 3
+"""Tries of the swap's transaction when PostgreSQL aborts it to break a deadlock (with a
+reader holding one of the tables and asking for another, say): the loaded tables are kept,
+so a retry costs only the swap."""
 log = logging.getLogger("ledger.projections")
 
 
@@ -158,6 +162,21 @@ async def _swap(conn: asyncpg.Connection, live: str, projections: Sequence[Proje
     return position
 
 
+async def _swap_retrying(conn: asyncpg.Connection, live: str,
+                         projections: Sequence[Projection], position: Position,
+                         batch_size: int, codec: EventCodec) -> Position:
+    for attempt in range(1, SWAP_ATTEMPTS):
+        try:
+            return await _swap(conn, live, projections, position, batch_size, codec)
+        except asyncpg.DeadlockDetectedError:
+            log.warning("rebuild: the swap was chosen to break a deadlock; trying again "
+                        "(%d of %d)", attempt + 1, SWAP_ATTEMPTS)
+            # What the rolled-back transaction applied is gone from the tables: forget it.
+            for projection in projections:
+                reset(projection)
+    return await _swap(conn, live, projections, position, batch_size, codec)
+
+
 async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection], *,
                   batch_size: int = 5000,
                   on_progress: Callable[[Progress], None] | None = None,
@@ -192,7 +211,7 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection], *,
         position = await load(pool, conn, path, work, batch_size, codec, report)
         log.info("rebuild: %d events loaded and indexed in %.1f s", position.events_applied,
                  time.monotonic() - started)
-        position = await _swap(conn, live, projections, position, batch_size, codec)
+        position = await _swap_retrying(conn, live, projections, position, batch_size, codec)
         if on_progress is not None:
             elapsed = max(time.monotonic() - started, 1e-9)
             on_progress(Progress(position.events_applied, position.events_applied,
