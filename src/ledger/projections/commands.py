@@ -9,6 +9,8 @@ import signal
 import sys
 from typing import Any
 
+import asyncpg
+
 from ledger.config import Settings
 from ledger.db.migrations import migrate
 from ledger.db.pool import create_pool
@@ -16,7 +18,8 @@ from ledger.db.runtime import database_url, ensure_database_exists
 from ledger.eventstore import EventStore
 from ledger.projections.deadlines import tick
 from ledger.projections.positions import lags
-from ledger.projections.rebuild import Progress, RebuildBusy, pool_size, rebuild
+from ledger.projections.rebuild import (SWAP_ATTEMPTS, Progress, RebuildBusy, pool_size,
+                                       rebuild)
 from ledger.projections.registry import NAMES, all_projections, by_name
 from ledger.projections.runner import ProjectionRunner
 from ledger.privacy.master import resolve_master_key
@@ -75,6 +78,10 @@ async def _rebuild(settings: Settings, url: str, names: list[str]) -> int:
         return 0
     except RebuildBusy as error:
         print(f"ledger: {error}", file=sys.stderr)
+        return 1
+    except asyncpg.DeadlockDetectedError:
+        print(f"ledger: the swap deadlocked with readers of the live tables {SWAP_ATTEMPTS} "
+              "times; the live tables are unchanged: run the rebuild again", file=sys.stderr)
         return 1
     finally:
         await pool.close()

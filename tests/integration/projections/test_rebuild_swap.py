@@ -12,6 +12,8 @@ import asyncio
 
 import asyncpg
 
+from ledger.config import Settings
+from ledger.projections import commands
 from ledger.projections.rebuild import rebuild
 from ledger.projections.registry import by_name
 
@@ -54,3 +56,15 @@ async def test_a_swap_aborted_to_break_a_deadlock_is_tried_again(
     assert not await own_pool.fetchval(
         "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%' "
         "OR nspname LIKE 'retired\\_%'")
+
+
+async def test_ledger_rebuild_says_what_to_do_when_the_swap_keeps_deadlocking(
+        database_url: str, monkeypatch, capsys) -> None:
+    async def deadlocking(*args, **kwargs):
+        raise asyncpg.DeadlockDetectedError("deadlock detected")
+
+    monkeypatch.setattr(commands, "rebuild", deadlocking)
+    assert await commands._rebuild(Settings(), database_url, ["cases"]) == 1
+    error = capsys.readouterr().err
+    assert "deadlocked with readers of the live tables 3 times" in error
+    assert "run the rebuild again" in error
