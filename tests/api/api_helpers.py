@@ -46,3 +46,19 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert {"type", "title", "detail"} <= body.keys()
     assert "Traceback" not in response.text and "Ana Li" not in response.text
     return body
+
+
+async def walk_pages(get: Any, path: str, limit: int) -> list[list[Any]]:
+    """Every page of a list, ``limit`` items a page, following ``next_cursor`` to the end;
+    also checks that bad ``limit`` and ``cursor`` values are refused."""
+    for bad in ({"limit": 0}, {"limit": 501}, {"cursor": "not-a-cursor"}):
+        assert_problem(await get(path, params=bad), 422, "invalid_request")
+    pages, params = [], {"limit": limit}
+    while True:
+        response = await get(path, params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append(body["items"])
+        if body["next_cursor"] is None:
+            return pages
+        params = {"limit": limit, "cursor": body["next_cursor"]}

@@ -11,7 +11,7 @@ from ledger.privacy import DataKeys, resolve_master_key
 from ledger.projections.deadlines import tick
 from ledger.services.cases import CaseService
 from ledger.services.repositories import case_repository
-from negotiation_helpers import caught_up, settled
+from negotiation_helpers import BALANCE, caught_up, placed_with_policy, settled
 
 
 def complaint(**changes):
@@ -154,3 +154,55 @@ async def test_complaint_metrics_by_category_root_cause_and_agent(client, keys):
     assert [(i["group"], i["received"]) for i in agents] == [("unassigned", 4)]
     assert (await client.get("/v1/metrics/complaints?group_by=colour",
                              headers=keys["analyst"])).status_code == 422
+
+
+async def test_redress_beyond_the_resolvers_waiver_authority_waits_for_approval(client, keys):
+    case = await placed_with_policy(client, keys)  # agents may waive up to 10% alone
+    url = f"/v1/cases/{case['case_id']}"
+    made = (await client.post(f"{url}/complaints", json=complaint(pause_collection=True),
+                              headers=keys["agent"])).json()
+    resolved = await client.post(
+        f"{url}/complaints/{made['complaint_id']}/resolution", headers=keys["agent"],
+        json={"outcome": "upheld", "root_cause": "contact_frequency",
+              "resolved_at": ago(minutes=5), "redress": BALANCE // 2})
+    assert resolved.status_code == 201, resolved.text
+    body = resolved.json()
+    assert body["balance"] == BALANCE and body["redress_approval_id"]  # not applied
+    view = (await client.get(url, headers=keys["agent"])).json()
+    assert view["open_complaints"] == [] and view["holds"] == []  # the resolution is recorded
+    assert [a["approval_id"] for a in view["pending_approvals"]] == [body["redress_approval_id"]]
+    approval = await client.get(f"/v1/approvals/{body['redress_approval_id']}",
+                                headers=keys["supervisor"])
+    assert approval.status_code == 200, approval.text
+    assert approval.json()["reasons"] == ["waiver_above_authority"]
+    decided = await client.post(f"/v1/approvals/{body['redress_approval_id']}/decision",
+                                json={"decision": "approve", "reason": "fair"},
+                                headers=keys["supervisor"])
+    assert decided.status_code == 201, decided.text
+    view = (await client.get(url, headers=keys["agent"])).json()
+    assert view["balance"] == BALANCE - BALANCE // 2
+
+
+async def test_redress_within_the_resolvers_authority_is_waived_at_once(client, keys):
+    case = await placed_with_policy(client, keys)
+    url = f"/v1/cases/{case['case_id']}"
+    made = (await client.post(f"{url}/complaints", json=complaint(), headers=keys["agent"])).json()
+    resolved = await client.post(
+        f"{url}/complaints/{made['complaint_id']}/resolution", headers=keys["agent"],
+        json={"outcome": "partial", "root_cause": "contact_frequency",
+              "resolved_at": ago(minutes=5), "redress": 2500})
+    assert resolved.status_code == 201, resolved.text
+    assert resolved.json()["balance"] == BALANCE - 2500
+    assert resolved.json()["redress_approval_id"] is None
+
+
+async def test_a_complaints_hold_is_not_released_while_the_complaint_is_open(client, keys):
+    case = await _place(client, keys)
+    url = f"/v1/cases/{case['case_id']}"
+    made = (await client.post(f"{url}/complaints", json=complaint(pause_collection=True),
+                              headers=keys["agent"])).json()
+    released = await client.post(f"{url}/holds/{made['hold_id']}/release",
+                                 json={"released_at": ago(minutes=1)}, headers=keys["agent"])
+    assert_problem(released, 409, "hold_for_open_complaint")
+    view = (await client.get(url, headers=keys["agent"])).json()
+    assert view["status"] == "on_hold" and view["holds"][0]["kind"] == "complaint"

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from api_helpers import ago, assert_problem, placement
+from api_helpers import ago, assert_problem, placement, walk_pages
 
 SMS = "{{ agency_name }}: {{ debtor_name }}, {{ balance }} is due on {{ external_ref }}. {{ opt_out }}"
 
@@ -192,3 +192,17 @@ async def test_an_email_unsubscribe_opts_the_address_out(client, keys):
                                      headers=keys["integration"]), 422, "invalid_request")
     assert_problem(await client.post("/v1/inbound/email-unsubscribe", json={"email": address},
                                      headers=keys["agent"]), 403, "forbidden")
+
+
+async def test_a_cases_messages_are_listed_in_pages(client, keys):
+    name = (await save(client, keys)).json()["name"]
+    case = await place(client, keys, hour=12)
+    sent = []
+    for _ in range(3):
+        queued = await client.post(f"/v1/cases/{case['case_id']}/messages",
+                                   json={"template": name}, headers=keys["agent"])
+        assert queued.status_code == 201, queued.text
+        sent.append(queued.json()["message_id"])
+    pages = await walk_pages(lambda p, **kw: client.get(p, headers=keys["agent"], **kw),
+                             f"/v1/cases/{case['case_id']}/messages", 2)
+    assert [[m["message_id"] for m in page] for page in pages] == [sent[:2], sent[2:]]

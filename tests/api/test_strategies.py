@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api_helpers import ago, assert_problem, placement
+from api_helpers import ago, assert_problem, placement, walk_pages
 
 
 def strategy(portfolio: str, name: str | None = None, **changes: Any) -> dict[str, Any]:
@@ -341,3 +341,29 @@ async def test_a_retried_save_with_the_same_idempotency_key_makes_no_second_vers
     assert again.json() == first.json() and again.headers.get("idempotency-replayed") == "true"
     view = await client.get(f"/v1/strategies/{first.json()['strategy_id']}", headers=keys["supervisor"])
     assert view.json()["latest_version"] == 1
+
+
+async def test_a_step_naming_a_template_of_another_channel_is_refused(client, keys) -> None:
+    name = f"letter-{uuid.uuid4().hex[:6]}"
+    saved = await client.post("/v1/templates", json={"name": name, "channel": "letter",
+                                                     "locale": "en_US", "body": "Pay {{ balance }}."},
+                              headers=keys["supervisor"])
+    assert saved.status_code == 201, saved.text
+    segments = [{"name": "all", "when": {},
+                 "steps": [{"day": 0, "action": "sms", "template": name, "auto": True}]}]
+    refused = await client.post("/v1/strategies", headers=keys["supervisor"],
+                                json=strategy("p-mismatch", segments=segments, challenger=None))
+    problem = assert_problem(refused, 422, "invalid_request")
+    assert problem["errors"][0]["field"] == "segments[0].steps[0].template"
+
+
+async def test_strategies_are_listed_in_pages_by_name(client, keys) -> None:
+    admin = keys["supervisor"]  # a tenant of this test's own
+    names = [f"p{i}-{uuid.uuid4().hex[:4]}" for i in range(3)]
+    for name in reversed(names):
+        saved = await client.post("/v1/strategies", json=strategy("p-pages", name=name,
+                                                                  challenger=None), headers=admin)
+        assert saved.status_code == 201, saved.text
+    pages = await walk_pages(lambda p, **kw: client.get(p, headers=admin, **kw),
+                             "/v1/strategies", 2)
+    assert [[s["name"] for s in page] for page in pages] == [names[:2], names[2:]]

@@ -19,7 +19,7 @@ from ledger.db.migrations import migrate
 from ledger.db.pool import connect
 from ledger.services.keys import Role, create_key
 
-from api_helpers import SECRET, assert_problem, payment, placement
+from api_helpers import SECRET, assert_problem, payment, placement, walk_pages
 from webhook_fixtures import ReceiverProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -270,3 +270,25 @@ async def test_a_name_resolving_to_loopback_is_refused_and_never_called(api: Any
             listener.accept()  # no connection was ever attempted
     finally:
         listener.close()
+
+
+async def test_a_repeated_idempotency_key_replays_the_same_endpoint_and_refuses_another(
+        api: Any) -> None:
+    first = {"url": "http://127.0.0.1:9/a", "event_types": ["Closed"]}
+    key = {"Idempotency-Key": f"ep-{uuid.uuid4().hex[:8]}"}
+    made = await api("POST", "/v1/webhook-endpoints", json=first, headers=key)
+    assert made.status_code == 201, made.text
+    again = await api("POST", "/v1/webhook-endpoints", json=first, headers=key)
+    assert again.status_code == 200 and again.headers["Idempotency-Replayed"] == "true"
+    assert again.json()["endpoint_id"] == made.json()["endpoint_id"]
+    other = await api("POST", "/v1/webhook-endpoints", headers=key,
+                      json={"url": "http://127.0.0.1:9/b", "event_types": ["PaymentReceived"]})
+    assert_problem(other, 422, "idempotency_key_reused")
+    listed = (await api("GET", "/v1/webhook-endpoints")).json()["items"]
+    assert [e["url"] for e in listed] == ["http://127.0.0.1:9/a"]
+
+
+async def test_endpoints_are_listed_in_pages_oldest_first(api: Any) -> None:
+    made = [(await _endpoint(api, f"http://127.0.0.1:9/{i}"))["endpoint_id"] for i in range(3)]
+    pages = await walk_pages(lambda p, **kw: api("GET", p, **kw), "/v1/webhook-endpoints", 2)
+    assert [[e["endpoint_id"] for e in page] for page in pages] == [made[:2], made[2:]]

@@ -54,6 +54,26 @@ def test_sms_and_email_need_the_opt_out_but_letters_do_not():
     validate_template("sms", OK_SMS, None)
 
 
+@pytest.mark.parametrize("body", [
+    "Pay now.{% if false %}{{ opt_out }}{% endif %}",
+    "Pay.{% if debtor_name == 'x' %}{{ opt_out }}{% endif %}",
+    "{% for x in 'a' %}{{ opt_out }}{% endfor %}",
+    "{% set opt_out = '' %}{{ opt_out }}",
+    "Pay. {{ opt_out | truncate(3) }}",
+    "Pay. {{ '' if balance else opt_out }}",
+])
+def test_an_opt_out_that_some_messages_would_not_show_is_missing(body):
+    with pytest.raises(OptOutMissing):
+        validate_template("sms", body, None)
+
+
+@pytest.mark.parametrize("name", ["range", "lipsum", "dict", "cycler", "joiner", "namespace",
+                                  "self"])
+def test_jinjas_own_helpers_are_not_fields(name):
+    with pytest.raises(UnknownField, match=name):
+        validate_template("sms", "{{ " + name + " }} {{ opt_out }}", None)
+
+
 def test_an_sms_over_ten_segments_is_too_long():
     validate_template("sms", "a" * 1500 + "{{ opt_out }}", None)  # ≤ 1530 septets: 10 parts
     with pytest.raises(MessageTooLong):

@@ -40,6 +40,15 @@ def test_an_unknown_template_is_refused_when_templates_are_known() -> None:
     assert refused.value.field == "segments[0].steps[2].template"
 
 
+def test_a_step_naming_a_template_of_another_channel_is_refused_at_its_template() -> None:
+    channels = {"reminder": "sms", "notice": "letter"}
+    assert check(document(), templates=channels) == []
+    with pytest.raises(InvalidRequest) as refused:
+        check(document(), templates={"reminder": "letter", "notice": "letter"})
+    assert refused.value.field == "segments[0].steps[0].template"
+    assert "letter template" in refused.value.message
+
+
 def test_a_message_step_without_a_template_is_refused() -> None:
     segments = [{"name": "rest", "when": {}, "steps": [{"day": 0, "action": "email"}]}]
     assert refused_field(segments=segments) == "segments[0].steps[0].template"

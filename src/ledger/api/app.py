@@ -238,7 +238,7 @@ def create_app(settings: Settings, database_url: str, *,
         # are checked against the saved ones.
         sweeper.auto_steps = AutoSteps(pool, app.state.cases, strategies,
                                        app.state.messages.queue_message)
-        app.state.update(template_exists=app.state.messages.template_exists)
+        app.state.update(template_channel=app.state.messages.template_channel)
         deliverer = start_webhooks(app, settings, pool, store, master_key)
         # trust-data: signed checkpoints where the runner runs (none without a signing key).
         signing_key = resolve_signing_key(settings)

@@ -17,7 +17,8 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+CSV_MEDIA_TYPE = "text/csv"
+"""litestar adds ``; charset=utf-8`` to text types itself (given here too, it was sent twice)."""
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -126,6 +126,10 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
     return found or [FieldError("body", "invalid request")]
 
 
+_MISSING = re.compile(r"Missing required (query|header|cookie|path) parameter '([^']{1,100})'")
+"""litestar's message for a required parameter the request left out."""
+
+
 def handle_http_exception(request: Request, exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
     headers = dict(exc.headers or {})
@@ -135,6 +139,12 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Prob
                       for e in _field_errors(exc)]
             where = "query or path parameters" if _from_parameters(exc) else "request body"
             return problem_response(422, "invalid_request", f"invalid {where}", errors, headers)
+        missing = _MISSING.match(str(exc.detail)) if isinstance(exc, ValidationException) else None
+        if missing:  # only the name: litestar's message quotes the whole URL, query included
+            return problem_response(
+                422, "invalid_request", f"the {missing[1]} parameter {missing[2]} is required",
+                [FieldError(missing[2], "required")], headers,
+            )
         # litestar's "JSON is malformed" and friends: the body is not what the route takes.
         return problem_response(
             422, "invalid_request", "the request body is not valid JSON for this route",
@@ -164,6 +174,9 @@ def _from_parameters(exc: ValidationException) -> bool:
     return any(isinstance(i, dict) and i.get("source") in ("query", "path", "header") for i in extra)
 
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
     if isinstance(exc, RecursionError):
         # The JSON decoder's answer to absurdly deep nesting (``[[[[…``): a bad body, not a bug.
@@ -176,6 +189,25 @@ def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
         return problem_response(
             422, "invalid_request", "the request body is not valid UTF-8",
             [FieldError("body", "not valid UTF-8")],
+        )
+    if isinstance(exc, OverflowError):
+        # Date arithmetic past the years 1–9999 on a time the client sent (an ``as_of`` of
+        # 9999-12-31T23:00:00Z plus a day, a local date in the year 0): nothing is written
+        # before times are worked out, so this is the request's fault.
+        return problem_response(
+            422, "invalid_request", "a date or time is outside the years 1 to 9999",
+            [FieldError("body" if request.method in _BODY_METHODS else "query",
+                        "a date or time is out of range")],
+        )
+    if isinstance(exc, asyncpg.DataError):
+        # A value PostgreSQL cannot hold (a timestamp beyond its range): the statement failed
+        # and its transaction with it. Logged by type only: the message can quote the value.
+        log.warning("value out of range for the database on %s %s: %s", request.method,
+                    route_of(request), type(exc).__name__)
+        return problem_response(
+            422, "invalid_request", "a value is outside the range the database stores",
+            [FieldError("body" if request.method in _BODY_METHODS else "query",
+                        "out of range")],
         )
     if isinstance(exc, asyncpg.InternalClientError):
         # asyncpg's protocol state on a connection the server has just shut down (``pg_ctl

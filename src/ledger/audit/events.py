@@ -28,6 +28,11 @@ TYPES = {topic: name for name, topic in TOPICS.items()}
 _HIDDEN = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
 
+def is_case_event(topic: str) -> bool:
+    """Whether a stored event's topic is one of a case's (not a policy's, a template's, …)."""
+    return topic in TYPES
+
+
 def event_type(topic: str) -> str:
     """The short event type of a topic (``Placed``, ``PaymentReceived``, …)."""
     return TYPES.get(topic, topic.rsplit(".", 1)[-1])

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 from uuid import UUID
 
+from ledger.audit.events import is_case_event
 from ledger.eventstore import GENESIS_HASH, EventStore, VerifyResult, verify_stream
 from ledger.eventstore.chain import next_chain_hash
 from ledger.privacy.legacy import trusted_redactions
@@ -96,8 +97,8 @@ async def verify_case(store: EventStore, tenant_id: str, case_id: UUID) -> CaseV
     found = await store.fetch(CASE_HEAD_SQL, case_id, latest) if latest is not None else []
     head = Head(found[0][0], bytes(found[0][1]), found[0][2]) if found else None
     owner = rows[0].tenant_id if rows else (found[0][3] if found else None)
-    if owner != tenant_id:
-        return None
+    if owner != tenant_id or (rows and not is_case_event(rows[0].topic)):
+        return None  # not the tenant's, or not a case (a policy's stream, say)
     # Redactions count when signed by the checkpoint key (`ledger verify` checks that key).
     trusted = await trusted_redactions(store.fetch, bytes(checkpoints[0][1]) if checkpoints
                                        else None, case_id)

@@ -24,6 +24,7 @@ from ledger.domain.errors import (
     CaseOpen,
     ChargesFrozen,
     DisputeOpen,
+    HoldForOpenComplaint,
     InvalidRequest,
     UnknownDispute,
     UnknownHold,
@@ -169,6 +170,10 @@ class CaseHandling:
         hold = self.holds.get(_as_uuid(hold_id))
         if hold is None or hold.released_at is not None:
             raise UnknownHold("no unreleased hold with that id")
+        if any(c.hold_id == hold.hold_id and c.resolved_at is None
+               for c in self.complaints.values()):
+            raise HoldForOpenComplaint("the hold pauses collection for an open complaint; "
+                                       "the complaint's resolution releases it")
         released_at = aware_utc(released_at, "released_at")
         not_in_future(released_at, now, "released_at")
         self._hold_released(timestamp=released_at, hold_id=hold.hold_id)

@@ -100,6 +100,10 @@ class UnknownHold(DomainError):
     code = "unknown_hold"
 
 
+class HoldForOpenComplaint(DomainError):
+    code = "hold_for_open_complaint"
+
+
 class WaiverExceedsBalance(DomainError):
     code = "waiver_exceeds_balance"
 

@@ -28,13 +28,19 @@ def zone(name: str) -> ZoneInfo:
         raise InvalidRequest("timezone", "unknown time zone") from None
 
 
+OUT_OF_RANGE = "must lie between the years 1 and 9999 in UTC"
+
+
 def aware_utc(at: object, field: str) -> datetime:
     """Refuse naive datetimes (their instant is unknowable); normalise to UTC."""
     if not isinstance(at, datetime):
         raise InvalidRequest(field, "must be a date-time")
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidRequest(field, "must include a UTC offset")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in the year 10000 in UTC
+        raise InvalidRequest(field, OUT_OF_RANGE) from None
 
 
 def not_in_future(at: datetime, now: datetime | None, field: str) -> None:

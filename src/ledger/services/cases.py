@@ -140,7 +140,7 @@ class CaseService:
             if case is not None:
                 case = await self.repository.refresh(case, tenant_id=tenant_id)
             else:
-                case = await self.repository.load(case_id, tenant_id=tenant_id)
+                case = await self._load_case(case_id, tenant_id)
                 self.cache.put(case)
         except AggregateNotFound:
             self.cache.drop(case_id)
@@ -152,10 +152,19 @@ class CaseService:
             raise CaseNotFound(str(case_id))
         return case, True
 
+    async def _load_case(self, case_id: UUID, tenant_id: str) -> Case:
+        """The case of that id; any other stream's id (a policy's, a template's: the feed
+        shows them too) is not found rather than replayed as a case."""
+        case = await self.repository.load(case_id, tenant_id=tenant_id)
+        if not isinstance(case, Case):
+            raise AggregateNotFound(str(case_id))
+        return case
+
     async def load_many(self, tenant_id: str, case_ids: list[UUID]) -> dict[UUID, Case]:
         """Many cases in one round trip; other tenants' and unknown ids are absent."""
         found = await self.repository.load_many(case_ids, tenant_id=tenant_id)
-        return {i: c for i, c in found.items() if c.tenant_id == tenant_id}
+        return {i: c for i, c in found.items()
+                if isinstance(c, Case) and c.tenant_id == tenant_id}
 
     async def read_many(self, tenant_id: str, case_ids: list[UUID]) -> dict[UUID, Case]:
         """Many cases, current, through the cache: cached ones are brought up to date in one

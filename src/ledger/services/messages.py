@@ -168,13 +168,13 @@ class MessageService:
             raise TemplateNotFound(name)
         return found
 
-    async def template_exists(self, tenant_id: str, name: str) -> bool:
-        """For strategies: does ``name`` name a template of the tenant?"""
+    async def template_channel(self, tenant_id: str, name: str) -> str | None:
+        """For strategies: the channel of the tenant's template ``name`` (None: no such
+        template), which a step sending it must be."""
         try:
-            await self.load_template(tenant_id, name)
+            return str((await self.load_template(tenant_id, name)).channel)
         except TemplateNotFound:
-            return False
-        return True
+            return None
 
     async def preview(self, tenant_id: str, name: str, case_id: UUID) -> Rendered:
         """The template rendered for a real case (nothing recorded)."""

@@ -41,6 +41,13 @@ class EndpointNotFound(DomainError):
     http_status = 404
 
 
+class IdempotencyKeyReused(DomainError):
+    """A repeated ``Idempotency-Key`` naming another endpoint than the one it registered."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
 class Actor(msgspec.Struct, frozen=True):
     tenant_id: str
     actor: str
@@ -86,24 +93,33 @@ class EndpointService:
         registered the first time and no secret (it is shown once)."""
         endpoint_id = (uuid.uuid5(ID_NAMESPACE, f"{who.tenant_id}\x00{idempotency_key}")
                        if idempotency_key else uuid.uuid4())
-        if idempotency_key:
-            try:
-                return await self.get(who.tenant_id, endpoint_id), None
-            except EndpointNotFound:
-                pass
         secret_id = uuid.uuid4()
-        endpoint = WebhookEndpoint.register(
+        endpoint = WebhookEndpoint.register(  # validated and normalised before any replay
             endpoint_id=endpoint_id, tenant_id=who.tenant_id, url=url, event_types=event_types,
             description=description, secret_id=secret_id, known_types=KNOWN_TYPES,
             allow_hosts=self.allow_hosts, now=_now())
+        if idempotency_key:
+            try:
+                return self._replayed(await self.get(who.tenant_id, endpoint_id), endpoint), None
+            except EndpointNotFound:
+                pass
         await self._guard(url)
         secret = new_secret()
         await self.vault.put(self.pool, secret_id, endpoint_id, who.tenant_id, secret)
         try:
             await self._save(endpoint, who)
         except ConcurrencyConflict:  # the same idempotency key, concurrently
-            return await self.get(who.tenant_id, endpoint_id), None
+            return self._replayed(await self.get(who.tenant_id, endpoint_id), endpoint), None
         return endpoint, secret
+
+    @staticmethod
+    def _replayed(existing: WebhookEndpoint, asked: WebhookEndpoint) -> WebhookEndpoint:
+        """The endpoint a repeated key registered, if the repeat asks for the same one (as it
+        stands now: compared with its current url, types and description)."""
+        if (existing.url, tuple(existing.event_types), existing.description) != (
+                asked.url, tuple(asked.event_types), asked.description):
+            raise IdempotencyKeyReused("this Idempotency-Key registered another endpoint")
+        return existing
 
     async def change(self, who: Actor, endpoint_id: UUID, *, url: str | None,
                      event_types: Sequence[str] | None, enabled: bool | None) -> WebhookEndpoint:

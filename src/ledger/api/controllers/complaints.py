@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from litestar.params import Body, FromPath
 from ledger.api import auth
 from ledger.api.commands import record_fact
 from ledger.api.docs import responses
+from ledger.api.negotiation import key_holder, policy_for_case
 from ledger.api.schemas.negotiation import (
     ComplaintCreated,
     ComplaintIn,
@@ -83,20 +85,33 @@ class ComplaintController(Controller):
     ) -> ComplaintResolvedOut:
         """Resolve a complaint: ``outcome``, a required ``root_cause`` from the documented
         list, and optional ``redress`` (minor units, waived from the balance). Releases the
-        complaint's hold. Refusals: ``unknown_complaint``, ``complaint_resolved``,
+        complaint's hold. Redress is a waiver: under the portfolio's offer policy, redress
+        above the caller role's ``max_waiver_pct`` of the balance is not applied but waits
+        for approval (``redress_approval_id``; reason ``complaint redress``) while the
+        resolution is recorded. Refusals: ``unknown_complaint``, ``complaint_resolved``,
         ``waiver_exceeds_balance``, ``case_closed`` (redress on a closed case)."""
+        policy = await policy_for_case(request, case_id) if data.redress is not None else None
+        asker = key_holder(request.user)
+        parked: list[UUID] = []
+
+        def command(case: Case, now: datetime) -> ComplaintRecord:
+            record, negotiated = case.negotiate_complaint_resolution(
+                complaint_id=complaint_id, outcome=data.outcome, root_cause=data.root_cause,
+                resolved_at=data.resolved_at, redress=data.redress, asker=asker,
+                policy=policy, now=now)
+            parked[:] = [negotiated.approval_id] if negotiated.approval_id else []
+            return record
 
         def reply(case: Case, c: ComplaintRecord) -> tuple[int, ComplaintResolvedOut]:
             return 201, ComplaintResolvedOut(c.complaint_id, case.id, case.version, "resolved",
-                                             case.balance, c.overdue)
+                                             case.balance, c.overdue,
+                                             parked[0] if parked else None)
 
-        return await record_fact(  # type: ignore[return-value]
-            request, case_id,
-            lambda case, now: case.resolve_complaint(
-                complaint_id=complaint_id, outcome=data.outcome, root_cause=data.root_cause,
-                resolved_at=data.resolved_at, redress=data.redress, now=now),
-            reply=reply,
-        )
+        response = await record_fact(request, case_id, command, reply=reply)
+        if parked and response.status_code == 201:
+            negotiation: NegotiationService = request.app.state.negotiation
+            await negotiation.remember_approval(request.user.tenant_id, parked[0], case_id)
+        return response  # type: ignore[return-value]
 
     @get("/{case_id:uuid}/complaints", operation_id="listCaseComplaints",
          opt=auth.allow(*auth.EVERYONE), responses=responses(404))

@@ -16,15 +16,24 @@ from ledger.api.problems import invalid
 from ledger.api.schemas.feed import FeedItem, FeedPage
 from ledger.audit.events import event_data, open_rows
 from ledger.domain.case import Case
+from ledger.domain.messaging.template import Template
+from ledger.domain.negotiation.policy import OfferPolicy
+from ledger.domain.strategy.aggregate import Strategy
+from ledger.domain.webhooks.endpoint import WebhookEndpoint
 from ledger.eventstore import Cursor, EventCodec, EventStore, InvalidCursor, StoredEventRow
 
 MAX_WAIT = 30.0
-TOPICS: dict[str, str] = {
-    name: get_topic(value)
-    for name, value in vars(Case).items()
-    if isinstance(value, type) and issubclass(value, Aggregate.Event)
-}
-TYPES = {topic: name for name, topic in TOPICS.items()}
+TYPES = {get_topic(value): name for name, value in vars(Case).items()
+         if isinstance(value, type) and issubclass(value, Aggregate.Event)}
+"""A case event's type by topic (the feed also holds other streams' events)."""
+FEED_AGGREGATES = (Case, OfferPolicy, Strategy, Template, WebhookEndpoint)
+TOPICS: dict[str, list[str]] = {}
+"""Every type the feed can show (a case's, a policy's, …) and its topics: two streams may
+name an event alike (``Defined``), and ``types`` selects both."""
+for _aggregate in FEED_AGGREGATES:
+    for _name, _value in vars(_aggregate).items():
+        if isinstance(_value, type) and issubclass(_value, Aggregate.Event):
+            TOPICS.setdefault(_name, []).append(get_topic(_value))
 _NAME = "(?:" + "|".join(sorted(TOPICS)) + ")"
 TYPES_PATTERN = f"^(?: *{_NAME} *(?:, *{_NAME} *)*)?$"
 """What ``types`` accepts, stated in the document: known names, comma-separated, spaces around."""
@@ -69,7 +78,7 @@ class EventFeedController(Controller):
             names = [t.strip(" ") for t in types.split(",")]
             if not re.fullmatch(TYPES_PATTERN, types):
                 raise invalid("types", "unknown event type; known: " + ", ".join(sorted(TOPICS)))
-            topics = [TOPICS[t] for t in names]
+            topics = [topic for name in names for topic in TOPICS[name]]
         store: EventStore = request.app.state.store
         rows = await store.feed.read_waiting(
             cursor, limit, wait=wait, tenant_id=request.user.tenant_id, topics=topics

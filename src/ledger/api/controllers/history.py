@@ -15,7 +15,7 @@ from ledger.api.docs import responses
 from ledger.api.problems import invalid
 from ledger.api.schemas.audit import HistoryItem, HistoryPage
 from ledger.api.audit_access import HISTORY
-from ledger.audit.events import event_data, event_type, open_rows
+from ledger.audit.events import event_data, event_type, is_case_event, open_rows
 from ledger.eventstore import EventStore
 from ledger.services.cases import CaseNotFound
 
@@ -55,7 +55,8 @@ class HistoryController(Controller):
         store: EventStore = request.app.state.store
         rows = await store.read_stream(case_id, after_version=after, until_version=after + limit + 1)
         tenant = request.user.tenant_id
-        if any(row.tenant_id != tenant for row in rows) or (not rows and after == 0):
+        if (any(row.tenant_id != tenant for row in rows) or (not rows and after == 0)
+                or (rows and not is_case_event(rows[0].topic))):
             raise CaseNotFound(str(case_id))
         more = len(rows) > limit
         rows = rows[:limit]

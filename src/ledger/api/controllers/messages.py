@@ -11,7 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
 
-from ledger.api import auth
+from ledger.api import auth, paging
 from ledger.api.commands import context, if_match
 from ledger.api.docs import responses
 from ledger.api.idempotency import idempotency_of, run_idempotent
@@ -129,12 +129,16 @@ class CaseMessageController(Controller):
 
     @get("/{case_id:uuid}/messages", operation_id="listCaseMessages",
          opt=auth.allow(*READ_ROLES), responses=responses(404))
-    async def list_messages(self, request: Request, case_id: FromPath[UUID]) -> MessageList:
-        """Every message of the case, oldest first (one page: a case has few messages)."""
+    async def list_messages(self, request: Request, case_id: FromPath[UUID],
+                            limit: paging.Limit = 50,
+                            cursor: paging.Cursor = None) -> MessageList:
+        """The case's messages, oldest first."""
         service: CaseService = request.app.state.cases
         case = await service.load(request.user.tenant_id, case_id)
-        records = sorted(case.messages.values(), key=lambda m: (m.queued_at, str(m.message_id)))
-        return MessageList([await message_view(request, case, r) for r in records], None)
+        records, next_cursor = paging.page(
+            "messages", list(case.messages.values()),
+            lambda m: (m.queued_at, str(m.message_id)), (datetime, str), limit, cursor)
+        return MessageList([await message_view(request, case, r) for r in records], next_cursor)
 
     @post("/{case_id:uuid}/validation-notice", operation_id="sendValidationNotice",
           status_code=201, opt=auth.allow(*SEND_ROLES), responses=responses(404, 409, 412))

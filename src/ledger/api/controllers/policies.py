@@ -12,7 +12,7 @@ from litestar.params import Body, FromPath
 from ledger.api import auth
 from ledger.api.commands import context
 from ledger.api.docs import responses
-from ledger.api.problems import ProblemError
+from ledger.api.problems import ProblemError, invalid
 from ledger.api.schemas.negotiation import (
     AuthorityOut,
     OffersOut,
@@ -71,7 +71,7 @@ class PolicyController(Controller):
         """Set the portfolio's offer policy. Each change is a new version on the policy's own
         stream (event ``Defined`` then ``Revised``); the same document again changes nothing."""
         if not portfolio or len(portfolio) > 255 or "\x00" in portfolio:
-            raise ProblemError(422, "invalid_request", "portfolio: 1 to 255 characters")
+            raise invalid("portfolio", "1 to 255 characters")
         terms = validate_terms(
             [SettlementTier(t.dpd_min, t.pct) for t in data.settlement_min_pct],
             data.max_installments, data.min_installment, data.max_term_days,

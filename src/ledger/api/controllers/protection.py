@@ -107,7 +107,8 @@ class HoldController(Controller):
     async def release_hold(
         self, request: Request, case_id: FromPath[UUID], hold_id: FromPath[UUID], data: JSONBody[ReleaseHold]
     ) -> FactRecorded:
-        """Release a hold. Refusals: ``unknown_hold``."""
+        """Release a hold. Refusals: ``unknown_hold``; ``hold_for_open_complaint`` (a
+        complaint's ``pause_collection`` hold ends with the complaint's resolution)."""
         return await record_fact(  # type: ignore[return-value]
             request, case_id,
             lambda case, now: case.release_hold(hold_id=hold_id, released_at=data.released_at, now=now),

@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, JSONBody
 
-from ledger.api import auth
+from ledger.api import auth, paging
 from ledger.api.commands import context
 from ledger.api.idempotency import idempotency_of, run_idempotent
 from ledger.api.views import encode
@@ -47,16 +47,17 @@ STRATEGY_EXAMPLE = {
 }
 
 
-async def known_templates(request: Request, document: StrategyDocument) -> set[str] | None:
-    """Which of the templates ``document`` names are saved for the tenant (None: unchecked,
+async def known_templates(request: Request, document: StrategyDocument) -> dict[str, str] | None:
+    """The channel of each saved template ``document`` names, by name (None: unchecked,
     when no template store is wired)."""
-    exists = getattr(request.app.state, "template_exists", None)
-    if exists is None:
+    channel_of = getattr(request.app.state, "template_channel", None)
+    if channel_of is None:
         return None
     named = {step.template for segments in (
         document.segments, document.challenger.segments if document.challenger else ())
         for segment in segments for step in segment.steps if step.template}
-    return {name for name in sorted(named) if await exists(request.user.tenant_id, name)}
+    channels = {name: await channel_of(request.user.tenant_id, name) for name in sorted(named)}
+    return {name: channel for name, channel in channels.items() if channel is not None}
 
 
 def view(strategy: Strategy) -> StrategyView:
@@ -88,7 +89,8 @@ class StrategyController(Controller):
     ) -> Response[StrategySaved]:
         """Save a strategy as a draft version (the same ``name`` again makes its next version).
         Refused with ``422`` and the field at fault when it cannot be evaluated: no segments, no
-        catch-all segment, steps out of day order, a template not saved (``POST /v1/templates``). A score model never
+        catch-all segment, steps out of day order, a template not saved (``POST /v1/templates``) or of
+        another channel than its step's action. A score model never
         recorded for the tenant is allowed and named in ``warnings``."""
         service: StrategyService = request.app.state.strategies
         document = msgspec.convert(msgspec.to_builtins(data), StrategyDocument)
@@ -136,10 +138,13 @@ class StrategyController(Controller):
 
     @get("/", operation_id="listStrategies", opt=auth.allow(*auth.EVERYONE),
          responses=responses())
-    async def list_strategies(self, request: Request) -> StrategyList:
-        """Every strategy of the tenant with its versions (by name)."""
+    async def list_strategies(self, request: Request, limit: paging.Limit = 50,
+                              cursor: paging.Cursor = None) -> StrategyList:
+        """The tenant's strategies with their versions, by name."""
         service: StrategyService = request.app.state.strategies
-        return StrategyList([view(s) for s in await service.all(request.user.tenant_id)])
+        found, next_cursor = paging.page("strategies", await service.all(request.user.tenant_id),
+                                         lambda s: (s.name,), (str,), limit, cursor)
+        return StrategyList([view(s) for s in found], next_cursor)
 
     @get("/{strategy_id:uuid}", operation_id="getStrategy", opt=auth.allow(*auth.EVERYONE),
          responses=responses(404))

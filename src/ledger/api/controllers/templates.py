@@ -38,7 +38,7 @@ class TemplateController(Controller):
     ) -> TemplateSaved:
         """Save a template; the same ``name`` makes its next ``version``. ``422`` codes:
         ``unknown_field`` (a field outside the fixed list), ``opt_out_missing`` (an sms or
-        email body without ``{{ opt_out }}``), ``message_too_long`` (an sms over 10
+        email body without ``{{ opt_out }}`` on its own, outside any block), ``message_too_long`` (an sms over 10
         segments), ``invalid_request`` (not a template, a construct the sandbox refuses, an
         unknown locale, an email without a subject)."""
         service: MessageService = request.app.state.messages

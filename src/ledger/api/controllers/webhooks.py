@@ -12,7 +12,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
-from ledger.api import auth
+from ledger.api import auth, paging
 from ledger.api.commands import context
 from ledger.api.docs import responses
 from ledger.api.idempotency import idempotency_of
@@ -180,10 +180,13 @@ class WebhookEndpointController(Controller):
         return Response(body, status_code=201)
 
     @get("/", operation_id="listWebhookEndpoints", responses=responses())
-    async def list_endpoints(self, request: Request) -> EndpointList:
-        """Every endpoint of this tenant (never their secrets)."""
-        return EndpointList([_view(e) for e in await _service(request).list(
-            request.user.tenant_id)])
+    async def list_endpoints(self, request: Request, limit: paging.Limit = 50,
+                             cursor: paging.Cursor = None) -> EndpointList:
+        """The tenant's endpoints, oldest first (never their secrets)."""
+        found, next_cursor = paging.page(
+            "endpoints", await _service(request).list(request.user.tenant_id),
+            lambda e: (e.registered_at, str(e.id)), (datetime, str), limit, cursor)
+        return EndpointList([_view(e) for e in found], next_cursor)
 
     @get("/{endpoint_id:uuid}", operation_id="getWebhookEndpoint", responses=responses(404))
     async def read(self, request: Request, endpoint_id: FromPath[UUID]) -> EndpointView:

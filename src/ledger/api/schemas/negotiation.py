@@ -200,6 +200,9 @@ class ComplaintResolvedOut(msgspec.Struct, frozen=True):
     status: str
     balance: int
     overdue: bool
+    redress_approval_id: UUID | None = None
+    """Set when the redress exceeds the caller's waiver authority: not applied, it waits
+    for this approval (``GET /v1/approvals/{id}``); the resolution itself is recorded."""
 
 
 class ComplaintList(msgspec.Struct, frozen=True):

@@ -25,7 +25,7 @@ import) passes ``dec_hook`` to its msgspec decoder.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -43,6 +43,11 @@ _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
 )
 _AWARE = Annotated[datetime, msgspec.Meta(tz=True)]
+# A year of headroom at both ends of Python's datetime: handlers add days and move times to
+# the debtor's zone, which past the years 1–9999 raises instead of answering.
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+RANGE_MESSAGE = "must lie between the years 2 and 9998 (UTC)"
 
 
 class _AcceptsAwareDatetimes(type):
@@ -65,9 +70,13 @@ def parse_instant(value: Any) -> datetime:
     if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise ValueError(MESSAGE)
     try:
-        return msgspec.convert(value.replace(" ", "T", 1), _AWARE)
+        parsed = msgspec.convert(value.replace(" ", "T", 1), _AWARE)
     except msgspec.ValidationError:
         raise ValueError(MESSAGE) from None
+    # Comparing aware datetimes works on their offsets, so it cannot overflow itself.
+    if not EARLIEST <= parsed < LATEST:
+        raise ValueError(RANGE_MESSAGE)
+    return parsed
 
 
 def dec_hook(target: type, value: Any) -> Any:

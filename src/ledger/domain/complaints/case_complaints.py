@@ -19,6 +19,9 @@ from ledger.domain.complaints.codes import OUTCOMES, ROOT_CAUSES
 from ledger.domain.complaints.deadlines import overdue_at, respond_by
 from ledger.domain.errors import CaseClosed, DomainError, InvalidRequest, WaiverExceedsBalance
 from ledger.domain.money import validate_amount
+from ledger.domain.negotiation.authority import waiver_reasons
+from ledger.domain.negotiation.case_approvals import KeyHolder, Negotiated, WaiverRequest
+from ledger.domain.negotiation.terms import OfferTerms
 from ledger.domain.timeutil import aware_utc, not_in_future
 from ledger.domain.validation import required_text
 from ledger.domain.values import HoldKind
@@ -98,13 +101,7 @@ class CaseComplaints:
         if resolved_at < complaint.received_at:
             raise InvalidRequest("resolved_at", "is before the complaint was received")
         if redress is not None:
-            redress = validate_amount(redress, "redress")
-            if outcome == "rejected":
-                raise InvalidRequest("redress", "a rejected complaint gets no redress")
-            if self.is_closed:
-                raise CaseClosed("redress cannot be waived on a closed case")
-            if redress > self.owed:
-                raise WaiverExceedsBalance(f"redress exceeds the balance of {self.owed}")
+            redress = self._check_redress(outcome, redress)
         if not complaint.overdue and resolved_at >= overdue_at(complaint.respond_by):
             self._mark_complaint_overdue(complaint)
         self._complaint_resolved(timestamp=resolved_at, complaint_id=complaint_id,
@@ -115,6 +112,40 @@ class CaseComplaints:
         if redress is not None:
             self._waive(redress, REDRESS_REASON, resolved_at)
         return self.complaints[complaint_id]
+
+    def negotiate_complaint_resolution(
+        self: Case, *, complaint_id: UUID, outcome: str, root_cause: str,
+        resolved_at: datetime, redress: int | None, asker: KeyHolder,
+        policy: OfferTerms | None, now: datetime,
+    ) -> tuple[ComplaintRecord, Negotiated]:
+        """``resolve_complaint`` under the portfolio's offer policy: redress is a waiver, so
+        redress beyond the asker's waiver authority is not applied but waits for approval
+        (``ApprovalRequested``, reason ``complaint redress``) while the resolution, a fact,
+        is recorded at once."""
+        if redress is not None and policy is not None:
+            amount = self._check_redress(outcome, redress)
+            reasons = waiver_reasons(policy, asker.role, amount, self.balance)
+            if reasons:
+                record = self.resolve_complaint(
+                    complaint_id=complaint_id, outcome=outcome, root_cause=root_cause,
+                    resolved_at=resolved_at, redress=None, now=now)
+                assert record.resolved_at is not None
+                waiver = WaiverRequest(amount, REDRESS_REASON, record.resolved_at)
+                return record, self._ask(asker, reasons, now, waiver=waiver)
+        record = self.resolve_complaint(complaint_id=complaint_id, outcome=outcome,
+                                        root_cause=root_cause, resolved_at=resolved_at,
+                                        redress=redress, now=now)
+        return record, Negotiated()
+
+    def _check_redress(self: Case, outcome: str, redress: int) -> int:
+        redress = validate_amount(redress, "redress")
+        if outcome == "rejected":
+            raise InvalidRequest("redress", "a rejected complaint gets no redress")
+        if self.is_closed:
+            raise CaseClosed("redress cannot be waived on a closed case")
+        if redress > self.owed:
+            raise WaiverExceedsBalance(f"redress exceeds the balance of {self.owed}")
+        return redress
 
     def complaints_overdue(self: Case, now: datetime) -> list[ComplaintRecord]:
         return [c for c in self.complaints.values()

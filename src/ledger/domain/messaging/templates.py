@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from ledger.domain.errors import DomainError, InvalidRequest
@@ -49,6 +49,11 @@ class MessageTooLong(DomainError):
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
                             keep_trailing_newline=True)
+# Jinja's global helpers (range, lipsum, dict, cycler, joiner, namespace) are not fields:
+# without them a body can name only the fields, which the check on saving then sees.
+_ENV.globals.clear()
+_TEMPLATE_NAMES = frozenset({"self", "varargs", "kwargs"})
+"""Names Jinja resolves itself, which ``find_undeclared_variables`` does not report."""
 
 
 def _parse(source: str, field: str) -> Any:
@@ -58,6 +63,16 @@ def _parse(source: str, field: str) -> Any:
         line = getattr(error, "lineno", None)
         where = f" (line {line})" if line else ""
         raise InvalidRequest(field, f"not a valid template{where}") from None
+
+
+def _always_shows_opt_out(parsed: nodes.Template) -> bool:
+    """``{{ opt_out }}`` itself (no filter, no expression) at the top level of the body, and
+    never assigned: shown in every message whatever the fields hold."""
+    if "opt_out" not in meta.find_undeclared_variables(parsed):
+        return False  # assigned in the template ({% set opt_out = '' %}) or not used
+    return any(isinstance(node, nodes.Output) and any(
+        isinstance(part, nodes.Name) and part.name == "opt_out" for part in node.nodes)
+        for node in parsed.body)
 
 
 def render_text(source: str, values: Mapping[str, str], field: str = "body") -> str:
@@ -89,15 +104,17 @@ def validate_template(channel: MessageChannel | str, body: str, subject: str | N
             raise InvalidRequest(field, "must be a non-empty string")
         if len(source) > limit:
             raise InvalidRequest(field, f"must be at most {limit} characters")
-        unknown = sorted(meta.find_undeclared_variables(_parse(source, field)) - FIELDS)
+        parsed = _parse(source, field)
+        unknown = sorted((meta.find_undeclared_variables(parsed) - FIELDS) | {
+            n.name for n in parsed.find_all(nodes.Name) if n.name in _TEMPLATE_NAMES})
         if unknown:
             raise UnknownField(f"{field} uses unknown field `{unknown[0]}`; "
                                f"known fields: {', '.join(sorted(FIELDS))}")
     if channel is MessageChannel.EMAIL and subject is None:
         raise InvalidRequest("subject", "an email template needs a subject")
-    if channel in OPT_OUT_CHANNELS and "opt_out" not in meta.find_undeclared_variables(
-            _parse(body, "body")):
-        raise OptOutMissing(f"an {channel} body must contain {{{{ opt_out }}}}")
+    if channel in OPT_OUT_CHANNELS and not _always_shows_opt_out(_parse(body, "body")):
+        raise OptOutMissing(f"an {channel} body must contain {{{{ opt_out }}}}, outside any "
+                            "{% if %}, {% for %} or other block, so every message shows it")
     rendered = render_text(body, SAMPLE_VALUES)
     if subject is not None:
         render_text(subject, SAMPLE_VALUES, "subject")

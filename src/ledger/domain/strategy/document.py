@@ -8,7 +8,7 @@ returns warnings (a score model Ledger has never seen is allowed, but said).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from enum import StrEnum
 
 import msgspec
@@ -133,6 +133,10 @@ def _check_steps(steps: tuple[Step, ...], at: str, templates: Collection[str] | 
                 raise InvalidRequest(f"{where}.template", f"a {step.action} step names a template")
             if templates is not None and step.template not in templates:
                 raise InvalidRequest(f"{where}.template", f"unknown template {step.template!r}")
+            channel = templates.get(step.template) if isinstance(templates, Mapping) else None
+            if channel is not None and channel != step.action:
+                raise InvalidRequest(f"{where}.template", f"{step.template!r} is a {channel} "
+                                     f"template; a {step.action} step sends {step.action}")
         elif step.template is not None:
             raise InvalidRequest(f"{where}.template", f"a {step.action} step sends no template")
         if step.auto and step.action not in MESSAGE_ACTIONS:
@@ -164,7 +168,8 @@ def check(document: StrategyDocument, *, templates: Collection[str] | None = Non
           known_models: Collection[str] = ()) -> list[str]:
     """Refuse a strategy that cannot be evaluated; return warnings about it.
 
-    ``templates``: the saved template names (``None`` when templates are not checked).
+    ``templates``: the saved template names, or their channels by name, which a step sending
+    one must match (``None`` when templates are not checked).
     ``known_models``: score models ever recorded for the tenant; others are warned about.
     """
     if not 1 <= len(document.name) <= 100:
