@@ -30,7 +30,7 @@ async def test_a_settlement_below_the_agents_floor_waits_and_a_supervisor_applie
     assert [a["approval_id"] for a in view["pending_approvals"]] == [asked["approval_id"]]
     one = await client.get(f"/v1/approvals/{asked['approval_id']}", headers=keys["agent"])
     assert one.json()["status"] == "pending"
-    assert one.json()["request"]["instalments"][0]["amount"] == BALANCE * 60 // 100
+    assert one.json()["request"]["installments"][0]["amount"] == BALANCE * 60 // 100
 
     decided = await client.post(f"/v1/approvals/{asked['approval_id']}/decision",
                                 json={"decision": "approve", "reason": "hardship"},

@@ -206,3 +206,24 @@ async def test_a_cases_messages_are_listed_in_pages(client, keys):
     pages = await walk_pages(lambda p, **kw: client.get(p, headers=keys["agent"], **kw),
                              f"/v1/cases/{case['case_id']}/messages", 2)
     assert [[m["message_id"] for m in page] for page in pages] == [sent[:2], sent[2:]]
+
+
+async def test_a_message_being_retried_shows_its_attempts_and_why(client, keys, pool):
+    name = (await save(client, keys)).json()["name"]
+    case = await place(client, keys, hour=12)
+    queued = (await client.post(f"/v1/cases/{case['case_id']}/messages", json={"template": name},
+                                headers=keys["agent"])).json()
+    url = f"/v1/messages/{queued['message_id']}"
+    for _ in range(200):  # the sender (in this app, without providers) postpones it
+        view = (await client.get(url, headers=keys["agent"])).json()
+        if view["detail"]:
+            break
+        await asyncio.sleep(0.05)
+    assert view["status"] == "queued" and view["detail"] == "no sms provider configured"
+    # What the sender records after a provider refused twice (the message is still queued).
+    await pool.execute("UPDATE message_outbox SET attempts = 2, last_error = 'HTTP 503', "
+                       "next_attempt_at = now() + interval '1 hour' WHERE message_id = $1",
+                       uuid.UUID(queued["message_id"]))
+    view = (await client.get(url, headers=keys["agent"])).json()
+    assert view["status"] == "queued"
+    assert view["attempts"] == 2 and view["detail"] == "HTTP 503"

@@ -60,6 +60,16 @@ DONE_SQL = """
     UPDATE message_outbox SET state = $2, attempts = $3, last_error = $4, done_at = now()
     WHERE message_id = $1
 """
+PENDING_SQL = """
+    SELECT attempts, last_error FROM message_outbox WHERE message_id = $1 AND state = 'pending'
+"""
+
+
+async def sending_state(pool: asyncpg.Pool, message_id: UUID) -> tuple[int, str | None] | None:
+    """(attempts so far, why the last one did not send) of a message still being sent, or
+    None. The reasons are ours ("HTTP 503", "postponed: …"), never a provider's reply."""
+    row = await pool.fetchrow(PENDING_SQL, message_id)
+    return None if row is None else (row["attempts"], row["last_error"])
 WORKER = "message-sender"
 MAX_BACKOFF = timedelta(hours=1)
 NO_PROVIDER_RETRY = timedelta(minutes=1)

@@ -36,14 +36,23 @@ from ledger.services.negotiation import NegotiationService
 LIST_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
 READ_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, Role.INTEGRATION)
 DECIDERS = (Role.SUPERVISOR,)
-_to_builtins = msgspec.to_builtins
+
+
+def _request_out(asked: Any) -> dict[str, Any]:
+    """The request as the API spells it: ``installments``, as in the arrangement body and the
+    case view (the event keeps the domain's ``instalments``)."""
+    document = dict(asked)
+    if "instalments" in document:
+        document["installments"] = document.pop("instalments")
+    return document
 
 
 def approval_out(case_id: UUID, record: ApprovalRecord) -> ApprovalOut:
     asked = record.arrangement if record.arrangement is not None else record.waiver
     return ApprovalOut(
         approval_id=record.approval_id, case_id=case_id, kind=record.kind,
-        status=record.status, reasons=list(record.reasons), request=_to_builtins(asked),
+        status=record.status, reasons=list(record.reasons),
+        request=_request_out(msgspec.to_builtins(asked)),
         requested_at=record.requested_at, requested_by=record.requested_by,
         requester_agent=record.requester_agent, requester_role=record.requester_role,
         decided_at=record.decided_at, decided_by=record.decided_by,
@@ -55,7 +64,8 @@ def _row_out(row: Any) -> ApprovalOut:
     return ApprovalOut(
         approval_id=row["approval_id"], case_id=row["case_id"], kind=row["kind"],
         status=row["status"], reasons=list(row["reasons"]),
-        request=msgspec.json.decode(row["request"]), requested_at=row["requested_at"],
+        request=_request_out(msgspec.json.decode(row["request"])),
+        requested_at=row["requested_at"],
         requested_by=row["requested_by"], requester_agent=row["requester_agent"],
         requester_role=row["requester_role"], decided_at=row["decided_at"],
         decided_by=row["decided_by"], decision_reason=row["decision_reason"],

@@ -34,6 +34,7 @@ from ledger.domain.messaging.case_messages import ContactNotAllowed, QueuedMessa
 from ledger.domain.messaging.records import MessageRecord
 from ledger.messaging.content import open_content
 from ledger.messaging.letters import render_letter_pdf
+from ledger.messaging.sender import sending_state
 from ledger.services.cases import CaseService, Idempotency, Reply
 from ledger.services.messages import MessageService
 
@@ -72,12 +73,17 @@ async def message_view(request: Request, case: Case, record: MessageRecord) -> M
     key = (await request.app.state.data_keys.get([case.id])).get(case.id)
     content = open_content(key, case.id, case.tenant_id, record.content)
     item = _itemization(record)
+    attempts, detail = record.attempts, record.detail
+    if record.sent_at is None and record.failed_at is None:  # being sent: the outbox knows
+        sending = await sending_state(request.app.state.pool, record.message_id)
+        if sending is not None:
+            attempts, detail = max(attempts, sending[0]), detail or sending[1]
     return MessageView(
         message_id=record.message_id, case_id=case.id, channel=str(record.channel),
         template=record.template, template_version=record.template_version,
         status=str(record.status), queued_at=record.queued_at, send_at=record.send_at,
         sent_at=record.sent_at, delivered_at=record.delivered_at, failed_at=record.failed_at,
-        attempts=record.attempts, detail=record.detail,
+        attempts=attempts, detail=detail,
         to=content.to if content else None, subject=content.subject if content else None,
         body=content.body if content else None, erased=content is None,
         validation_notice=item,

@@ -97,7 +97,10 @@ class MessageView(msgspec.Struct, frozen=True):
     delivered_at: datetime | None
     failed_at: datetime | None
     attempts: int
+    """Deliveries to the provider tried so far (while sending, the sender's own count)."""
     detail: str | None
+    """Why the message failed or, while it is still being sent, why the last try did not
+    send (``HTTP 503``, ``postponed: …``, ``no sms provider configured``)."""
     to: str | None
     subject: str | None
     body: str | None
