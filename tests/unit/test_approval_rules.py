@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.domain.errors import CaseClosed, InvalidRequest
+from ledger.domain.errors import CaseClosed, InvalidRequest, WaiverExceedsBalance
 from ledger.domain.negotiation.authority import (
     INSTALLMENTS_ABOVE_POLICY,
     SETTLEMENT_BELOW_AUTHORITY,
@@ -26,7 +26,7 @@ from ledger.domain.negotiation.policy import OfferPolicy
 from ledger.domain.negotiation.terms import RoleAuthority, SettlementTier, validate_terms
 from ledger.domain.values import Instalment
 
-from case_builders import at, place, replay
+from case_builders import at, pay, place, replay
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TERMS = validate_terms([SettlementTier(0, 80), SettlementTier(181, 50)], 12, 2500, 365,
@@ -194,3 +194,16 @@ def test_an_approved_waiver_waives_exactly_the_amount_asked(amount, hours_later)
     case.decide_approval(approval_id=asked.approval_id, decision="approve", reason=None,
                          checker=ADMIN, policy=TERMS, decided_at=NOW + timedelta(hours=hours_later))
     assert case.balance == before - amount and case.waived_total == amount
+
+
+def test_a_decider_beyond_their_authority_is_refused_before_the_balance_is_judged():
+    case = place()
+    asked = case.negotiate_waiver(amount=BALANCE * 60 // 100, reason="goodwill", occurred_at=NOW,
+                                  asker=SUPERVISOR, policy=TERMS, now=NOW)
+    pay("p-1", BALANCE // 2, NOW)(case)  # now the waiver is more than the balance
+    with pytest.raises(BeyondAuthority):  # 403 for a supervisor (50%), not 409
+        case.decide_approval(approval_id=asked.approval_id, decision="approve", reason=None,
+                             checker=OTHER_SUPERVISOR, policy=TERMS, decided_at=NOW)
+    with pytest.raises(WaiverExceedsBalance):  # an admin may approve any amount: the 409
+        case.decide_approval(approval_id=asked.approval_id, decision="approve", reason=None,
+                             checker=ADMIN, policy=TERMS, decided_at=NOW)

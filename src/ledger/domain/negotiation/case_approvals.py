@@ -173,8 +173,10 @@ class CaseApprovals:
                                                  asked.waive_interest, at) if policy else [])
         else:
             assert waiver is not None
-            self._check_waiver(waiver.amount, waiver.reason, at, at)
             current = waiver_reasons(policy, checker.role, waiver.amount, self.balance) if policy else []
+            if not checker_may_approve(checker.role, current):  # the 403 before the 409s
+                raise BeyondAuthority("the request is beyond the decider's own authority")
+            self._check_waiver(waiver.amount, waiver.reason, at, at)
         if not checker_may_approve(checker.role, current):
             raise BeyondAuthority("the request is beyond the decider's own authority")
         self._approval_decided(timestamp=at, approval_id=record.approval_id, decision=APPROVED,
