@@ -367,3 +367,16 @@ async def test_strategies_are_listed_in_pages_by_name(client, keys) -> None:
     pages = await walk_pages(lambda p, **kw: client.get(p, headers=admin, **kw),
                              "/v1/strategies", 2)
     assert [[s["name"] for s in page] for page in pages] == [names[:2], names[2:]]
+
+
+async def test_activation_takes_its_version_as_a_json_integer_only(client, keys) -> None:
+    saved = await client.post("/v1/strategies", json=strategy("p-strict", challenger=None),
+                              headers=keys["supervisor"])
+    url = f"/v1/strategies/{saved.json()['strategy_id']}/activation"
+    for bad in ("1", True, 1.5):
+        refused = await client.post(url, json={"version": bad}, headers=keys["supervisor"])
+        assert_problem(refused, 422, "invalid_request")
+    activated = await client.post(url, json={"version": 1}, headers=keys["supervisor"])
+    assert activated.status_code == 201, activated.text
+    again = await client.post(url, headers=keys["supervisor"])  # no body: the latest
+    assert again.status_code == 200, again.text

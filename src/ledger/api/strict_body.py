@@ -9,6 +9,8 @@ msgspec's strict mode; litestar then receives the finished Struct and passes it 
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any
 
 import msgspec
@@ -18,17 +20,25 @@ from litestar.utils.empty import value_or_default
 
 from ledger.api.schemas import times
 
-_TARGETS: dict[int, type[msgspec.Struct] | None] = {}
+_TARGETS: dict[int, Any] = {}
 
 
-def _body_struct(handler: Any) -> type[msgspec.Struct] | None:
-    """The Struct the route takes as its JSON body (None: not a Struct body)."""
+def _is_struct(target: Any) -> bool:
+    return isinstance(target, type) and issubclass(target, msgspec.Struct)
+
+
+def _body_struct(handler: Any) -> Any:
+    """The Struct (or ``Struct | None``, an optional body) the route takes as its JSON body
+    (None: not a Struct body)."""
     key = id(handler)
     if key not in _TARGETS:
         field = getattr(handler, "parsed_data_field", None)
         target = getattr(field, "annotation", None)
-        is_struct = isinstance(target, type) and issubclass(target, msgspec.Struct)
-        _TARGETS[key] = target if is_struct else None
+        options = typing.get_args(target) if typing.get_origin(target) in (
+            typing.Union, types.UnionType) else ()
+        optional = (len(options) == 2 and type(None) in options
+                    and any(_is_struct(o) for o in options))
+        _TARGETS[key] = target if _is_struct(target) or optional else None
     return _TARGETS[key]
 
 
