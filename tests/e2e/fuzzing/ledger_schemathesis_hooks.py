@@ -27,6 +27,7 @@ RULES_BEYOND_THE_SCHEMA: dict[tuple[str, str], str] = {
     ("invalid_request", "must not go back"): "instalment due dates in order along an array",
     ("invalid_request", "has no version"): "the version must exist (stored data)",
     ("invalid_request", "unknown template"): "the template must exist (stored data)",
+    ("invalid_request", "template; a"): "a step's template must be of its channel (stored data)",
     ("invalid_request", "steps must be in day order"): "steps in day order along an array",
     ("invalid_request", "is greater than"): "a minimum not above its maximum (two fields)",
     ("invalid_request", "exceeds the placed balance"): "past due ≤ principal + interest + fees",
@@ -49,6 +50,12 @@ RULES_BEYOND_THE_SCHEMA: dict[tuple[str, str], str] = {
         "a resolution not before the complaint's receipt, a time stored by an earlier request",
     ("invalid_request", "each dpd_min may appear once"):
         "tiers unique by one field (uniqueItems compares whole items only)",
+    ("invalid_request", "must lie between the years 2 and 9998"):
+        "a time's UTC instant within the years 2-9998 (the date-time format has no range)",
+    ("invalid_request", "out of range"):
+        "dates worked out from a time stay within the calendar (the format has no range)",
+    ("opt_out_missing", ""): "{{ opt_out }} outside every Jinja block: nested blocks are a "
+                             "grammar no regular pattern states",
 }
 
 
