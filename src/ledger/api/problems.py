@@ -177,6 +177,14 @@ def _from_parameters(exc: ValidationException) -> bool:
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+def _out_of_range(request: Request, what: str, detail: str) -> Response[Problem]:
+    """A ``422`` for a value out of range; logged by route (in case one ever comes from
+    somewhere else than the request), never with the message, which can quote the value."""
+    log.warning("%s out of range on %s %s", what, request.method, route_of(request))
+    field = "body" if request.method in _BODY_METHODS else "query"
+    return problem_response(422, "invalid_request", detail, [FieldError(field, "out of range")])
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
     if isinstance(exc, RecursionError):
         # The JSON decoder's answer to absurdly deep nesting (``[[[[…``): a bad body, not a bug.
@@ -193,24 +201,14 @@ def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
     if isinstance(exc, OverflowError):
         # Date arithmetic past the years 1–9999 on a time the client sent (an ``as_of`` of
         # 9999-12-31T23:00:00Z plus a day, a local date in the year 0): nothing is written
-        # before times are worked out, so this is the request's fault. Logged all the same,
-        # by type and route, in case one ever comes from somewhere else.
-        log.warning("date arithmetic out of range on %s %s", request.method, route_of(request))
-        return problem_response(
-            422, "invalid_request", "a date or time is outside the years 1 to 9999",
-            [FieldError("body" if request.method in _BODY_METHODS else "query",
-                        "a date or time is out of range")],
-        )
+        # before times are worked out, so this is the request's fault.
+        return _out_of_range(request, "date arithmetic", "a date or time is outside the years "
+                             "1 to 9999")
     if isinstance(exc, asyncpg.DataError):
         # A value PostgreSQL cannot hold (a timestamp beyond its range): the statement failed
-        # and its transaction with it. Logged by type only: the message can quote the value.
-        log.warning("value out of range for the database on %s %s: %s", request.method,
-                    route_of(request), type(exc).__name__)
-        return problem_response(
-            422, "invalid_request", "a value is outside the range the database stores",
-            [FieldError("body" if request.method in _BODY_METHODS else "query",
-                        "out of range")],
-        )
+        # and its transaction with it.
+        return _out_of_range(request, "a value for the database",
+                             "a value is outside the range the database stores")
     if isinstance(exc, asyncpg.InternalClientError):
         # asyncpg's protocol state on a connection the server has just shut down (``pg_ctl
         # stop -m fast`` mid-request): the database went away, the request may be retried.

@@ -14,7 +14,7 @@ from ledger.api import auth
 from ledger.api.docs import responses
 from ledger.api.problems import invalid
 from ledger.api.schemas.feed import FeedItem, FeedPage
-from ledger.audit.events import event_data, open_rows
+from ledger.audit.events import event_data, event_type, open_rows
 from ledger.domain.case import Case
 from ledger.domain.messaging.template import Template
 from ledger.domain.negotiation.policy import OfferPolicy
@@ -23,9 +23,6 @@ from ledger.domain.webhooks.endpoint import WebhookEndpoint
 from ledger.eventstore import Cursor, EventCodec, EventStore, InvalidCursor, StoredEventRow
 
 MAX_WAIT = 30.0
-TYPES = {get_topic(value): name for name, value in vars(Case).items()
-         if isinstance(value, type) and issubclass(value, Aggregate.Event)}
-"""A case event's type by topic (the feed also holds other streams' events)."""
 FEED_AGGREGATES = (Case, OfferPolicy, Strategy, Template, WebhookEndpoint)
 TOPICS: dict[str, list[str]] = {}
 """Every type the feed can show (a case's, a policy's, …) and its topics: two streams may
@@ -44,7 +41,7 @@ def _item(row: StoredEventRow, event: Any) -> FeedItem:
     data: dict[str, Any] = event_data(event)
     return FeedItem(
         position=row.notification_id, cursor=str(row.cursor), case_id=row.originator_id,
-        version=row.originator_version, type=TYPES.get(row.topic, row.topic.rsplit(".", 1)[-1]),
+        version=row.originator_version, type=event_type(row.topic),
         occurred_at=event.timestamp, recorded_at=row.recorded_at, actor=row.actor, data=data,
         chain_hash=row.chain_hash.hex(),
     )
