@@ -73,3 +73,19 @@ async def test_a_burst_of_unknown_keys_is_mostly_refused_with_429_and_a_real_key
     assert (await guarded.get("/v1/audit", headers=real)).status_code == 200
     # No key at all costs nothing to check: still a plain 401.
     assert_problem(await guarded.get("/v1/audit"), 401, "unauthorized")
+
+
+async def test_failed_dashboard_sign_ins_share_the_allowance_of_failed_key_checks(guarded):
+    statuses = []
+    for _ in range(15):  # the dashboard's form, then the API: one allowance of 20
+        form = await guarded.post("/dashboard/sign-in", follow_redirects=False,
+                                  data={"api_key": f"lk_{uuid.uuid4().hex[:12]}_{uuid.uuid4().hex}"})
+        statuses.append(form.status_code)
+    for _ in range(10):
+        fake = {"Authorization": f"Bearer lk_{uuid.uuid4().hex[:12]}_{uuid.uuid4().hex}"}
+        statuses.append((await guarded.get("/v1/audit", headers=fake)).status_code)
+    assert statuses == [401] * 20 + [429] * 5
+    refused = await guarded.post("/dashboard/sign-in", data={"api_key": "lk_nope_nope"},
+                                 follow_redirects=False)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "Too many failed sign-ins" in refused.text

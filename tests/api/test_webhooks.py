@@ -292,3 +292,30 @@ async def test_endpoints_are_listed_in_pages_oldest_first(api: Any) -> None:
     made = [(await _endpoint(api, f"http://127.0.0.1:9/{i}"))["endpoint_id"] for i in range(3)]
     pages = await walk_pages(lambda p, **kw: api("GET", p, **kw), "/v1/webhook-endpoints", 2)
     assert [[e["endpoint_id"] for e in page] for page in pages] == [made[:2], made[2:]]
+
+
+async def test_a_repeated_idempotency_key_rotates_once_and_sends_one_test(
+        api: Any, receivers: Any) -> None:
+    receiver = receivers()
+    endpoint = await _endpoint(api, receiver.url, ["PaymentReceived"])
+    path = f"/v1/webhook-endpoints/{endpoint['endpoint_id']}"
+    version = (await api("GET", path)).json()["version"]
+    key = {"Idempotency-Key": f"rotate-{uuid.uuid4()}"}
+    first = await api("POST", f"{path}/secret-rotation", headers=key)
+    again = await api("POST", f"{path}/secret-rotation", headers=key)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert first.json()["secret"].startswith("whsec_") and "idempotency-replayed" not in first.headers
+    # the replay rotates nothing and does not show the secret again
+    assert again.headers["idempotency-replayed"] == "true" and again.json()["secret"] is None
+    assert (await api("GET", path)).json()["version"] == version + 1
+    other = await api("POST", f"{path}/secret-rotation", headers=key, json={"note": "x"})
+    assert_problem(other, 422, "idempotency_key_reused")
+    too_long = await api("POST", f"{path}/secret-rotation", headers={"Idempotency-Key": "k" * 256})
+    assert_problem(too_long, 422, "invalid_request")
+    key = {"Idempotency-Key": f"test-{uuid.uuid4()}"}
+    tested = [await api("POST", f"{path}/test", headers=key) for _ in range(2)]
+    assert [t.status_code for t in tested] == [200, 200]
+    assert tested[1].json() == tested[0].json() and tested[1].headers["idempotency-replayed"] == "true"
+    await receiver.wait_for(lambda g: len(g) >= 1)
+    await asyncio.sleep(0.5)
+    assert len(receiver.received()) == 1  # one test message, not two

@@ -22,6 +22,7 @@ from ledger.domain.strategy.evaluation import (
     matches,
     matching_segment,
 )
+from ledger.domain.case_strategy import SegmentExit
 from ledger.domain.values import CaseStatus
 
 STRATEGY_ID = uuid.UUID("5a0c9b7e-1d2f-4c3b-8a9e-0f1e2d3c4b5a")
@@ -131,6 +132,20 @@ def test_a_case_outside_every_active_portfolio_or_closed_enters_nothing() -> Non
     assert case.resegment(active(), at(days=1)) is None
     closed = given(lambda c: c.close(reason="recalled", closed_at=at(days=1)))
     assert closed.resegment(active(), at(days=2)) is None
+
+
+def test_a_case_whose_portfolio_loses_its_strategy_leaves_its_segment_once() -> None:
+    case = given()
+    entered = case.resegment(active(), at(days=1))
+    case.collect_events()
+    left = case.resegment([], at(days=2))  # the version activated last dropped the portfolio
+    assert left == SegmentExit(entered)
+    assert case.segment_entry is None and case.plan([], at(days=2)) is None
+    events = case.collect_events()
+    assert [type(e).__name__ for e in events] == ["SegmentLeft"]
+    assert (events[0].segment, events[0].arm) == (entered.segment, entered.arm)
+    assert case.resegment([], at(days=3)) is None
+    assert case.resegment(active(), at(days=4)) == entered  # covered again: back in
 
 
 @settings(max_examples=60, deadline=None)

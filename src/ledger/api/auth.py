@@ -72,7 +72,8 @@ class ApiKeyMiddleware:
 async def authenticate(scope: Scope) -> ApiKey:
     """The key of this request, allowed to use its route; else the ``401``/``403``/``429``."""
     header = _authorization(scope)
-    if not header or not header.startswith(SCHEME):
+    # The scheme's name is case-insensitive (RFC 9110 §11.1): "bearer" is "Bearer".
+    if not header or header[:len(SCHEME)].lower() != SCHEME.lower():
         raise _unauthorized("missing bearer API key")
     presented = header[len(SCHEME):].strip()
     state = scope["litestar_app"].state

@@ -100,6 +100,39 @@ async def run_idempotent(
     return Response(reply.body, status_code=reply.status, media_type=JSON, headers=headers)
 
 
+async def run_once(request: Request, store: EventStore, tenant_id: str,
+                   action: Callable[[], Awaitable[tuple[int, bytes]]], *,
+                   kept: Callable[[bytes], bytes] | None = None,
+                   read_only: bool = False) -> Response[bytes]:
+    """``Idempotency-Key`` for a POST that appends no event (a secret rotation, a test
+    message, a redelivery, a revocation, a preview): running it again is no way to notice a
+    repeat (a second rotation would replace the secret the client lost), so the key is looked
+    up first and a repeat answered from the record. ``kept(body)`` is what the record keeps
+    of the answer (a secret is shown once: its replay has it null). ``read_only``: the
+    record keeps no answer at all (a preview holds personal data) and a repeat runs again,
+    still answering ``idempotency_key_reused`` for another request under the same key."""
+    idempotency = await idempotency_of(request)
+    if idempotency is not None:
+        record = await store.get_idempotency(tenant_id, idempotency.key)
+        if record is not None:
+            if not read_only:
+                return replay(record, idempotency)
+            replay(record, idempotency)  # only checks that it is the same request
+            status, body = await action()
+            return Response(body, status_code=status, media_type=JSON,
+                            headers={"Idempotency-Replayed": "true"})
+    status, body = await action()
+    if idempotency is not None and status < 300:
+        stored = b"" if read_only else kept(body) if kept is not None else body
+        try:
+            await store.put_idempotency(tenant_id, IdempotencyRecord(
+                idempotency.key, idempotency.request_hash, status, stored))
+        except IdempotencyKeyConflict:  # the same key at the same moment: the first one wins
+            if not read_only:
+                return await _replay_stored(store, tenant_id, idempotency)
+    return Response(body, status_code=status, media_type=JSON)
+
+
 async def _replay_stored(store: EventStore, tenant_id: str, idempotency: Idempotency) -> Response[bytes]:
     record = await store.get_idempotency(tenant_id, idempotency.key)
     if record is None:  # deleted by the retention sweep between the conflict and now

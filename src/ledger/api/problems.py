@@ -116,8 +116,10 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
         key = str(item.get("key") or "body")
         path = _PATH_IN_MESSAGE.search(message)
         named = _FIELD_IN_MESSAGE.search(message)
-        if path:
+        if path:  # inside a nested object: its path, and the field msgspec names in it
             key, message = path[1] or "body", message[: path.start()]
+            if named:
+                key = f"{path[1]}.{named[1]}" if path[1] else named[1]
         elif named:
             key = named[1]
         elif key == "data":

@@ -309,6 +309,14 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
         arm: str
         segment: str
 
+    class SegmentLeft(Aggregate.Event):
+        """No active strategy covers the case's portfolio any more (the segment it left)."""
+
+        strategy_id: UUID
+        version: int
+        arm: str
+        segment: str
+
     # ---- state --------------------------------------------------------------------
 
     # Class-level defaults of message state: cases restored from snapshots taken before
@@ -684,6 +692,11 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
     def _segment_entered(self, timestamp: datetime, strategy_id: UUID, version: int, arm: str,
                          segment: str) -> None:
         self.segment_entry = SegmentRecord(strategy_id, version, arm, segment, timestamp)
+
+    @event(SegmentLeft)
+    def _segment_left(self, timestamp: datetime, strategy_id: UUID, version: int, arm: str,
+                      segment: str) -> None:
+        self.segment_entry = None
 
     # ---- helpers shared by the commands -------------------------------------------
 

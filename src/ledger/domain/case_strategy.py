@@ -1,7 +1,8 @@
 """The case side of scores and contact strategies (a mixin of ``Case``).
 
 Scores from the bank's models and Ledger's ``behaviour`` score, the case's place in the
-active strategy (``SegmentEntered`` when it changes), and its plan. The rules are the pure
+active strategy (``SegmentEntered`` when it changes, ``SegmentLeft`` when no active strategy
+covers it any more), and its plan. The rules are the pure
 functions of :mod:`ledger.domain.strategy`; this module only gathers the case's facts for
 them. State lives in class-level defaults until first set, so snapshots taken before this
 capability existed still load.
@@ -73,6 +74,12 @@ class SegmentRecord(msgspec.Struct, frozen=True):
         return Placement(self.strategy_id, self.version, self.arm, self.segment)
 
 
+class SegmentExit(msgspec.Struct, frozen=True):
+    """What ``resegment`` returns when the case left its strategy's segment."""
+
+    left: Placement
+
+
 class CasePlan(msgspec.Struct, frozen=True):
     strategy_id: UUID
     version: int
@@ -134,18 +141,26 @@ class CaseStrategy:
         self._score_recorded(timestamp=scored_at, model=model, value=value,
                              model_version=model_version)
 
-    def resegment(self: Case, active: list[ActiveStrategy], now: datetime) -> Placement | None:
-        """Record ``SegmentEntered`` if the case's arm or segment changed; returns it if so.
+    def resegment(self: Case, active: list[ActiveStrategy],
+                  now: datetime) -> Placement | SegmentExit | None:
+        """Record ``SegmentEntered`` if the case's arm or segment changed, or ``SegmentLeft``
+        if it is in a segment but no active strategy covers its portfolio any more (the
+        version activated last dropped it); returns the change, None if there is none.
 
-        A closed case, or one in no active strategy, stays where it was.
+        A closed case stays where it was.
         """
         if self.is_closed:
             return None
+        current = self.segment_entry
         strategy = strategy_for(self.portfolio, active)
         if strategy is None:
-            return None
+            if current is None:
+                return None
+            self._segment_left(timestamp=aware_utc(now, "now"), strategy_id=current.strategy_id,
+                               version=current.version, arm=current.arm,
+                               segment=current.segment)
+            return SegmentExit(current.placement)
         found = evaluate(strategy, self.id, self.segment_inputs(now))
-        current = self.segment_entry
         if found is None or (current is not None and current.placement == found):
             return None
         self._segment_entered(timestamp=aware_utc(now, "now"), strategy_id=found.strategy_id,

@@ -1,8 +1,9 @@
 """The ``strategies`` projection: segments, arms and the dialer's candidate windows.
 
 Folds each case's events into ``PlanFacts`` (no personal data) and keeps: the current
-segment entry (``rm_case_segments``) and every entry (``rm_segment_entries``, for metrics by
-segment or arm at a payment's business time), contact counts by segment and arm, the score
+segment entry (``rm_case_segments``; none after ``SegmentLeft``) and every entry and exit
+(``rm_segment_entries``, an exit as segment and arm ``none``, for metrics by segment or arm at
+a payment's business time), contact counts by segment and arm, the score
 models a tenant uses, and ``rm_dialer``: the windows in which a case's next action is a due
 call (``ledger.domain.strategy.plan.call_windows``, the same rule the plan uses). Strategy
 documents come from the feed too (``Strategy.VersionSaved``), so a rebuild needs nothing else.
@@ -57,6 +58,10 @@ UPSERT_SEGMENT_SQL = """
     ON CONFLICT (tenant_id, case_id) DO UPDATE SET strategy_id = EXCLUDED.strategy_id,
         version = EXCLUDED.version, arm = EXCLUDED.arm, segment = EXCLUDED.segment,
         entered_at = EXCLUDED.entered_at
+"""
+DELETE_SEGMENT_SQL = """
+    DELETE FROM rm_case_segments s USING unnest($1::text[], $2::uuid[]) AS k(tenant_id, case_id)
+    WHERE s.tenant_id = k.tenant_id AND s.case_id = k.case_id
 """
 ENTRY_SQL = """
     INSERT INTO rm_segment_entries (tenant_id, case_id, entered_at, version, arm, segment)
@@ -219,6 +224,10 @@ class StrategiesProjection:
                                     event.timestamp)
                 entries.append((tenant, case_id, event.timestamp, event.originator_version,
                                 event.arm, event.segment))
+            elif kind == "SegmentLeft":  # from then on in no segment: grouped under "none"
+                facts.entry = None
+                entries.append((tenant, case_id, event.timestamp, event.originator_version,
+                                NONE, NONE))
         if entries:
             await conn.execute(ENTRY_SQL, *[list(c) for c in zip(*entries, strict=True)])
         entered = {entry[1] for entry in entries}
@@ -246,10 +255,19 @@ class StrategiesProjection:
 
     async def _upsert_segments(self, conn: asyncpg.Connection, known: dict[UUID, PlanFacts],
                                cases: dict[UUID, str]) -> None:
-        current = [(t, i, e.strategy_id, e.version, e.arm, e.segment, e.entered_at)
-                   for i, t in cases.items() if (e := known[i].entry)]
+        """The current segment of ``cases`` (whose entry changed): upserted, or removed for
+        a case that left its strategy."""
+        current, left = [], []
+        for case_id, tenant in cases.items():
+            if (e := known[case_id].entry) is not None:
+                current.append((tenant, case_id, e.strategy_id, e.version, e.arm, e.segment,
+                                e.entered_at))
+            else:
+                left.append((tenant, case_id))
         if current:
             await conn.execute(UPSERT_SEGMENT_SQL, *[list(c) for c in zip(*current, strict=True)])
+        if left:
+            await conn.execute(DELETE_SEGMENT_SQL, *[list(c) for c in zip(*left, strict=True)])
 
     async def _evict(self, conn: asyncpg.Connection) -> None:
         excess = len(self._facts) - self.capacity

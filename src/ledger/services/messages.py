@@ -209,7 +209,8 @@ class MessageService:
 
     async def queue_validation_notice(self, ctx: Context, case_id: UUID, *, sent_at: datetime,
                                       itemization_date: date, render: Render,
-                                      idempotency: Idempotency | None = None) -> Reply:
+                                      idempotency: Idempotency | None = None,
+                                      expected_version: int | None = None) -> Reply:
         """A Regulation F validation notice letter mailed at ``sent_at``."""
         sent_at = aware_utc(sent_at, "sent_at")
         not_in_future(sent_at, self.cases.clock(), "sent_at")
@@ -224,6 +225,7 @@ class MessageService:
                               cutoff, itemization_date, validation_period_ends(sent_on))
         reply, _ = await self._queue(ctx, case_id, VALIDATION_NOTICE_TEMPLATE, None,
                                      render=render, idempotency=idempotency,
+                                     expected_version=expected_version,
                                      itemization=itemization, send_from=sent_at,
                                      builtin=BUILTIN_VALIDATION_NOTICE)
         return reply

@@ -10,7 +10,8 @@ from ledger.services.strategies import StrategyService
 
 
 class Resegmenter:
-    """The follow-up that records ``SegmentEntered`` when a fact moved the case."""
+    """The follow-up that records ``SegmentEntered`` when a fact moved the case (``SegmentLeft``
+    when no active strategy covers it any more)."""
 
     def __init__(self, strategies: StrategyService) -> None:
         self.strategies = strategies

@@ -2,11 +2,12 @@
 
 Days past due grow at the debtor's local midnight, so each pass looks for the time zones
 whose local date changed since the tenant was last swept and re-evaluates the open cases of
-the active portfolios in those zones (all zones after an activation). Cases are taken in
-case-id order in batches; each batch's ``SegmentEntered`` events (actor ``system:strategy``)
-are appended together and the run's position is saved after it, so a restart resumes where
-the last finished batch left off, and re-evaluating an already-moved case records nothing.
-A case that fails to load or evaluate is logged and skipped (the run goes on); a tenant
+the active portfolios in those zones (all zones after an activation), and the cases still in a
+segment of a portfolio the last activation dropped (they leave it: ``SegmentLeft``). Cases are
+taken in case-id order in batches; each batch's ``SegmentEntered`` and ``SegmentLeft`` events
+(actor ``system:strategy``) are appended together and the run's position is saved after it,
+so a restart resumes where the last finished batch left off, and re-evaluating an
+already-moved case records nothing. A case that fails to load or evaluate is logged and skipped (the run goes on); a tenant
 whose every case in a batch fails (e.g. its data keys are wrapped under another master key)
 fails its own sweep, and after three such passes is quarantined as ``tenant:<id>`` while the
 other tenants are swept as usual.
@@ -40,19 +41,25 @@ TENANTS_SQL = """
     WHERE topic LIKE 'ledger.domain.strategy.%' AND originator_version = 1
 """
 STATE_SQL = "SELECT swept_through, run_to, run_zones, after_case FROM strategy_sweeps WHERE tenant_id = $1"
-ZONES_SQL = """
-    SELECT DISTINCT timezone FROM rm_cases
-    WHERE tenant_id = $1 AND portfolio = ANY($2::text[]) AND closed_at IS NULL
+# The cases a sweep looks at: open ones of the active portfolios, and open ones still in a
+# segment although their portfolio is no longer covered (the version activated last dropped
+# it), which the sweep moves out (``SegmentLeft``); once out they have no rm_case_segments row.
+_SWEPT = """
+    tenant_id = $1 AND closed_at IS NULL
+      AND (portfolio = ANY($2::text[])
+           OR EXISTS (SELECT 1 FROM rm_case_segments s
+                      WHERE s.tenant_id = rm_cases.tenant_id AND s.case_id = rm_cases.case_id))
 """
+ZONES_SQL = f"SELECT DISTINCT timezone FROM rm_cases WHERE {_SWEPT}"
 START_SQL = """
     INSERT INTO strategy_sweeps (tenant_id, run_to, run_zones, after_case, cases_seen, cases_moved)
     VALUES ($1, $2, $3, NULL, 0, 0)
     ON CONFLICT (tenant_id) DO UPDATE SET run_to = $2, run_zones = $3, after_case = NULL,
         cases_seen = 0, cases_moved = 0
 """
-BATCH_SQL = """
+BATCH_SQL = f"""
     SELECT case_id FROM rm_cases
-    WHERE tenant_id = $1 AND portfolio = ANY($2::text[]) AND closed_at IS NULL
+    WHERE {_SWEPT}
       AND ($3::text[] IS NULL OR timezone = ANY($3::text[]))
       AND ($4::uuid IS NULL OR case_id > $4)
     ORDER BY case_id LIMIT $5

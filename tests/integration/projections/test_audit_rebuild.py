@@ -41,8 +41,11 @@ def _value(annotation: Any, rng: random.Random) -> Any:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(annotation)
-        return _value(rng.choice(options), rng) if rng.random() < 0.8 else (
-            None if type(None) in options else _value(options[0], rng))
+        values = [option for option in options if option is not type(None)]
+        # Mostly a value (every amount rule gets exercised in a few rounds), sometimes None.
+        if len(values) < len(options) and rng.random() < 0.2:
+            return None
+        return _value(rng.choice(values), rng)
     if origin in (tuple, list):
         args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
         return tuple(_value(args[0], rng) for _ in range(rng.randint(0, 3)))

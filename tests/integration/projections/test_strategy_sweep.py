@@ -13,6 +13,7 @@ import pytest
 from ledger.domain.case import Case
 from ledger.domain.strategy.document import StrategyDocument
 from ledger.eventstore import EventStore
+from ledger.projections import strategy_metrics
 from ledger.projections.cases import CasesProjection
 from ledger.projections.rebuild import rebuild
 from ledger.projections.strategies import StrategiesProjection
@@ -176,6 +177,43 @@ async def test_a_tenant_whose_cases_cannot_be_opened_is_quarantined_and_the_othe
     for _ in range(2):
         await sweep_all(own_pool, cases, strategies, guard=guard, only={good, bad})
     assert await guard.held() == {f"tenant:{bad}"}
+
+
+async def test_a_version_that_drops_a_portfolio_moves_its_cases_out_and_metrics_follow(
+        own_pool, wired, clock) -> None:
+    cases, strategies = wired
+    tenant, placed = await _thirty_placed_under_a_strategy(own_pool, strategies, "L")
+    await sweep_tenant(own_pool, cases, strategies, tenant)
+    await _project(own_pool, tenant, 30)
+    ctx = Context(tenant, "user:test", uuid.uuid4())
+    clock.now = NOW + timedelta(hours=1)
+    dropped = msgspec.convert(DOCUMENT | {"portfolios": ["cards-b"]}, StrategyDocument)
+    strategy, version, *_ = await strategies.save(ctx, dropped, templates=None)
+    await strategies.activate(ctx, strategy.id, version)
+    left = await sweep_tenant(own_pool, cases, strategies, tenant)
+    assert (left.cases_seen, left.cases_moved) == (30, 30)
+    paid = placed[0]
+    assert (await cases.load(tenant, paid.id)).segment_entry is None
+    rows = await cases.repository.store.read_stream(paid.id)
+    assert [(r.topic.rsplit(".", 1)[-1], r.actor) for r in rows][-2:] == [
+        ("SegmentEntered", "system:strategy"), ("SegmentLeft", "system:strategy")]
+    clock.now = NOW + timedelta(hours=2)
+    await cases.execute(ctx, paid.id, lambda c, now: c.receive_payment(
+        external_id="after", amount=1_000, currency="USD", received_at=now - timedelta(minutes=1),
+        method="card", now=now), _render)
+    await _project(own_pool, tenant, 30)
+    assert await own_pool.fetchval(
+        "SELECT count(*) FROM rm_case_segments WHERE tenant_id = $1", tenant) == 0
+    # the payment came after the exit: it counts under "none", and so does every case
+    groups = {r[0]: tuple(r[1:]) for r in await strategy_metrics.recovery(
+        own_pool, tenant, "segment", None, None)}
+    assert list(groups) == ["none"] and groups["none"][1:3] == (1_000, 30)
+    # days later the sweep looks at no case of the dropped portfolio any more
+    clock.now = NOW + timedelta(days=2)
+    assert (await sweep_tenant(own_pool, cases, strategies, tenant)).cases_seen == 0
+    before = await _strategy_tables(own_pool)  # and a rebuild gives the same tables
+    await rebuild(own_pool, [StrategiesProjection(cache_cases=4)], batch_size=9)
+    assert await _strategy_tables(own_pool) == before
 
 
 async def _strategy_tables(pool) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
 
-from ledger.api import auth
+from ledger.api import auth, paging
 from ledger.api.commands import record_fact
 from ledger.api.docs import responses
 from ledger.api.negotiation import key_holder, policy_for_case
@@ -115,11 +115,15 @@ class ComplaintController(Controller):
 
     @get("/{case_id:uuid}/complaints", operation_id="listCaseComplaints",
          opt=auth.allow(*auth.EVERYONE), responses=responses(404))
-    async def list_for_case(self, request: Request, case_id: FromPath[UUID]) -> ComplaintList:
+    async def list_for_case(self, request: Request, case_id: FromPath[UUID],
+                            limit: paging.Limit = 50,
+                            cursor: paging.Cursor = None) -> ComplaintList:
         """The case's complaints, oldest first, as its events say now."""
         service: CaseService = request.app.state.cases
         case = await service.load(request.user.tenant_id, case_id)
-        found = sorted(case.complaints.values(), key=lambda c: c.received_at)
-        return ComplaintList([complaint_out(case_id, c) for c in found])
+        found, next_cursor = paging.page(
+            "complaints", list(case.complaints.values()),
+            lambda c: (c.received_at, str(c.complaint_id)), (datetime, str), limit, cursor)
+        return ComplaintList([complaint_out(case_id, c) for c in found], next_cursor)
 
 

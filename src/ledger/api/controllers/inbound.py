@@ -26,6 +26,7 @@ from ledger.api.views import encode
 from ledger.domain.case import Case
 from ledger.domain.errors import CaseClosed
 from ledger.domain.messaging.optout import e164, is_opt_out, normalise_email
+from ledger.domain.timeutil import aware_utc, not_in_future
 from ledger.messaging.addresses import cases_holding
 from ledger.projections.queries import encode_cursor
 from ledger.services.cases import CaseNotFound, CaseService, Context, Idempotency, Reply
@@ -60,6 +61,12 @@ async def _opt_out_all(request: Request, ctx: Context, case_ids: list[UUID], cha
     return done
 
 
+def _check_time(received_at: datetime, now: datetime) -> None:
+    """``received_at`` is checked whether or not a case holds the address: the same request
+    gets the same answer, naming the field it sent."""
+    not_in_future(aware_utc(received_at, "received_at"), now, "received_at")
+
+
 class InboundController(Controller):
     """Replies and unsubscribes from debtors, forwarded by the providers (integration)."""
 
@@ -79,6 +86,7 @@ class InboundController(Controller):
         number = e164(data.from_) or data.from_
         ctx = context(request)
         state = request.app.state
+        _check_time(data.received_at, state.cases.clock())
         holding = await cases_holding(state.pool, state.messaging.address_key, ctx.tenant_id,
                                       "sms", number)
 
@@ -115,6 +123,7 @@ class InboundController(Controller):
         ctx = context(request)
         state = request.app.state
         received_at = data.received_at or state.cases.clock()
+        _check_time(received_at, state.cases.clock())
         holding = await cases_holding(state.pool, state.messaging.address_key, ctx.tenant_id,
                                       "email", address)
 

@@ -9,11 +9,13 @@ import msgspec
 from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, get, post
 
-from ledger.api import auth
+from ledger.api import auth, paging
 from ledger.api.auth import KeyCache
 from ledger.api.docs import responses
+from ledger.api.idempotency import run_once
 from ledger.api.problems import ProblemError
 from ledger.api.schemas.common import AgentId, Label, Request as Body
+from ledger.api.views import encode
 from ledger.services.keys import ApiKey, Role, create_key, list_keys, revoke_key
 
 
@@ -81,10 +83,13 @@ class KeyController(Controller):
         return NewKey(secret, key.key_id, key.tenant_id, str(key.role), key.agent_id)
 
     @get("/", operation_id="listKeys", responses=responses())
-    async def list(self, request: Request) -> KeyList:
-        """Every key of this tenant, revoked ones included (never their secrets)."""
-        keys = await list_keys(request.app.state.pool, request.user.tenant_id)
-        return KeyList([_view(k) for k in keys])
+    async def list(self, request: Request, limit: paging.Limit = 50,
+                   cursor: paging.Cursor = None) -> KeyList:
+        """The tenant's keys, oldest first, revoked ones included (never their secrets)."""
+        keys, next_cursor = paging.page(
+            "keys", await list_keys(request.app.state.pool, request.user.tenant_id),
+            lambda k: (k.created_at, k.key_id), (datetime, str), limit, cursor)
+        return KeyList([_view(k) for k in keys], next_cursor)
 
     @post("/{key_id:str}/revocation", operation_id="revokeKey", status_code=200,
           responses=responses(404, 409))
@@ -96,9 +101,14 @@ class KeyController(Controller):
         if key_id == request.user.key_id:
             raise ProblemError(409, "own_key", "a key cannot revoke itself; use another admin "
                                "key or `ledger keys revoke`")
-        key = await revoke_key(state.pool, key_id, request.user.tenant_id)
-        if key is None:
-            raise ProblemError(404, "not_found", "no such key in this tenant")
-        cache: KeyCache = state.key_cache
-        cache.forget(key_id)
-        return _view(key)
+
+        async def action() -> tuple[int, bytes]:
+            key = await revoke_key(state.pool, key_id, request.user.tenant_id)
+            if key is None:
+                raise ProblemError(404, "not_found", "no such key in this tenant")
+            cache: KeyCache = state.key_cache
+            cache.forget(key_id)
+            return 200, encode(_view(key))
+
+        return await run_once(request, state.store, request.user.tenant_id,  # type: ignore[return-value]
+                              action)

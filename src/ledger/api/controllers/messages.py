@@ -159,11 +159,12 @@ class CaseMessageController(Controller):
         right-party contact is recorded with a ``validation_notice_late`` breach."""
         service: MessageService = request.app.state.messages
         ctx = context(request)
+        expected = if_match(request)
 
         async def action(idempotency: Idempotency | None) -> Reply:
             return await service.queue_validation_notice(
                 ctx, case_id, sent_at=data.sent_at, itemization_date=data.itemization_date,
-                render=_queued, idempotency=idempotency)
+                render=_queued, idempotency=idempotency, expected_version=expected)
 
         return await run_idempotent(  # type: ignore[return-value]
             request.app.state.store, ctx.tenant_id, await idempotency_of(request), action)
@@ -184,14 +185,16 @@ class MessageController(Controller):
         return await message_view(request, case, record)
 
     @post("/{message_id:uuid}/events", operation_id="reportMessageEvent", status_code=201,
-          opt=auth.allow(auth.Role.INTEGRATION), responses=responses(404, 409))
+          opt=auth.allow(auth.Role.INTEGRATION), responses=responses(404, 409, 412))
     async def report(self, request: Request, message_id: FromPath[UUID],
                      data: Annotated[DeliveryReport, Body()]) -> DeliveryRecorded:
         """A provider's or print house's report. ``delivered`` also records an outbound
         contact with outcome ``delivered`` (contact log and metrics); a repeated report
-        records nothing and answers the same."""
+        records nothing and answers the same. ``If-Match`` is the case's version (the
+        report is a fact on the case)."""
         case, _ = await find_message(request, message_id)
         ctx = context(request)
+        expected = if_match(request)
         cases: CaseService = request.app.state.cases
 
         def command(case: Case, now: datetime) -> None:
@@ -203,7 +206,8 @@ class MessageController(Controller):
                                                 str(case.messages[message_id].status)))
 
         async def action(idempotency: Idempotency | None) -> Reply:
-            return await cases.execute(ctx, case.id, command, render, idempotency=idempotency)
+            return await cases.execute(ctx, case.id, command, render, idempotency=idempotency,
+                                       expected_version=expected)
 
         return await run_idempotent(  # type: ignore[return-value]
             request.app.state.store, ctx.tenant_id, await idempotency_of(request), action)

@@ -109,7 +109,7 @@ class DialerController(Controller):
         self, request: Request,
         at: Annotated[Instant | None, QueryParameter(
             description="RFC 3339 with offset; default now.")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         agent_id: Annotated[str | None, QueryParameter(
             pattern=TEXT, max_length=255,
             description="Supervisors: only this agent's cases. An agent key sees its own.")] = None,

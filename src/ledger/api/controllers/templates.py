@@ -11,7 +11,7 @@ from litestar.params import Body, FromPath
 from ledger.api import auth
 from ledger.api.commands import context
 from ledger.api.docs import responses
-from ledger.api.idempotency import idempotency_of, run_idempotent
+from ledger.api.idempotency import idempotency_of, run_idempotent, run_once
 from ledger.api.problems import ProblemError
 from ledger.api.schemas.messages import Preview, PreviewRequest, SaveTemplate, TemplateSaved
 from ledger.api.views import encode
@@ -62,10 +62,17 @@ class TemplateController(Controller):
     async def preview(self, request: Request, name: FromPath[str],
                       data: Annotated[PreviewRequest, Body()]) -> Preview:
         """The latest version of template ``name`` rendered for a real case (nothing is
-        recorded or sent). ``404`` for an unknown template or case."""
+        recorded or sent). ``404`` for an unknown template or case. An `Idempotency-Key`
+        is checked like on every POST, but no answer is kept (it holds personal data): a
+        repeat renders again."""
         service: MessageService = request.app.state.messages
-        try:
-            rendered = await service.preview(request.user.tenant_id, name, data.case_id)
-        except TemplateNotFound:
-            raise ProblemError(404, "not_found", "no template of that name") from None
-        return Preview(rendered.subject, rendered.body)
+
+        async def action() -> tuple[int, bytes]:
+            try:
+                rendered = await service.preview(request.user.tenant_id, name, data.case_id)
+            except TemplateNotFound:
+                raise ProblemError(404, "not_found", "no template of that name") from None
+            return 200, encode(Preview(rendered.subject, rendered.body))
+
+        return await run_once(request, request.app.state.store,  # type: ignore[return-value]
+                              request.user.tenant_id, action, read_only=True)

@@ -15,8 +15,9 @@ from litestar.params import FromPath, JSONBody, Parameter
 from ledger.api import auth, paging
 from ledger.api.commands import context
 from ledger.api.docs import responses
-from ledger.api.idempotency import idempotency_of
+from ledger.api.idempotency import idempotency_of, run_once
 from ledger.api.problems import invalid
+from ledger.api.views import encode
 from ledger.api.schemas.common import Request as Body
 from ledger.domain.webhooks.endpoint import WebhookEndpoint
 from ledger.webhooks.client import WebhookClient
@@ -68,7 +69,8 @@ class NewEndpoint(msgspec.Struct, frozen=True):
 
 class NewSecret(msgspec.Struct, frozen=True):
     endpoint_id: UUID
-    secret: str
+    secret: str | None
+    """``whsec_…``, shown this once (null when a repeated `Idempotency-Key` replays it)."""
     previous_secret_valid_until: datetime | None
 
 
@@ -212,22 +214,37 @@ class WebhookEndpointController(Controller):
           status_code=201, responses=responses(404))
     async def rotate(self, request: Request, endpoint_id: FromPath[UUID]) -> NewSecret:
         """A new secret (shown once); the previous one keeps signing for 24 h, so every
-        message carries both signatures until then."""
-        endpoint, secret = await _service(request).rotate(_actor(request), endpoint_id)
-        return NewSecret(endpoint.id, secret, _view(endpoint).previous_secret_valid_until)
+        message carries both signatures until then. A repeated `Idempotency-Key` rotates
+        nothing: it replays the answer with `secret: null`."""
+        shown_once: list[bytes] = []
+
+        async def action() -> tuple[int, bytes]:
+            endpoint, secret = await _service(request).rotate(_actor(request), endpoint_id)
+            until = _view(endpoint).previous_secret_valid_until
+            shown_once.append(encode(NewSecret(endpoint.id, None, until)))
+            return 201, encode(NewSecret(endpoint.id, secret, until))
+
+        return await run_once(request, request.app.state.store,  # type: ignore[return-value]
+                              request.user.tenant_id, action, kept=lambda _: shown_once[0])
 
     @post("/{endpoint_id:uuid}/test", operation_id="testWebhookEndpoint", status_code=200,
           responses=responses(404))
     async def test(self, request: Request, endpoint_id: FromPath[UUID]) -> TestResult:
-        """Send a signed `webhook.test` message now and report the answer (not retried)."""
-        client = WebhookClient(_service(request).allow_hosts)
-        try:
-            delivery_id, webhook_id, outcome = await _service(request).test(
-                _actor(request), endpoint_id, client)
-        finally:
-            await client.close()
-        return TestResult(delivery_id, webhook_id, outcome.delivered, outcome.status,
-                          outcome.error)
+        """Send a signed `webhook.test` message now and report the answer (not retried; a
+        repeated `Idempotency-Key` replays the report without sending again)."""
+
+        async def action() -> tuple[int, bytes]:
+            client = WebhookClient(_service(request).allow_hosts)
+            try:
+                delivery_id, webhook_id, outcome = await _service(request).test(
+                    _actor(request), endpoint_id, client)
+            finally:
+                await client.close()
+            return 200, encode(TestResult(delivery_id, webhook_id, outcome.delivered,
+                                          outcome.status, outcome.error))
+
+        return await run_once(request, request.app.state.store,  # type: ignore[return-value]
+                              request.user.tenant_id, action)
 
     @get("/{endpoint_id:uuid}/deliveries", operation_id="listWebhookDeliveries",
          responses=responses(404))
@@ -255,9 +272,15 @@ class WebhookEndpointController(Controller):
           operation_id="redeliverWebhook", status_code=202, responses=responses(404))
     async def redeliver(self, request: Request, endpoint_id: FromPath[UUID],
                         delivery_id: FromPath[UUID]) -> Redelivery:
-        """Send this delivery again (same `webhook-id`), after the ones queued before it."""
-        await _service(request).redeliver(_actor(request), endpoint_id, delivery_id)
-        deliverer = request.app.state.get("deliverer")
-        if deliverer is not None:
-            deliverer.wake()
-        return Redelivery(delivery_id, "pending")
+        """Send this delivery again (same `webhook-id`), after the ones queued before it
+        (once per `Idempotency-Key`)."""
+
+        async def action() -> tuple[int, bytes]:
+            await _service(request).redeliver(_actor(request), endpoint_id, delivery_id)
+            deliverer = request.app.state.get("deliverer")
+            if deliverer is not None:
+                deliverer.wake()
+            return 202, encode(Redelivery(delivery_id, "pending"))
+
+        return await run_once(request, request.app.state.store,  # type: ignore[return-value]
+                              request.user.tenant_id, action)

@@ -71,4 +71,4 @@ class WorkQueueController(Controller):
                 for r in await negotiation_queries.approvals(
                     pool, tenant, status="pending", case_id=None, after_seq=0,
                     limit=PENDING_APPROVALS_SHOWN)]
-        return WorkQueue(items, as_of, pending)
+        return WorkQueue(items, as_of, None, pending)

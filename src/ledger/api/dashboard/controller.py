@@ -8,6 +8,7 @@ come from, and sign-out also needs the session's CSRF token.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -74,6 +75,13 @@ def _sign_in_page(request: Request, error: str | None, status: int) -> Template:
                     status_code=status)
 
 
+def _too_many_attempts(request: Request, wait: float) -> Template:
+    return Template("sign_in.html", status_code=429,
+                    context={"error": "Too many failed sign-ins from here; try again later.",
+                             "page_title": "Sign in"},
+                    headers={"Retry-After": str(max(1, round(wait + 0.5)))})
+
+
 class DashboardController(Controller):
     """The built-in dashboard (HTML; not part of the JSON API)."""
 
@@ -89,9 +97,19 @@ class DashboardController(Controller):
         if not _same_origin(request):
             return _sign_in_page(request, "Sign-in must come from this site.", 403)
         presented = str(data.get("api_key", "")).strip()
-        key = await find_key(request.app.state.pool, request.app.state.key_cache.secret,
+        # Failed sign-ins count against the client's allowance of failed key checks, as
+        # on the API: guessing keys here is no way around that limit.
+        cache = request.app.state.key_cache
+        client, now = (request.client.host if request.client else "unknown"), time.monotonic()
+        blocked = cache.failures.wait(client, now)
+        if blocked > 0:
+            return _too_many_attempts(request, blocked)
+        key = await find_key(request.app.state.pool, cache.secret,
                              presented) if presented else None
         if key is None or key.revoked_at is not None:
+            blocked = cache.failures.fail(client, now)
+            if blocked > 0:
+                return _too_many_attempts(request, blocked)
             return _sign_in_page(request, "That API key is unknown or revoked.", 401)
         if key.role not in ROLES:
             return _sign_in_page(request, f"A key of role {key.role} cannot open the dashboard "

@@ -53,7 +53,7 @@ class Request(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=T
     def __post_init__(self) -> None:
         for name in self.__struct_fields__:
             if _has_nul(getattr(self, name)):
-                raise ValueError(f"`{name}` must not contain U+0000 (NUL)")
+                raise ValueError(f"field `{name}` must not contain U+0000 (NUL)")
 
 
 def _has_nul(value: object) -> bool:

@@ -207,6 +207,7 @@ class ComplaintResolvedOut(msgspec.Struct, frozen=True):
 
 class ComplaintList(msgspec.Struct, frozen=True):
     items: list[ComplaintOut]
+    next_cursor: str | None = None
 
 
 class ComplaintMetricsItem(msgspec.Struct, frozen=True, kw_only=True):

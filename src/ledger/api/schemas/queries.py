@@ -74,6 +74,8 @@ class WorkQueue(msgspec.Struct, frozen=True):
 
     items: list[WorkItem]
     as_of_position: int
+    next_cursor: str | None = None
+    """Always null: the queue is the ``limit`` most urgent cases now (ask again later)."""
     pending_approvals: list[PendingApprovalItem] = []
     """Supervisors and admins: requests beyond authority waiting for a decision, oldest
     first (up to 100; all of them at ``GET /v1/approvals?status=pending``)."""
