@@ -138,6 +138,25 @@ async def test_assignment_escalation_adjustment_and_notes_are_recorded(client, k
     assert view["assigned_to"] == "agent-7" and view["version"] == 5
 
 
+async def test_a_backdated_assignment_leaves_the_later_one_in_force_everywhere(client, keys, case):
+    sup = keys["supervisor"]
+    for agent, days in (("z1", 2), ("z0", 5)):  # z0's, from 5 days ago, is reported last
+        response = await client.post(_url(case, "assignment"), headers=sup,
+                                     json={"agent_id": agent, "assigned_at": ago(days=days)})
+        assert response.status_code == 201, response.text
+    position = response.headers["ledger-position"]
+    url = f"/v1/cases/{case['case_id']}"
+    assert (await client.get(url, headers=sup)).json()["assigned_to"] == "z1"
+    assert (await client.get(url, params={"as_of": ago(days=3)}, headers=sup)).json()[
+        "assigned_to"] == "z0"
+    listed = await client.get("/v1/cases", headers=sup, params={
+        "assigned_to": "z1", "min_position": position})
+    assert [c["case_id"] for c in listed.json()["items"]] == [case["case_id"]]
+    queue = await client.get("/v1/work-queue", headers=sup, params={
+        "agent_id": "z0", "min_position": position})
+    assert queue.json()["items"] == []
+
+
 async def test_closure_and_reopening_follow_their_rules(client, keys, case):
     closure = {"reason": "paid", "closed_at": ago(minutes=2)}
     assert_problem(await client.post(_url(case, "closure"), json=closure, headers=keys["supervisor"]),

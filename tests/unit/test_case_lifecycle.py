@@ -157,6 +157,16 @@ def test_assignment_and_escalation_are_recorded() -> None:
     assert view.assigned_to == "agent-7" and view.status == "legal"
 
 
+def test_an_assignment_recorded_late_but_dated_earlier_does_not_undo_a_later_one() -> None:
+    case = given()
+    case.assign(agent_id="z1", assigned_at=at(10))
+    case.assign(agent_id="z0", assigned_at=at(2))  # reported late: z0 had it from day 2
+    assert case.view(at(11)).assigned_to == "z1"
+    case.assign(agent_id="z2", assigned_at=at(10))  # the same start: the last recorded wins
+    assert case.view(at(11)).assigned_to == "z2"
+    assert then_events(case) == ["Assigned"] * 3  # every one is a fact, recorded
+
+
 @pytest.mark.parametrize("command", ["assign", "escalate"])
 def test_assignment_and_escalation_of_a_closed_case_are_refused(command: str) -> None:
     case = given(CLOSE)

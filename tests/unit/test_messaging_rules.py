@@ -4,7 +4,8 @@ Regulation F validation period against an independent holiday count."""
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -15,13 +16,19 @@ from ledger.domain.messaging.money_format import format_money
 from ledger.domain.messaging.optout import e164, is_opt_out, normalise_email
 from ledger.domain.messaging.segments import sms_segments
 from ledger.domain.messaging.templates import (
+    SAMPLE_VALUES,
     MessageTooLong,
     OptOutMissing,
     UnknownField,
     render_text,
     validate_template,
 )
-from ledger.domain.messaging.validation_period import assumed_receipt, validation_period_ends
+from ledger.domain.messaging.validation_period import (
+    assumed_receipt,
+    notice_deadline,
+    notice_due_by,
+    validation_period_ends,
+)
 
 OK_SMS = "Hi {{ debtor_name }}, {{ balance }} is due. {{ opt_out }}"
 
@@ -199,3 +206,49 @@ def test_receipt_is_the_fifth_business_day_after_sending(sent):
     assert sum(is_business_day(d) for d in between) == 5
     assert 5 <= (receipt - sent).days <= 12
     assert validation_period_ends(sent) == receipt + timedelta(days=30)
+
+
+@pytest.mark.parametrize("body", [
+    "{{ debtor_name * 100000000 }} {{ opt_out }}",
+    "{{ (debtor_name ~ debtor_name) * 99999999 }} {{ opt_out }}",
+    "{{ 9 ** 9 ** 9 }} {{ opt_out }}",
+    "{{ '%0100000000d' % 1 }} {{ opt_out }}",
+    "{{ debtor_name.ljust(100000000) }} {{ opt_out }}",
+    "{{ debtor_name | center(100000000) }} {{ opt_out }}",
+    "{% set x = debtor_name %}{% set x = x ~ x %}{{ x }} {{ opt_out }}",
+    "{% for a in agency_name %}{% for b in agency_name %}.{% endfor %}{% endfor %} {{ opt_out }}",
+    "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }} {{ opt_out }}",
+    "{{ debtor_name[0] }} {{ opt_out }}",
+    "{{ balance is divisibleby 3 }} {{ opt_out }}",
+])
+def test_a_body_that_could_grow_without_bound_or_loop_is_refused_at_once(body):
+    started = time.monotonic()
+    with pytest.raises(InvalidRequest):
+        validate_template("email", body, "Hello")
+    assert time.monotonic() - started < 1.0  # judged from its form, never by running it
+
+
+def test_text_fields_if_else_and_the_listed_filters_are_enough_for_a_message():
+    body = ("{% if promise_amount is defined and promise_amount %}Promised {{ promise_amount }}"
+            "{% else %}Due {{ balance | default('?') }}{% endif %}, {{ debtor_name | title "
+            "| truncate(20) }} ({{ external_ref | replace('-', ' ') | lower }}) "
+            "{{ 'A' ~ agency_name + '.' }} {{ opt_out }}")
+    validate_template("sms", body, None)
+    assert render_text(body, SAMPLE_VALUES).startswith("Promised $1,234.56, Alexandra")
+
+
+def test_a_stored_body_is_judged_again_when_rendered_and_its_output_is_bounded():
+    with pytest.raises(InvalidRequest):  # saved before the rule: refused, not run
+        render_text("{{ debtor_name * 100000000 }}", SAMPLE_VALUES)
+    huge = {**SAMPLE_VALUES, "debtor_name": "x" * 200}
+    with pytest.raises(MessageTooLong):
+        render_text("{{ debtor_name }}" * 600, huge)
+
+
+def test_a_validation_notice_is_due_by_the_end_of_the_fifth_calendar_day_where_the_debtor_lives():
+    first = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)  # 22:30 on 1 November in Chicago
+    assert notice_due_by(first, "America/Chicago") == date(2026, 11, 6)
+    assert notice_deadline(first, "America/Chicago") == datetime(2026, 11, 7, 6, 0, tzinfo=UTC)
+    assert notice_due_by(first, "Europe/London") == date(2026, 11, 7)
+    # later than 120 hours after the contact, whatever the hour of the contact
+    assert notice_deadline(first, "America/Chicago") - first > timedelta(days=5)

@@ -53,6 +53,10 @@ def test_only_global_unicast_addresses_may_be_called(ip: Any) -> None:
     ("10.0.0.5", "private"), ("127.0.0.1", "loopback"), ("::1", "loopback"),
     ("169.254.169.254", "link-local"), ("fe80::1", "link-local"), ("224.0.0.1", "multicast"),
     ("::ffff:127.0.0.1", "loopback"), ("192.168.1.1", "private"), ("0.0.0.0", "reserved"),
+    # IPv4 inside IPv6: 6to4 (2002:AABB:CCDD::), Teredo (client XOR-ed), NAT64; site-local
+    ("2002:7f00:1::", "loopback"), ("2002:a9fe:a9fe::", "link-local"), ("2002:a00:1::", "private"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"), ("64:ff9b::a9fe:a9fe", "link-local"),
+    ("fec0::1", "private"),
 ])
 def test_internal_addresses_are_refused_with_the_reason(address: str, why: str) -> None:
     assert address_refusal(address) == why

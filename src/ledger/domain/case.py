@@ -326,6 +326,8 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
     opted_out_channels = ()  # type: tuple[Channel, ...]
     first_communication_at = None  # type: datetime | None
     validation_notice_flagged = False
+    assigned_since = None  # type: datetime | None
+    """Business time of the assignment in force (a snapshot from before it: None)."""
 
     def __init__(
         self,
@@ -545,7 +547,12 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
 
     @event(Assigned)
     def _assigned(self, timestamp: datetime, agent_id: str | None, agency: str | None) -> None:
-        self.assigned_to, self.assigned_agency = agent_id or agency, agency
+        # The assignment in force is the one that starts last in business time: one recorded
+        # late but dated earlier does not undo a later one (it still covered its own period,
+        # which metrics by agent credit to it).
+        if self.assigned_since is None or timestamp >= self.assigned_since:
+            self.assigned_to, self.assigned_agency = agent_id or agency, agency
+            self.assigned_since = timestamp
 
     @event(Escalated)
     def _escalated(self, timestamp: datetime, reason: str) -> None:

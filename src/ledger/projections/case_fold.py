@@ -72,8 +72,10 @@ def _contact_recorded(facts: CaseFacts, event: Any) -> int:
 
 def _assigned(facts: CaseFacts, event: Any) -> int:
     assignee = event.agent_id or event.agency
-    facts.assigned_to = assignee  # the latest recorded assignment, like the aggregate
     bisect.insort_right(facts.assignments, (event.timestamp, assignee), key=lambda item: item[0])
+    # In force: the one starting last in business time (of equal ones, the last recorded),
+    # as in the aggregate.
+    facts.assigned_to = facts.assignments[-1][1]
     return PAYMENTS if any(p.received_at >= event.timestamp for p in facts.payments) else NOTHING
 
 

@@ -206,7 +206,9 @@ class StrategiesProjection:
             elif kind == "NoteAdded":
                 _done(facts, Action.REVIEW, event.timestamp)
             elif kind == "Assigned":
-                facts.assigned_to = event.agent_id or event.agency
+                if facts.assigned_since is None or event.timestamp >= facts.assigned_since:
+                    facts.assigned_to = event.agent_id or event.agency
+                    facts.assigned_since = event.timestamp
             elif kind == "CommunicationCeased":
                 facts.ceased_all = facts.ceased_all or event.all_channels
             elif kind == "DisputeOpened":

@@ -43,6 +43,10 @@ RULES_BEYOND_THE_SCHEMA: dict[tuple[str, str], str] = {
     ("invalid_request", "not a valid template"): "a template body is Jinja: nested blocks are "
                                                  "a grammar no regular pattern states",
     ("invalid_request", "the template"): "a template renders in the sandbox (Jinja semantics)",
+    ("invalid_request", "templates may not use"): "a template body uses only text, fields, if "
+                                                  "and some filters (Jinja's grammar)",
+    ("invalid_request", "unknown filter"): "a template body uses only some Jinja filters",
+    ("invalid_request", "unknown test"): "a template body uses only some Jinja tests",
     ("unknown_field", ""): "a template names only known fields, in any Jinja expression",
     ("message_too_long", ""): "an sms is at most N segments once rendered: GSM-7 or UCS-2 "
                               "by its characters and the values filled in",

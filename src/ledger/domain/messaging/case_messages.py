@@ -19,8 +19,8 @@ from ledger.domain.compliance import ContactRules, Reason, permission
 from ledger.domain.errors import DomainError, InvalidRequest
 from ledger.domain.messaging.fields import DeliveryStatus, MessageChannel, MessageStatus
 from ledger.domain.messaging.records import Itemization, MessageRecord
-from ledger.domain.messaging.validation_period import notice_deadline
-from ledger.domain.timeutil import aware_utc, not_in_future
+from ledger.domain.messaging.validation_period import notice_deadline, notice_due_by
+from ledger.domain.timeutil import aware_utc, local_date, not_in_future
 from ledger.domain.validation import optional_text
 from ledger.domain.values import Channel, Direction, Outcome
 
@@ -181,24 +181,25 @@ class CaseMessaging:
             return None
         if not self.jurisdiction.upper().startswith(VALIDATION_NOTICE_JURISDICTIONS):
             return None
-        deadline = notice_deadline(first)
+        deadline = notice_deadline(first, self.timezone)
         earlier = [m.send_at for m in self.messages.values()
-                   if m.is_validation_notice and m.send_at <= deadline]
-        if earlier or (sent_at is not None and sent_at <= deadline):
+                   if m.is_validation_notice and m.send_at < deadline]
+        if earlier or (sent_at is not None and sent_at < deadline):
             return None
-        return (f"initial communication on {first.date().isoformat()}; no validation notice "
-                f"sent by {deadline.date().isoformat()}")
+        return (f"initial communication on {local_date(first, self.timezone).isoformat()}; "
+                f"no validation notice sent by "
+                f"{notice_due_by(first, self.timezone).isoformat()}")
 
     def flag_late_validation_notice(self: Case, now: datetime) -> bool:
         """For the sweep: record ``validation_notice_late`` once the deadline passed unmet."""
         first = self.first_communication_at
-        if first is None or now <= notice_deadline(first):
+        if first is None or now < notice_deadline(first, self.timezone):
             return False
         notices = [m.send_at for m in self.messages.values() if m.is_validation_notice]
         late = self._validation_notice_lateness(min(notices, default=None))
         if late is None:
             return False
-        self._compliance_breach_found(timestamp=notice_deadline(first),
+        self._compliance_breach_found(timestamp=notice_deadline(first, self.timezone),
                                       rule=VALIDATION_NOTICE_LATE, detail=late,
                                       channel=Channel.LETTER)
         return True

@@ -3,6 +3,14 @@
 Bodies are Jinja2 templates run in ``SandboxedEnvironment`` (no attribute starting with an
 underscore, no unsafe calls) with ``StrictUndefined`` (a field that is not given is an error,
 never an empty string). Autoescaping is off: sms, email text and letters are plain text.
+
+The sandbox keeps a body from reaching Python, not from using the CPU and memory of the whole
+server: ``{{ debtor_name * 100000000 }}``, ``{{ 9 ** 9 ** 9 }}``, ``debtor_name.ljust(10**9)``
+or ``{% set x = x ~ x %}`` repeated, and loops nested in loops, each stall every tenant's
+requests. The fields are plain values, so a body needs no more than text, the fields, ``if``
+and a few filters: only those constructs (``ALLOWED_NODES``, ``ALLOWED_FILTERS``) are
+accepted, when saved and again when rendered (a template stored before this rule), and a
+rendering longer than ``MAX_RENDERED`` is refused.
 """
 
 from __future__ import annotations
@@ -52,6 +60,19 @@ _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
 # Jinja's global helpers (range, lipsum, dict, cycler, joiner, namespace) are not fields:
 # without them a body can name only the fields, which the check on saving then sees.
 _ENV.globals.clear()
+ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.If,
+    nodes.CondExpr, nodes.Filter, nodes.Test, nodes.Compare, nodes.Operand, nodes.And,
+    nodes.Or, nodes.Not, nodes.Neg, nodes.Pos, nodes.Concat, nodes.Add, nodes.Keyword)
+"""What a body may be made of: no loops, assignments, macros, attribute or item access,
+calls, or arithmetic that multiplies (each size of the output is then bounded by the size of
+the body times that of the fields)."""
+ALLOWED_FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "default", "d",
+                             "truncate", "replace"})
+ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "number", "string", "eq", "ne",
+                           "lt", "le", "gt", "ge", "lower", "upper"})
+MAX_RENDERED = 100_000
+"""Characters a rendering may have (a letter of many pages; an sms or email is far less)."""
 _TEMPLATE_NAMES = frozenset({"self", "varargs", "kwargs"})
 """Names Jinja resolves itself, which ``find_undeclared_variables`` does not report."""
 
@@ -63,6 +84,27 @@ def _parse(source: str, field: str) -> Any:
         line = getattr(error, "lineno", None)
         where = f" (line {line})" if line else ""
         raise InvalidRequest(field, f"not a valid template{where}") from None
+
+
+def _check_constructs(parsed: nodes.Template, field: str) -> None:
+    for node in parsed.find_all(nodes.Node):
+        if not isinstance(node, ALLOWED_NODES):
+            raise InvalidRequest(field, f"templates may not use {_construct(node)}; only "
+                                 "text, fields, if/else and the filters "
+                                 f"{', '.join(sorted(ALLOWED_FILTERS))}")
+        if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
+            raise InvalidRequest(field, f"unknown filter `{node.name}`; allowed: "
+                                 f"{', '.join(sorted(ALLOWED_FILTERS))}")
+        if isinstance(node, nodes.Test) and node.name not in ALLOWED_TESTS:
+            raise InvalidRequest(field, f"unknown test `{node.name}`; allowed: "
+                                 f"{', '.join(sorted(ALLOWED_TESTS))}")
+
+
+def _construct(node: nodes.Node) -> str:
+    names = {nodes.For: "{% for %}", nodes.Assign: "{% set %}", nodes.AssignBlock: "{% set %}",
+             nodes.Macro: "macros", nodes.Getattr: "attributes", nodes.Getitem: "indexing",
+             nodes.Call: "calls", nodes.Mul: "`*`", nodes.Pow: "`**`", nodes.Mod: "`%`"}
+    return names.get(type(node), f"`{type(node).__name__}`")
 
 
 def _always_shows_opt_out(parsed: nodes.Template) -> bool:
@@ -77,14 +119,19 @@ def _always_shows_opt_out(parsed: nodes.Template) -> bool:
 
 def render_text(source: str, values: Mapping[str, str], field: str = "body") -> str:
     """Render ``source`` with ``values``; anything the sandbox refuses is ``invalid_request``."""
+    parsed = _parse(source, field)
+    _check_constructs(parsed, field)
     try:
-        return _ENV.from_string(source).render(dict(values))
+        rendered = _ENV.from_string(parsed).render(dict(values))
     except SecurityError:
         raise InvalidRequest(field, "the template uses something the sandbox forbids") from None
     except TemplateError as error:
         raise InvalidRequest(field, f"the template cannot be rendered: {type(error).__name__}") from None
     except (TypeError, ValueError, ArithmeticError, OverflowError, RecursionError):
         raise InvalidRequest(field, "the template cannot be rendered") from None
+    if len(rendered) > MAX_RENDERED:
+        raise MessageTooLong(f"the {field} renders to more than {MAX_RENDERED:,} characters")
+    return rendered
 
 
 def check_sms_length(text: str) -> None:

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import holidays
 
+from ledger.domain.timeutil import end_of_local_day, local_date
+
 RECEIPT_BUSINESS_DAYS = 5
 DISPUTE_DAYS = 30
 NOTICE_DEADLINE_DAYS = 5
@@ -41,6 +43,12 @@ def validation_period_ends(sent_on: date) -> date:
     return assumed_receipt(sent_on) + timedelta(days=DISPUTE_DAYS)
 
 
-def notice_deadline(first_communication: datetime) -> datetime:
-    """The latest moment a validation notice counts as sent on time."""
-    return first_communication + timedelta(days=NOTICE_DEADLINE_DAYS)
+def notice_due_by(first_communication: datetime, timezone: str) -> date:
+    """The last day (the debtor's calendar) a validation notice counts as sent on time:
+    the fifth day after the initial communication's."""
+    return local_date(first_communication, timezone) + timedelta(days=NOTICE_DEADLINE_DAYS)
+
+
+def notice_deadline(first_communication: datetime, timezone: str) -> datetime:
+    """The first moment a validation notice is late: the end of ``notice_due_by``."""
+    return end_of_local_day(notice_due_by(first_communication, timezone), timezone)

@@ -70,8 +70,15 @@ def parse_endpoint_url(url: str, allow_hosts: Collection[str]) -> tuple[str, str
 def address_refusal(address: str) -> str | None:
     """Why an IP address may not be called (None: a public unicast address)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.is_site_local:  # fec0::/10, deprecated but still routed inside some networks
+            return "private"
+        else:  # an IPv4 address inside (6to4, Teredo, NAT64) is judged as itself
+            inner = _embedded_ipv4(ip)
+            if inner is not None and (why := address_refusal(str(inner))) is not None:
+                return why
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
@@ -82,6 +89,19 @@ def address_refusal(address: str) -> str | None:
         return "reserved"
     if ip.is_private or not ip.is_global:
         return "private"
+    return None
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
     return None
 
 
