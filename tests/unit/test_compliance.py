@@ -216,3 +216,29 @@ def test_permission_reads_only_recent_history_from_the_aggregate_state() -> None
                             occurred_at=at(day, 1))
     assert len(case.compliance_context().recent_calls) <= 11
     assert permission(case, "phone", at(39, 2)).allowed is False
+
+
+def test_a_contact_reported_late_that_happened_before_a_cease_or_dispute_broke_neither() -> None:
+    case = given()
+    case.cease_communication(received_at=at(3, 2))  # 11:00 in Chicago, day 3
+    case.open_dispute(reason="not mine", opened_at=at(3, 1))
+    breaches = case.record_contact(channel="phone", direction="outbound", outcome="no_answer",
+                                   occurred_at=at(2, 2), agent_id="a-1")
+    assert breaches == []  # it happened on day 2, before either was received
+    later = case.record_contact(channel="phone", direction="outbound", outcome="no_answer",
+                                occurred_at=at(3, 4), agent_id="a-1")
+    assert {b.rule for b in later} == {"cease", "dispute_open"}
+    # a contact to make is judged by the blocks the case has now, whatever instant is asked
+    planned = permission(case, "phone", at(2, 2))
+    assert {r.rule for r in planned.reasons} == {"cease", "dispute_open"}
+
+
+def test_a_cease_reported_twice_takes_effect_from_the_earlier_time() -> None:
+    case = given()
+    case.cease_communication(received_at=at(5), channels=["sms"])
+    case.cease_communication(received_at=at(2), channels=["sms"])  # a copy that came in late
+    def sms(day: float) -> list[str]:
+        return [b.rule for b in case.record_contact(
+            channel="sms", direction="outbound", outcome="delivered", occurred_at=at(day, 2),
+            agent_id="a-1")]
+    assert sms(1) == [] and sms(2) == ["channel_opt_out"]

@@ -328,6 +328,9 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
     validation_notice_flagged = False
     assigned_since = None  # type: datetime | None
     """Business time of the assignment in force (a snapshot from before it: None)."""
+    blocks_since = MappingProxyType({})  # type: Mapping[str, datetime]
+    """When each cease and opt-out took effect (``ComplianceContext.since``; the earliest, if
+    reported more than once; a snapshot from before it: none, so in force at any time)."""
 
     def __init__(
         self,
@@ -533,6 +536,8 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
         self.ceased_all = self.ceased_all or all_channels
         merged = set(self.ceased_channels) | set(channels)
         self.ceased_channels = tuple(c for c in Channel if c in merged)
+        self._block_took_effect(timestamp, *(["cease"] if all_channels else []),
+                                *(f"cease:{c}" for c in channels))
 
     @event(HoldPlaced)
     def _hold_placed(
@@ -683,6 +688,13 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
     def _channel_opted_out(self, timestamp: datetime, channel: Channel, source: str) -> None:
         merged = set(self.opted_out_channels) | {channel}
         self.opted_out_channels = tuple(c for c in Channel if c in merged)
+        self._block_took_effect(timestamp, f"opted_out:{channel}")
+
+    def _block_took_effect(self, at: datetime, *blocks: str) -> None:
+        since = dict(self.blocks_since)
+        for block in blocks:
+            since[block] = min(since.get(block, at), at)
+        self.blocks_since = MappingProxyType(since)
 
     @event(ComplianceBreachFound)
     def _compliance_breach_found(self, timestamp: datetime, rule: str, detail: str,

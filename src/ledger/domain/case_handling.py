@@ -60,13 +60,17 @@ class CaseHandling:
 
     def compliance_context(self: Case) -> ComplianceContext:
         """The slice of state compliance rules read (cheap: no replay)."""
+        disputes = [d.opened_at for d in self.disputes.values() if d.is_open]
+        since = dict(self.blocks_since)
+        if disputes:
+            since["dispute"] = min(disputes)
         return ComplianceContext(
             jurisdiction=self.jurisdiction, timezone=self.timezone, closed=self.is_closed,
             ceased_all=self.ceased_all, ceased_channels=self.ceased_channels,
-            open_dispute=any(d.is_open for d in self.disputes.values()),
+            open_dispute=bool(disputes),
             holds=tuple(h.window for h in self.holds.values()),
             recent_calls=self.recent_calls, last_conversation_at=self.last_conversation_at,
-            opted_out_channels=self.opted_out_channels,
+            opted_out_channels=self.opted_out_channels, since=since,
         )
 
     def record_contact(

@@ -11,6 +11,8 @@ finds the earliest allowed instant in a handful of steps, DST included.
 
 from __future__ import annotations
 
+import msgspec
+
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -127,18 +129,23 @@ def _daily_limits(ctx: ComplianceContext, rules: ContactRules, at: datetime) -> 
     return [(reason, tomorrow) for reason in found]
 
 
+def _in_force(ctx: ComplianceContext, block: str, at: datetime) -> bool:
+    since = ctx.since.get(block)
+    return since is None or since <= at
+
+
 def _standing_blocks(ctx: ComplianceContext, channel: Channel, at: datetime) -> list[Blocker]:
     """Blocks that time alone does not lift (except holds with an end)."""
     blockers: list[Blocker] = []
     if ctx.closed:
         blockers.append((Reason("case_closed", "the case is closed"), None))
-    if ctx.ceased_all:
+    if ctx.ceased_all and _in_force(ctx, "cease", at):
         blockers.append((Reason("cease", "debtor requested to cease communication"), None))
-    elif channel in ctx.ceased_channels:
+    elif channel in ctx.ceased_channels and _in_force(ctx, f"cease:{channel}", at):
         blockers.append((Reason("channel_opt_out", f"debtor opted out of {channel}"), None))
-    if channel in ctx.opted_out_channels:
+    if channel in ctx.opted_out_channels and _in_force(ctx, f"opted_out:{channel}", at):
         blockers.append((Reason("opted_out", f"debtor opted out of {channel} messages"), None))
-    if ctx.open_dispute:
+    if ctx.open_dispute and _in_force(ctx, "dispute", at):
         blockers.append((Reason("dispute_open", "a dispute awaits resolution"), None))
     for hold in ctx.holds:
         if hold.active_at(at):
@@ -167,8 +174,14 @@ def permission(
     at: datetime,
     rules: ContactRules | None = None,
 ) -> Decision:
-    """May an outbound ``channel`` contact happen at ``at``? Cheap: no history replay."""
+    """May an outbound ``channel`` contact happen at ``at``? Cheap: no history replay.
+
+    A question about a contact to make: the case's cease requests, opt-outs and disputes
+    block it whatever ``at`` is (``breaches`` judges a contact that happened by those in
+    force at its time)."""
     ctx = context_of(case_state)
+    if ctx.since:
+        ctx = msgspec.structs.replace(ctx, since={})
     rules = rules or rules_for(ctx.jurisdiction)
     channel, at = Channel(channel), aware_utc(at, "at")
     blockers = _blockers(ctx, channel, at, rules)
@@ -210,7 +223,7 @@ def breaches(
         ceased_all=ctx.ceased_all, ceased_channels=ctx.ceased_channels,
         open_dispute=ctx.open_dispute, holds=ctx.holds, recent_calls=earlier,
         last_conversation_at=max(talked, default=None),
-        opted_out_channels=ctx.opted_out_channels,
+        opted_out_channels=ctx.opted_out_channels, since=ctx.since,
     )
     blockers = _blockers(before, contact.channel, contact.at, rules)
     found = [Breach(reason.rule, reason.detail) for reason, _ in blockers]

@@ -93,3 +93,8 @@ class ComplianceContext(msgspec.Struct, frozen=True, kw_only=True):
     last_conversation_at: datetime | None = None
     opted_out_channels: tuple[Channel, ...] = ()
     """Channels the debtor opted out of by replying STOP or unsubscribing (messages)."""
+    since: dict[str, datetime] = {}
+    """When each standing block took effect: ``cease`` (every channel), ``cease:<channel>``,
+    ``opted_out:<channel>``, ``dispute`` (the oldest open one). A contact that happened
+    before a block took effect (reported late) broke no rule by it; one without a time here
+    is in force at every instant. ``permission`` (a contact to make) ignores these times."""
