@@ -51,6 +51,10 @@ async def test_after_erasure_no_table_holds_the_name_or_phone_and_verify_passes(
     assert replay.status_code == 201 and replay.headers.get("idempotency-replayed") == "true"
     assert NAME not in replay.text and PHONE not in replay.text
     assert replay.json()["debtor"]["erased"] is True and replay.json()["version"] == 1
+    # No oracle of the erased data: another name under the key replays alike (not 422).
+    guess = {**body, "debtor": {**body["debtor"], "name": "Someone Else"}}
+    guessed = await client.post("/v1/cases", json=guess, headers=headers)
+    assert guessed.status_code == 201 and guessed.content == replay.content
     assert view["debtor"]["erased"] is True
     verify = (await client.get(f"/v1/cases/{case_id}/verify", headers=keys["auditor"])).json()
     assert verify["ok"] is True

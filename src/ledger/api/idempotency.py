@@ -56,7 +56,8 @@ async def idempotency_of(request: Request) -> Idempotency | None:
 
 
 def replay(record: StoredIdempotencyRecord, idempotency: Idempotency) -> Response[bytes]:
-    if record.request_hash != idempotency.request_hash:
+    # An empty hash: the request held a debtor's data, since erased (``privacy.erasure``).
+    if record.request_hash and record.request_hash != idempotency.request_hash:
         raise ProblemError(
             422, "idempotency_key_reused",
             "this Idempotency-Key was used with a different request",

@@ -33,6 +33,14 @@ CLEAR_REPLIES_SQL = """
     FOR UPDATE
 """
 REDACT_REPLY_SQL = "UPDATE idempotency_keys SET response = $3 WHERE tenant_id = $1 AND key = $2"
+# A reply that carried the debtor came from a request that carried them too: its hash would
+# let whoever holds the key confirm a guessed name or phone (a replay for the right one, 422
+# for a wrong one). Emptied, it matches any repeat of the key (``api.idempotency.replay``).
+FORGET_REQUESTS_SQL = """
+    UPDATE idempotency_keys SET request_hash = ''::bytea
+    WHERE tenant_id = $1 AND position(convert_to($2::text, 'UTF8') IN response) > 0
+      AND position('"debtor"'::bytea IN response) > 0
+"""
 # The placement as stored: sealed by this release, in clear if an older one wrote it.
 PLACEMENT_STATE_SQL = """
     SELECT state FROM stored_events WHERE originator_id = $1 AND originator_version = 1
@@ -78,6 +86,7 @@ async def destroy_personal_data(pool: asyncpg.Pool, data_keys: DataKeys, tenant_
     async with pool.acquire() as conn, conn.transaction():
         await data_keys.destroy(case_id, tenant_id, conn.fetch)
         await conn.execute(DELETE_SNAPSHOTS_SQL, case_id)
+        await conn.execute(FORGET_REQUESTS_SQL, tenant_id, str(case_id))
         await _redact_clear_replies(conn, tenant_id, case_id)
     data_keys.forget(case_id)
 
