@@ -72,3 +72,27 @@ async def test_a_position_not_yet_written_is_answered_from_the_primary_after_at_
     response = await client.get("/v1/cases?limit=1&min_position=9000000000000", headers=keys["supervisor"])
     assert response.status_code == 200
     assert 1.9 <= time.monotonic() - started < 4
+
+
+async def test_as_of_position_and_the_audit_trail_speak_the_feed_s_positions(client, keys):
+    body = placement()
+    placed = await client.post("/v1/cases", json=body, headers=keys["integration"])
+    # a refused write may take a position from the store's sequence: a gap in positions
+    refused = await client.post("/v1/cases", json={**body, "fees": body["fees"] + 1},
+                                headers=keys["integration"])
+    assert refused.status_code == 409
+    case_id = placed.json()["case_id"]
+    paid = await client.post(f"/v1/cases/{case_id}/payments", json=payment(amount=900),
+                             headers=keys["integration"])
+    position = int(paid.headers["Ledger-Position"])
+    for route in ("/v1/cases", "/v1/metrics/recovery?group_by=portfolio", "/v1/audit"):
+        join = "&" if "?" in route else "?"
+        read = await client.get(f"{route}{join}min_position={position}", headers=keys["admin"])
+        assert read.status_code == 200, read.text
+        assert read.json()["as_of_position"] >= position, route
+    history = (await client.get(f"/v1/cases/{case_id}/history", headers=keys["auditor"])).json()
+    trail = (await client.get(f"/v1/audit?case_id={case_id}&min_position={position}",
+                              headers=keys["auditor"])).json()
+    assert [(i["version"], i["position"]) for i in trail["items"]] == [
+        (i["version"], i["position"]) for i in history["items"]]
+    assert trail["items"][-1]["position"] == position

@@ -29,7 +29,7 @@ from ledger.api.schemas.metrics import (
     RollRateItem,
     RollRateReport,
 )
-from ledger.projections import events_applied
+from ledger.projections import as_of_position
 from ledger.projections import metric_queries as mq
 from ledger.projections import negotiation_queries as nq
 from ledger.projections import strategy_metrics as sm
@@ -39,7 +39,7 @@ Instant = datetime | None
 
 async def recovery(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
                    end: Instant) -> RecoveryReport:
-    as_of = await events_applied(pool, "cases")
+    as_of = await as_of_position(pool, "cases")
     queries = sm if group_by in sm.STRATEGY_GROUPS else mq
     rows = await queries.recovery(pool, tenant, group_by, start, end)
     items = [RecoveryItem(group=g, placed_amount=int(placed), recovered_amount=int(got),
@@ -54,7 +54,7 @@ async def liquidation(pool: asyncpg.Pool, tenant: str, first: datetime, followin
     """The curve of the cases placed in ``[first, following)`` (a calendar month), month 0
     up to ``now``'s month."""
     months = max(1, (now.year - first.year) * 12 + now.month - first.month + 1)
-    as_of = await events_applied(pool, "cases")
+    as_of = await as_of_position(pool, "cases")
     placed, cases, per_month = await mq.liquidation(pool, tenant, first, following, months)
     items, running = [], 0
     for month, amount in enumerate(per_month):
@@ -67,7 +67,7 @@ async def liquidation(pool: asyncpg.Pool, tenant: str, first: datetime, followin
 
 async def promises(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
                    end: Instant) -> PromiseReport:
-    as_of = await events_applied(pool, "cases")
+    as_of = await as_of_position(pool, "cases")
     queries = sm if group_by in sm.STRATEGY_GROUPS else mq
     rows = await queries.promises(pool, tenant, group_by, first_day(start), day_after_last(end))
     items = [PromiseItem(group=g, made=made, kept=kept, broken=broken, pending=pending,
@@ -78,7 +78,7 @@ async def promises(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instan
 
 async def contacts(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
                    end: Instant) -> ContactReport:
-    as_of = await events_applied(pool, contacts_projection(group_by))
+    as_of = await as_of_position(pool, contacts_projection(group_by))
     queries = sm if group_by in sm.STRATEGY_GROUPS else mq
     rows = await queries.contacts(pool, tenant, group_by, first_day(start), day_after_last(end))
     items = [ContactItem(group=g, attempts=int(a), contacts=int(c), right_party=int(r),
@@ -95,7 +95,7 @@ def contacts_projection(group_by: str) -> str:
 
 async def roll_rates(pool: asyncpg.Pool, tenant: str, first: datetime,
                      following: datetime) -> RollRateReport:
-    as_of = await events_applied(pool, "cases")
+    as_of = await as_of_position(pool, "cases")
     counts = await mq.roll_rates(pool, tenant, first, following)
     items = [RollRateItem(group=bucket, cases=cases, rolled=rolled,
                           roll_rate=mq.rate(rolled, cases), cured=cured,
@@ -113,7 +113,7 @@ def _hours(values: list[float] | None, index: int) -> float | None:
 async def complaints(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
                      end: Instant, now: datetime) -> ComplaintMetrics:
     """Complaints received in the period (read model ``negotiation``, issue 15)."""
-    as_of = await events_applied(pool, "negotiation")
+    as_of = await as_of_position(pool, "negotiation")
     rows = await nq.complaint_metrics(pool, tenant, group_by, start, end, now)
     items = [ComplaintMetricsItem(
         group=r["grp"], received=r["received"], resolved=r["resolved"], open=r["open"],
@@ -126,7 +126,7 @@ async def complaints(pool: asyncpg.Pool, tenant: str, group_by: str, start: Inst
 
 async def approvals(pool: asyncpg.Pool, tenant: str, group_by: str, start: Instant,
                     end: Instant) -> ApprovalMetrics:
-    as_of = await events_applied(pool, "negotiation")
+    as_of = await as_of_position(pool, "negotiation")
     rows = await nq.approval_metrics(pool, tenant, group_by, start, end)
     items = [ApprovalMetricsItem(
         group=r["grp"], requested=r["requested"], approved=r["approved"],

@@ -6,11 +6,11 @@
     lags = await positions.lags(pool, NAMES)                     # positions behind, seconds
 """
 
-from ledger.projections.positions import Lag, Position, PositionMoved, events_applied, lags
+from ledger.projections.positions import Lag, Position, PositionMoved, as_of_position, lags
 from ledger.projections.registry import NAMES, all_projections, by_name
 from ledger.projections.runner import ProjectionRunner
 
 __all__ = [
     "NAMES", "Lag", "Position", "PositionMoved", "ProjectionRunner", "all_projections",
-    "by_name", "events_applied", "lags",
+    "as_of_position", "by_name", "lags",
 ]

@@ -58,8 +58,25 @@ def event_type(topic: str) -> str:
     return found
 
 
+class Batch(list[Envelope]):
+    """A page of envelopes in feed order, with ``top``: the highest ``position`` (notification
+    id) in it (feed order is by transaction, so not always the last one's)."""
+
+    __slots__ = ("top",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.top = 0
+
+
+def top_of(batch: Sequence[Envelope]) -> int:
+    """The highest position in ``batch`` (worked out once by ``decode_rows``)."""
+    top = getattr(batch, "top", None)
+    return top if top is not None else max(e.row.notification_id for e in batch)
+
+
 def decode_rows(codec: EventCodec, rows: Sequence[StoredEventRow],
-                applied_before: int) -> list[Envelope]:
+                applied_before: int) -> Batch:
     """Envelopes for ``rows``, numbered after the ``applied_before`` events already applied.
 
     Only case events are decoded: the feed may carry other streams' events (another
@@ -69,8 +86,9 @@ def decode_rows(codec: EventCodec, rows: Sequence[StoredEventRow],
     """
     decode_row = codec.decode_row
     topics = _TOPICS
-    envelopes = []
+    envelopes = Batch()
     append = envelopes.append
+    top = 0
     # ``Envelope(...)`` goes through a Python-level ``__new__``; the tuple's own is a third of
     # the cost (a million calls a rebuild).
     make = tuple.__new__
@@ -82,6 +100,9 @@ def decode_rows(codec: EventCodec, rows: Sequence[StoredEventRow],
         if known is None:
             known = topics[topic] = (event_type(topic), topic.startswith(CASE_TOPIC_PREFIX))
         append(make(Envelope, (row, seq, known[0], decode_row(row) if known[1] else None)))
+        if row.notification_id > top:
+            top = row.notification_id
+    envelopes.top = top
     return envelopes
 
 

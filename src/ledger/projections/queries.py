@@ -75,8 +75,13 @@ BREACHES_SQL = """
     ORDER BY occurred_at, case_id, version, ordinal
     LIMIT $10
 """
+# ``position`` is the event's own (its notification id, as in history, the feed and
+# Ledger-Position), looked up by key for the page's rows; ``seq`` orders the trail and pages.
 AUDIT_SQL = """
-    SELECT seq, case_id, version, type, actor, occurred_at, recorded_at, amount, correlation_id
+    SELECT seq, case_id, version, type, actor, occurred_at, recorded_at, amount, correlation_id,
+           (SELECT s.notification_id FROM stored_events s
+            WHERE s.originator_id = rm_audit.case_id AND s.originator_version = rm_audit.version)
+           AS position
     FROM rm_audit
     WHERE tenant_id = $1
       AND ($2::text IS NULL OR actor = $2 OR starts_with(actor, $2 || '/')

@@ -121,7 +121,7 @@ async def _catch_up(conn: asyncpg.Connection, projections: Sequence[Projection],
                     position: Position, batch_size: int, codec: EventCodec,
                     report: Callable[[int], None] | None = None) -> Position:
     names = [rebuild_position_name(p.name) for p in projections]
-    while rows := await read_page(conn, position, batch_size):
+    while rows := await read_page(conn, position.cursor, batch_size):
         batch = decode_rows(codec, rows, position.events_applied)
         position = await apply_batch(conn, projections, names, position, batch)
         if report is not None:

@@ -55,10 +55,10 @@ most whole pages with their positions, and the next rebuild starts again from ze
 (The pool resets it when the connection is released.)"""
 
 
-async def read_page(conn: asyncpg.Connection, after: Position,
+async def read_page(conn: asyncpg.Connection, after: Cursor,
                     limit: int) -> list[StoredEventRow]:
-    records = await conn.fetch(FEED_SQL, after.cursor.transaction_id,
-                               after.cursor.notification_id, limit, None)
+    records = await conn.fetch(FEED_SQL, after.transaction_id, after.notification_id, limit,
+                               None)
     return [StoredEventRow(*r) for r in records]
 
 
@@ -161,15 +161,16 @@ async def load(pool: asyncpg.Pool, conn: asyncpg.Connection, search_path: str,
 
     async def read() -> Position:
         position = Position.START
-        fetching = asyncio.ensure_future(read_page(conn, position, batch_size))
+        fetching = asyncio.ensure_future(read_page(conn, position.cursor, batch_size))
         try:
             while rows := await fetching:
-                after = position.advanced(rows[-1].cursor, len(rows))
                 if len(rows) == batch_size:
                     # PostgreSQL reads the next page while this one is decoded and handed
                     # over (one more page in memory), rather than Python waiting for it.
-                    fetching = asyncio.ensure_future(read_page(conn, after, batch_size))
+                    fetching = asyncio.ensure_future(read_page(conn, rows[-1].cursor,
+                                                               batch_size))
                 batch = decode_rows(codec, rows, position.events_applied)
+                after = position.advanced(rows[-1].cursor, len(rows), batch.top)
                 for queue in queues:
                     await queue.put(batch)
                 position = after

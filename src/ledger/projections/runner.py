@@ -35,7 +35,7 @@ import asyncpg
 from ledger.eventstore import EventCodec, EventStore, StoredEventRow
 from ledger.eventstore.notify import FOLLOW_GAP, Wakeup
 from ledger.projections import positions
-from ledger.projections.framework import Envelope, Projection, decode_rows
+from ledger.projections.framework import Envelope, Projection, decode_rows, top_of
 from ledger.projections.positions import Position, PositionMoved
 from ledger.workers import Backoff, PoisonGuard, Supervisor, WorkerStatus, is_transient
 from ledger.workers.metrics import WORKER_RESTARTS
@@ -81,7 +81,7 @@ async def apply_batch(conn: asyncpg.Connection, projections: Sequence[Projection
     Raises ``PositionMoved`` (nothing written) when a position is not ``position`` anymore.
     """
     last = batch[-1].row
-    new = position.advanced(last.cursor, len(batch))
+    new = position.advanced(last.cursor, len(batch), top_of(batch))
     async with conn.transaction():
         for name in position_names:
             await positions.advance(conn, name, position, new, last.recorded_at)
@@ -250,7 +250,7 @@ class ProjectionRunner:
                     if attempt < POISON_ATTEMPTS:
                         await asyncio.sleep(0.05 * attempt)
                         continue
-                    new = position.advanced(row.cursor, 1)
+                    new = position.advanced(row.cursor, 1, row.notification_id)
                     async with self.pool.acquire() as conn, conn.transaction():
                         await positions.advance(conn, name, position, new, row.recorded_at)
                         await guard.failed(event_item(row), error, tenant_id=row.tenant_id,

@@ -112,7 +112,7 @@ async def fan_out(conn: asyncpg.Connection, name: str, position: Position,
                 column.append(value)
             deliveries.append(Delivery(did, wid, endpoint.id, row.originator_id, seq, 0,
                                        row.recorded_at, body))
-    new = position.advanced(rows[-1].cursor, len(rows))
+    new = position.advanced(rows[-1].cursor, len(rows), 0)  # no read model: no as_of_position
     moved, _ = await conn.fetchrow(
         store.FAN_OUT_SQL, name, *columns[:10], position.cursor.transaction_id,
         position.cursor.notification_id, new.cursor.transaction_id,

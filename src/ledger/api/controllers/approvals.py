@@ -27,7 +27,7 @@ from ledger.api.schemas.negotiation import (
 from ledger.api.views import encode
 from ledger.domain.case import Case
 from ledger.domain.negotiation.case_approvals import ApprovalRecord, Negotiated
-from ledger.projections import events_applied, queries
+from ledger.projections import as_of_position, queries
 from ledger.projections import negotiation_queries as nq
 from ledger.services.cases import CaseService
 from ledger.services.keys import Role
@@ -102,7 +102,7 @@ class ApprovalController(Controller):
         """Approvals oldest request first (read model ``negotiation``)."""
         after = parse_cursor("approvals", cursor, (int,))
         pool = await read_pool(request, "negotiation")
-        as_of = await events_applied(pool, "negotiation")
+        as_of = await as_of_position(pool, "negotiation")
         rows = await nq.approvals(pool, request.user.tenant_id, status=status, case_id=case_id,
                                   after_seq=after[0] if after else 0, limit=limit + 1)
         items = [_row_out(row) for row in rows[:limit]]

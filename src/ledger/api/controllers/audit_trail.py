@@ -14,7 +14,7 @@ from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import AuditItem, AuditPage
-from ledger.projections import events_applied, queries
+from ledger.projections import as_of_position, queries
 from ledger.api.schemas.times import Instant
 from ledger.services.keys import Role
 
@@ -50,11 +50,11 @@ class AuditTrailController(Controller):
         case. The event data itself is in the case's history."""
         after = parse_cursor("audit", cursor, (int,))
         pool = await read_pool(request, "audit")
-        as_of = await events_applied(pool, "audit")
+        as_of = await as_of_position(pool, "audit")
         rows = await queries.audit_trail(
             pool, request.user.tenant_id, actor=actor, event_type=type, case_id=case_id,
             start=start, end=end, after_seq=after[0] if after else 0, limit=limit + 1)
-        items = [AuditItem(position=r["seq"], case_id=r["case_id"], version=r["version"],
+        items = [AuditItem(position=r["position"], case_id=r["case_id"], version=r["version"],
                            type=r["type"], actor=r["actor"], occurred_at=r["occurred_at"],
                            recorded_at=r["recorded_at"], amount=r["amount"],
                            correlation_id=r["correlation_id"]) for r in rows[:limit]]

@@ -14,7 +14,7 @@ from ledger.api.read_side import MIN_POSITION, read_pool
 from ledger.api.controllers.case_list import TEXT, Cursor, Limit, parse_cursor
 from ledger.api.docs import responses
 from ledger.api.schemas.queries import BreachItem, BreachPage
-from ledger.projections import events_applied, queries
+from ledger.projections import as_of_position, queries
 from ledger.api.schemas.times import Instant
 from ledger.services.keys import Role
 
@@ -44,7 +44,7 @@ class BreachController(Controller):
         """Recorded breaches in business-time order: rule, case, agent and both times."""
         after = parse_cursor("breaches", cursor, (datetime, UUID, int, int))
         pool = await read_pool(request, "compliance")
-        as_of = await events_applied(pool, "compliance")
+        as_of = await as_of_position(pool, "compliance")
         rows = await queries.breaches(pool, request.user.tenant_id, start=start, end=end,
                                       rule=rule, agent_id=agent_id, after=after,
                                       limit=limit + 1)

@@ -17,7 +17,7 @@ from ledger.api.problems import invalid
 from ledger.api.schemas.queries import CasePage, CaseSummary, PromiseSummary
 from ledger.domain.delinquency import bucket_for
 from ledger.domain.values import CaseStatus
-from ledger.projections import events_applied, queries
+from ledger.projections import as_of_position, queries
 from ledger.projections.metric_queries import BUCKET_LABELS
 from ledger.services.keys import Role
 
@@ -89,7 +89,7 @@ class CaseListController(Controller):
             raise invalid("dpd_bucket", "must be one of " + ", ".join(BUCKET_LABELS))
         after = parse_cursor("cases", cursor, (datetime, UUID))
         pool = await read_pool(request, "cases")
-        as_of = await events_applied(pool, "cases")
+        as_of = await as_of_position(pool, "cases")
         now = request.app.state.cases.clock()
         rows = await queries.list_cases(
             pool, request.user.tenant_id, now, status=status, portfolio=portfolio,

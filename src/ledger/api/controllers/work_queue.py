@@ -15,7 +15,7 @@ from ledger.api.principal import agent_scope
 from ledger.api.schemas.queries import PendingApprovalItem, WorkItem, WorkQueue
 from ledger.domain.compliance import permission
 from ledger.domain.values import Channel
-from ledger.projections import events_applied, negotiation_queries, queries
+from ledger.projections import as_of_position, negotiation_queries, queries
 from ledger.services.cases import CaseService
 from ledger.services.keys import Role
 
@@ -49,7 +49,7 @@ class WorkQueueController(Controller):
         agent_id = agent_scope(request, agent_id)
         pool = await read_pool(request, "cases")
         service: CaseService = request.app.state.cases
-        as_of = await events_applied(pool, "cases")
+        as_of = await as_of_position(pool, "cases")
         now = service.clock()
         tenant = request.user.tenant_id
         rows = await queries.work_queue(pool, tenant, now, agent_id, limit)

@@ -17,7 +17,7 @@ from ledger.api.dashboard.roll_matrix import OUTCOMES, roll_matrix
 from ledger.api.dashboard.svg import Series, bar_chart, line_chart
 from ledger.api.dashboard.tables import Column, Page, Section, Table
 from ledger.api.periods import month_span
-from ledger.projections import NAMES, events_applied, lags, queries
+from ledger.projections import NAMES, as_of_position, lags, queries
 
 MAX_COHORTS = 12
 LATEST_BREACHES = 50
@@ -83,7 +83,7 @@ async def liquidation(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime
     chosen = [c.group for c in cohorts][-MAX_COHORTS:]
     rows: list[dict[str, Any]] = []
     series = []
-    as_of = await events_applied(pool, "cases")
+    as_of = await as_of_position(pool, "cases")
     for cohort in chosen:
         first, following = month_span(cohort, "cohort")
         curve = await reports.liquidation(pool, tenant, first, following, now)
@@ -188,7 +188,7 @@ async def breaches(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime) -
             [Column("occurred_at", "Happened at (UTC)", "time"), Column("rule", "Rule", "text"),
              Column("agent", "Agent", "text"), Column("channel", "Channel", "text"),
              Column("case_id", "Case", "text")], latest_rows)]),
-    ], as_of_position=await events_applied(pool, "compliance"))
+    ], as_of_position=await as_of_position(pool, "compliance"))
 
 
 async def arms(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime) -> Page:

@@ -118,8 +118,9 @@ class BreachPage(msgspec.Struct, frozen=True):
 class AuditItem(msgspec.Struct, frozen=True, kw_only=True):
     """One event: who recorded what, when it happened and when it was recorded."""
 
-    position: int
-    """Offset of the event in the gap-free feed (1-based); the trail's order."""
+    position: int | None
+    """The event's position, as in its history, the feed and ``Ledger-Position`` (null if
+    the stored event is gone: ``verify`` says why). The trail is in feed order."""
     case_id: UUID
     version: int
     type: str
