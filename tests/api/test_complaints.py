@@ -206,3 +206,31 @@ async def test_a_complaints_hold_is_not_released_while_the_complaint_is_open(cli
     assert_problem(released, 409, "hold_for_open_complaint")
     view = (await client.get(url, headers=keys["agent"])).json()
     assert view["status"] == "on_hold" and view["holds"][0]["kind"] == "complaint"
+
+
+async def test_without_a_policy_an_agents_or_integrations_redress_waits_for_a_supervisor(client, keys):
+    case = await _place(client, keys)  # its portfolio has no offer policy
+    url = f"/v1/cases/{case['case_id']}"
+
+    async def resolve(role: str, redress: int):
+        made = (await client.post(f"{url}/complaints", json=complaint(),
+                                  headers=keys[role])).json()
+        resolved = await client.post(
+            f"{url}/complaints/{made['complaint_id']}/resolution", headers=keys[role],
+            json={"outcome": "upheld", "root_cause": "contact_frequency",
+                  "resolved_at": ago(minutes=5), "redress": redress})
+        assert resolved.status_code == 201, resolved.text
+        return resolved.json()
+
+    for role in ("agent", "integration"):
+        parked = await resolve(role, case["balance"])
+        assert parked["balance"] == case["balance"] and parked["redress_approval_id"]
+    decided = await client.post(f"/v1/approvals/{parked['redress_approval_id']}/decision",
+                                json={"decision": "approve", "reason": "fair"},
+                                headers=keys["supervisor"])
+    assert decided.status_code == 201, decided.text
+    assert (await client.get(url, headers=keys["agent"])).json()["balance"] == 0
+    other = await _place(client, keys)
+    url = f"/v1/cases/{other['case_id']}"
+    waived = await resolve("supervisor", 1000)  # a role that may adjust balances: at once
+    assert waived["balance"] == other["balance"] - 1000 and waived["redress_approval_id"] is None

@@ -19,7 +19,11 @@ from ledger.domain.complaints.codes import OUTCOMES, ROOT_CAUSES
 from ledger.domain.complaints.deadlines import overdue_at, respond_by
 from ledger.domain.errors import CaseClosed, DomainError, InvalidRequest, WaiverExceedsBalance
 from ledger.domain.money import validate_amount
-from ledger.domain.negotiation.authority import waiver_reasons
+from ledger.domain.negotiation.authority import (
+    POLICY_EXCEPTION_ROLES,
+    WAIVER_ABOVE_AUTHORITY,
+    waiver_reasons,
+)
 from ledger.domain.negotiation.case_approvals import KeyHolder, Negotiated, WaiverRequest
 from ledger.domain.negotiation.terms import OfferTerms
 from ledger.domain.timeutil import aware_utc, not_in_future
@@ -121,10 +125,14 @@ class CaseComplaints:
         """``resolve_complaint`` under the portfolio's offer policy: redress is a waiver, so
         redress beyond the asker's waiver authority is not applied but waits for approval
         (``ApprovalRequested``, reason ``complaint redress``) while the resolution, a fact,
-        is recorded at once."""
-        if redress is not None and policy is not None:
+        is recorded at once. Without a policy, only the roles that may adjust balances
+        (supervisor, admin) waive alone: an agent's or integration's redress waits for one."""
+        if redress is not None:
             amount = self._check_redress(outcome, redress)
-            reasons = waiver_reasons(policy, asker.role, amount, self.balance)
+            if policy is not None:
+                reasons = waiver_reasons(policy, asker.role, amount, self.balance)
+            else:
+                reasons = [] if asker.role in POLICY_EXCEPTION_ROLES else [WAIVER_ABOVE_AUTHORITY]
             if reasons:
                 record = self.resolve_complaint(
                     complaint_id=complaint_id, outcome=outcome, root_cause=root_cause,
