@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ledger.config import ConfigError, Settings, load_settings
@@ -20,7 +20,15 @@ from ledger.projections import commands as projection_commands
 from ledger.webhooks import commands as webhook_commands
 from ledger.reporting import commands as reporting_commands
 from ledger.serving import StartupError, check_port_free, prepare_database, run_server
-from ledger.services.keys import Role, count_keys, create_key, list_keys, revoke_key
+from ledger.services.keys import (
+    MAX_RATE_LIMIT,
+    TENANT_ID,
+    Role,
+    count_keys,
+    create_key,
+    list_keys,
+    revoke_key,
+)
 from ledger.services.secret import resolve_secret
 from ledger.privacy.master import resolve_master_key
 from ledger.privacy import rotation_command
@@ -142,6 +150,29 @@ def _rate(text: str) -> int:
     return value
 
 
+def _key_rate(text: str) -> int:
+    value = _rate(text)
+    if value > MAX_RATE_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_RATE_LIMIT:,}")
+    return value
+
+
+def _tenant(text: str) -> str:
+    if not TENANT_ID.match(text):
+        raise argparse.ArgumentTypeError(
+            "must be 1-100 characters of letters, digits, '_', '.', '-', starting with a "
+            "letter or digit")
+    return text
+
+
+def _text(limit: int) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        if not text.strip() or len(text) > limit or "\x00" in text:
+            raise argparse.ArgumentTypeError(f"must be 1-{limit} characters, not blank")
+        return text
+    return check
+
+
 def _instant(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -179,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="fill the database with a realistic demo portfolio")
     demo.add_argument("--cases", type=_rate, default=2000, help="number of cases (default 2000)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    demo.add_argument("--tenant", default=BOOTSTRAP_TENANT, help="tenant to fill (default: default)")
+    demo.add_argument("--tenant", default=BOOTSTRAP_TENANT, type=_tenant,
+                      help="tenant to fill (default: default)")
     demo.add_argument("--end", type=_instant, default=None,
                       help="the portfolio's last instant, ISO 8601 (default: midnight UTC today)")
     demo.set_defaults(handler=_demo)
@@ -188,11 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     keys.set_defaults(handler=_keys)
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = key_commands.add_parser("create", help="create a key and print it (shown once)")
-    create.add_argument("--tenant", required=True, help="tenant (bank) the key belongs to")
+    create.add_argument("--tenant", required=True, type=_tenant,
+                        help="tenant (bank) the key belongs to")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
-    create.add_argument("--label", help="free text to recognise the key by")
-    create.add_argument("--rate-limit", type=_rate, help="requests per second (default 200)")
-    create.add_argument("--agent-id", help="agent keys: bind the key to this agent (it acts as them)")
+    create.add_argument("--label", type=_text(200), help="free text to recognise the key by")
+    create.add_argument("--rate-limit", type=_key_rate, help="requests per second (default 200)")
+    create.add_argument("--agent-id", type=_text(128),
+                        help="agent keys: bind the key to this agent (it acts as them)")
     listing = key_commands.add_parser("list", help="list keys (never their secrets)")
     listing.add_argument("--tenant", help="only this tenant's keys")
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")

@@ -109,3 +109,16 @@ async def test_the_database_refuses_a_placement_whose_debtor_is_not_sealed(pool,
     with pytest.raises(asyncpg.CheckViolationError, match="sealed"):
         await EventStore(pool).append([EventCodec().encode(e) for e in case.collect_events()],
                                       tenant_id=tenant)
+
+
+async def test_re_placing_an_erased_cases_reference_is_a_duplicate_whatever_the_body(client, keys):
+    body = placement(f"PRIV-{uuid4().hex[:8]}")
+    placed = await client.post("/v1/cases", json=body, headers=keys["integration"])
+    assert (await client.post("/v1/cases", json=body, headers=keys["integration"])).status_code == 200
+    erased = await client.post(f"/v1/cases/{placed.json()['case_id']}/erasure",
+                               json={"reason": "request"}, headers=keys["admin"])
+    assert erased.status_code == 201
+    other = {**body, "debtor": {**body["debtor"], "name": "Someone Else"}}
+    for attempt in (body, other):  # the same answer for the right and a wrong name: no oracle
+        again = await client.post("/v1/cases", json=attempt, headers=keys["integration"])
+        assert again.status_code == 409 and again.json()["code"] == "duplicate_external_ref"

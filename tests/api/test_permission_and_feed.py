@@ -102,3 +102,10 @@ async def test_a_bad_cursor_type_or_wait_is_422(client, keys):
     for params in ({"after": "garbage"}, {"types": "Nope"}, {"wait": 31}, {"limit": 0}):
         response = await client.get("/v1/events", params=params, headers=keys["auditor"])
         assert_problem(response, 422, "invalid_request")
+
+
+async def test_an_unknown_feed_type_is_named_without_quoting_a_page_long_pattern(client, keys):
+    response = await client.get("/v1/events?types=Nope", headers=keys["auditor"])
+    body = assert_problem(response, 422, "invalid_request")
+    assert body["errors"][0]["field"] == "types" and len(response.text) < 600
+    assert "/schema/openapi.json" in body["errors"][0]["message"]

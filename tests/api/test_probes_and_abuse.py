@@ -54,6 +54,8 @@ async def test_metrics_want_the_token_when_one_is_configured(guarded):
     assert_problem(wrong, 401, "unauthorized")
     scraped = await guarded.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
     assert scraped.status_code == 200 and "ledger_projection_lag_events" in scraped.text
+    content_type = scraped.headers["content-type"]
+    assert content_type.startswith("text/plain; version=") and content_type.count("charset") == 1
 
 
 async def test_a_burst_of_unknown_keys_is_mostly_refused_with_429_and_a_real_key_still_works(

@@ -287,6 +287,14 @@ async def test_the_work_queue_puts_a_due_call_first(client, keys) -> None:
     items = queue.json()["items"]
     assert [i["case"]["case_id"] for i in items] == [small["case_id"], large["case_id"]]
     assert [i["call_due"] for i in items] == [True, False]
+    ceased = await client.post(f"/v1/cases/{small['case_id']}/cease", headers=keys["agent"],
+                               json={"channels": ["phone"], "received_at": ago(seconds=1)})
+    assert ceased.status_code == 201
+    queue = await _eventually(  # no more calls to that debtor: no call due first
+        client, lambda: client.get("/v1/work-queue?agent_id=agent-q", headers=keys["supervisor"]),
+        lambda r: not any(i["call_due"] for i in r.json()["items"]))
+    assert [i["case"]["case_id"] for i in queue.json()["items"]] == [large["case_id"],
+                                                                      small["case_id"]]
 
 
 SMS_BODY = "{{ agency_name }}: {{ balance }} is due on {{ external_ref }}. {{ opt_out }}"

@@ -47,10 +47,12 @@ def _placement(case: Case) -> tuple[object, ...]:
 
 
 def same_placement(existing: Case, new: Case) -> bool:
-    """Is ``new`` the placement ``existing`` was created from? (Erased data can't differ.)"""
-    if _placement(existing) != _placement(new):
+    """Is ``new`` the placement ``existing`` was created from? Never for an erased case: its
+    debtor can no longer be compared, and answering by a guess either way would confirm or
+    deny the erased data (``duplicate_external_ref`` whatever the body)."""
+    if _placement(existing) != _placement(new) or existing.personal_data_erased:
         return False
-    return existing.personal_data_erased or existing.debtor == new.debtor
+    return existing.debtor == new.debtor
 
 
 async def import_lines(service: CaseService, ctx: Context, lines: Iterable[bytes]) -> ImportResult:

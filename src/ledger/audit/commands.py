@@ -130,9 +130,13 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export_async(url: str, master_key: bytes, args: argparse.Namespace) -> int:
-    pool = await create_pool(url, min_size=1, max_size=2)
     # Debtor personal data: the file is its owner's alone, whatever the umask (or an older file).
-    out = _private_file(args.output) if args.output else sys.stdout.buffer
+    try:
+        out = _private_file(args.output) if args.output else sys.stdout.buffer
+    except OSError as error:
+        print(f"ledger: cannot write {args.output}: {error.strerror}", file=sys.stderr)
+        return 2
+    pool = await create_pool(url, min_size=1, max_size=2)
     try:
         cipher = DebtorCipher(DataKeys(pool.fetch, master_key))
         async for line in export_lines(pool.fetch, EventCodec(), cipher, args.tenant,

@@ -39,6 +39,8 @@ class PlanFacts(msgspec.Struct, array_like=True):
     ceased_all: bool = False
     open_disputes: int = 0
     """Both pause the plan until a person acts: such cases are no candidates at all."""
+    phone_ceased: bool = False
+    """The debtor asked us to stop calling (the phone channel alone): no dialer windows."""
     assigned_since: datetime | None = None
     """Business time of the assignment in force (a later-dated one is not undone by one
     recorded after it but dated earlier)."""

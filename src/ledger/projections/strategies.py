@@ -211,6 +211,7 @@ class StrategiesProjection:
                     facts.assigned_since = event.timestamp
             elif kind == "CommunicationCeased":
                 facts.ceased_all = facts.ceased_all or event.all_channels
+                facts.phone_ceased = facts.phone_ceased or "phone" in event.channels
             elif kind == "DisputeOpened":
                 facts.open_disputes += 1
             elif kind == "DisputeResolved":
@@ -308,7 +309,8 @@ class StrategiesProjection:
             if document is None:
                 continue
             dialer, steps = window_rows(tenant, case_id, facts, document)
-            rows += dialer
+            if not facts.phone_ceased:
+                rows += dialer
             autos += steps
         if rows:
             await conn.copy_records_to_table("rm_dialer", records=rows, columns=DIALER_COLUMNS)

@@ -15,6 +15,7 @@ from ledger.db.runtime import database_url, ensure_database_exists
 from ledger.reporting.roles import (
     DEFAULT_STATEMENT_TIMEOUT,
     ReportingRoleError,
+    check_name,
     create_role,
     drop_role,
     list_roles,
@@ -63,6 +64,15 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(_command(settings, url, args))
 
 
+def _role_name(text: str) -> str:
+    """A bad name is a usage error (exit 2), found before connecting."""
+    try:
+        check_name(text)
+    except ReportingRoleError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def register(commands: Any) -> None:
     """Add ``reporting-role`` to the ``ledger`` parser."""
     parser = commands.add_parser(
@@ -71,7 +81,8 @@ def register(commands: Any) -> None:
     actions = parser.add_subparsers(dest="reporting_command", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a role and print its URL (shown once)")
     create.add_argument("--tenant", required=True, help="the tenant whose rows it may read")
-    create.add_argument("--name", required=True, help="the PostgreSQL role name (a-z, 0-9, _)")
+    create.add_argument("--name", required=True, type=_role_name,
+                        help="the PostgreSQL role name (a-z, 0-9, _)")
     create.add_argument("--statement-timeout", default=DEFAULT_STATEMENT_TIMEOUT,
                         help=f"longest query it may run (default {DEFAULT_STATEMENT_TIMEOUT})")
     drop = actions.add_parser("drop", help="drop a reporting role")

@@ -76,7 +76,7 @@ def scram_verifier(password: str, salt: bytes | None = None,
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if not NAME_PATTERN.match(name) or name.startswith("pg_") or name == "ledger_reporting":
         raise ReportingRoleError(
             f"role name {name!r} must be 3-63 characters of a-z, 0-9 and _, start with a "
@@ -86,7 +86,7 @@ def _check_name(name: str) -> None:
 async def create_role(conn: asyncpg.Connection, tenant_id: str, name: str,
                       statement_timeout: str = DEFAULT_STATEMENT_TIMEOUT) -> str:
     """Create login role ``name`` reading tenant ``tenant_id``'s views; returns its password."""
-    _check_name(name)
+    check_name(name)
     if not tenant_id.strip():
         raise ReportingRoleError("the tenant must not be empty")
     if not TIMEOUT_PATTERN.match(statement_timeout):

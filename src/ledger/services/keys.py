@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +23,9 @@ from ledger.domain.errors import DomainError, InvalidRequest
 
 KEY_PREFIX = "lk_"
 DEFAULT_RATE_LIMIT = 200
+MAX_RATE_LIMIT = 100_000
+TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+"""A tenant (bank) id: what ``ledger keys create --tenant`` accepts (no spaces, not empty)."""
 """Requests per second a key may make unless its own limit says otherwise."""
 
 

@@ -10,6 +10,9 @@ from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
+# litestar adds the charset of text types itself: named once, not twice.
+MEDIA_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+
 from ledger.api.problems import encode_problem
 from ledger.observability.metrics import (
     observe_outbox,
@@ -36,7 +39,7 @@ class ScrapeController(Controller):
     tags = ["operations"]
 
     @get(
-        operation_id="metrics", exclude_from_auth=True, media_type=CONTENT_TYPE_LATEST,
+        operation_id="metrics", exclude_from_auth=True, media_type=MEDIA_TYPE,
         description="Prometheus text exposition format: request rate and latency per "
         "route, appends and conflicts, idempotent replays, projection lag, deadline-scheduler "
         "runs, background workers (restarts, quarantined items) and database pool use. "
@@ -59,7 +62,7 @@ class ScrapeController(Controller):
             await observe_projection_lag(pool, probe, store.wakeup if store is not None else None)
             await observe_webhook_endpoints(pool)
             await observe_outbox(pool)
-        return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(_registry()), media_type=MEDIA_TYPE)
 
 
 def _token_matches(header: str, token: str) -> bool:
