@@ -64,8 +64,6 @@ def test_sms_and_email_need_the_opt_out_but_letters_do_not():
 @pytest.mark.parametrize("body", [
     "Pay now.{% if false %}{{ opt_out }}{% endif %}",
     "Pay.{% if debtor_name == 'x' %}{{ opt_out }}{% endif %}",
-    "{% for x in 'a' %}{{ opt_out }}{% endfor %}",
-    "{% set opt_out = '' %}{{ opt_out }}",
     "Pay. {{ opt_out | truncate(3) }}",
     "Pay. {{ '' if balance else opt_out }}",
 ])
@@ -218,8 +216,11 @@ def test_receipt_is_the_fifth_business_day_after_sending(sent):
     "{% set x = debtor_name %}{% set x = x ~ x %}{{ x }} {{ opt_out }}",
     "{% for a in agency_name %}{% for b in agency_name %}.{% endfor %}{% endfor %} {{ opt_out }}",
     "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }} {{ opt_out }}",
+    "{% for x in 'a' %}{{ opt_out }}{% endfor %}",  # loops and assignments: refused as such
+    "{% set opt_out = '' %}{{ opt_out }}",
     "{{ debtor_name[0] }} {{ opt_out }}",
     "{{ balance is divisibleby 3 }} {{ opt_out }}",
+    "{{ '" + "x" * 9000 + "' | replace('', '" + "y" * 9000 + "') }} {{ opt_out }}",
 ])
 def test_a_body_that_could_grow_without_bound_or_loop_is_refused_at_once(body):
     started = time.monotonic()
@@ -231,7 +232,7 @@ def test_a_body_that_could_grow_without_bound_or_loop_is_refused_at_once(body):
 def test_text_fields_if_else_and_the_listed_filters_are_enough_for_a_message():
     body = ("{% if promise_amount is defined and promise_amount %}Promised {{ promise_amount }}"
             "{% else %}Due {{ balance | default('?') }}{% endif %}, {{ debtor_name | title "
-            "| truncate(20) }} ({{ external_ref | replace('-', ' ') | lower }}) "
+            "| truncate(20) }} ({{ external_ref | lower }}) "
             "{{ 'A' ~ agency_name + '.' }} {{ opt_out }}")
     validate_template("sms", body, None)
     assert render_text(body, SAMPLE_VALUES).startswith("Promised $1,234.56, Alexandra")

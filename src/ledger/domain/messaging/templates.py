@@ -68,7 +68,9 @@ ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
 calls, or arithmetic that multiplies (each size of the output is then bounded by the size of
 the body times that of the fields)."""
 ALLOWED_FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "default", "d",
-                             "truncate", "replace"})
+                             "truncate"})
+"""None that can grow text by a factor (``replace('', …)`` would: Jinja works constant
+expressions out while compiling, before any limit on the rendering could apply)."""
 ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "number", "string", "eq", "ne",
                            "lt", "le", "gt", "ge", "lower", "upper"})
 MAX_RENDERED = 100_000
@@ -152,6 +154,9 @@ def validate_template(channel: MessageChannel | str, body: str, subject: str | N
         if len(source) > limit:
             raise InvalidRequest(field, f"must be at most {limit} characters")
         parsed = _parse(source, field)
+        # Before anything compiles it: Jinja folds constant expressions while compiling
+        # (``find_undeclared_variables`` does), so ``'%0100000000d' % 1`` would be computed.
+        _check_constructs(parsed, field)
         unknown = sorted((meta.find_undeclared_variables(parsed) - FIELDS) | {
             n.name for n in parsed.find_all(nodes.Name) if n.name in _TEMPLATE_NAMES})
         if unknown:
