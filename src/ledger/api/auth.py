@@ -31,14 +31,19 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def retry_after(wait: float) -> str:
+    """``Retry-After`` for a wait in seconds: whole seconds, at least one."""
+    return str(max(1, round(wait + 0.5)))
+
+
 def _too_many_failures(wait: float) -> ProblemError:
     return ProblemError(
         429, "rate_limited", "too many failed authentications from this client; retry later",
-        headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+        headers={"Retry-After": retry_after(wait)},
     )
 
 
-def _client_of(scope: Scope) -> str:
+def client_of(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
@@ -82,7 +87,7 @@ async def authenticate(scope: Scope) -> ApiKey:
     cache.ensure_listening(state.pool)
     digest = hash_key(presented, cache.secret)
     hit, key = cache.get(digest, now)
-    client = _client_of(scope)
+    client = client_of(scope)
     if not hit:
         blocked = cache.failures.wait(client, now)
         if blocked > 0 and digest not in cache:
@@ -100,7 +105,7 @@ async def authenticate(scope: Scope) -> ApiKey:
     if wait > 0:
         raise ProblemError(
             429, "rate_limited", "this API key exceeded its request rate",
-            headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+            headers={"Retry-After": retry_after(wait)},
         )
     allowed = scope["route_handler"].opt.get(ROLES_OPT)
     if allowed is not None and key.role not in allowed:

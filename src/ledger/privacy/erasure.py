@@ -4,7 +4,8 @@ Order matters for crash safety. The key is destroyed first, together with the ca
 snapshots (sealed, but written before), in one transaction. Stored idempotency replies are
 kept (a retry after erasure must still be a replay, not a second fact): their personal fields
 are sealed with the same key (``ledger.privacy.replies``), and a reply stored in clear by an
-older release is redacted in place in the same transaction. Only then is ``PersonalDataErased`` appended. A crash in between leaves
+older release is redacted in place in the same transaction, where the request hashes of
+replies that carried the debtor are forgotten too. Only then is ``PersonalDataErased`` appended. A crash in between leaves
 the data unreadable without the event; a retry finds the case not yet marked and completes.
 The events, their ciphertext and the hash chain are untouched, so verification still passes.
 """
@@ -26,21 +27,17 @@ from ledger.services.cases import CaseService, Context, Idempotency, Reply, Rend
 
 DELETE_SNAPSHOTS_SQL = "DELETE FROM snapshots WHERE originator_id = $1"
 # Replies are JSON that name the case by its id; only this tenant's records are searched.
-CLEAR_REPLIES_SQL = """
-    SELECT key, response FROM idempotency_keys
-    WHERE tenant_id = $1 AND position(convert_to($2::text, 'UTF8') IN response) > 0
-      AND position('"sealed"'::bytea IN response) = 0
-    FOR UPDATE
-"""
-REDACT_REPLY_SQL = "UPDATE idempotency_keys SET response = $3 WHERE tenant_id = $1 AND key = $2"
-# A reply that carried the debtor came from a request that carried them too: its hash would
-# let whoever holds the key confirm a guessed name or phone (a replay for the right one, 422
-# for a wrong one). Emptied, it matches any repeat of the key (``api.idempotency.replay``).
+# One that carried the debtor came from a request that carried them too: its hash would let
+# whoever holds the key confirm a guessed name or phone (a replay for the right one, 422 for
+# a wrong one). Emptied, it matches any repeat of the key (``api.idempotency.replay``). The
+# rows come back for the replies still in clear (written before sealing) to be redacted.
 FORGET_REQUESTS_SQL = """
     UPDATE idempotency_keys SET request_hash = ''::bytea
     WHERE tenant_id = $1 AND position(convert_to($2::text, 'UTF8') IN response) > 0
       AND position('"debtor"'::bytea IN response) > 0
+    RETURNING key, response
 """
+REDACT_REPLY_SQL = "UPDATE idempotency_keys SET response = $3 WHERE tenant_id = $1 AND key = $2"
 # The placement as stored: sealed by this release, in clear if an older one wrote it.
 PLACEMENT_STATE_SQL = """
     SELECT state FROM stored_events WHERE originator_id = $1 AND originator_version = 1
@@ -68,8 +65,12 @@ async def _placement_is_sealed(pool: asyncpg.Pool, case_id: UUID) -> bool:
         debtor.get(name) for name in PERSONAL_FIELDS)
 
 
-async def _redact_clear_replies(conn: asyncpg.Connection, tenant_id: str, case_id: UUID) -> None:
-    for key, response in await conn.fetch(CLEAR_REPLIES_SQL, tenant_id, str(case_id)):
+async def _forget_replies(conn: asyncpg.Connection, tenant_id: str, case_id: UUID) -> None:
+    """Forget the request hashes of replies that carried the debtor, and redact those
+    replies still in clear (sealed ones are unreadable once the key is gone)."""
+    for key, response in await conn.fetch(FORGET_REQUESTS_SQL, tenant_id, str(case_id)):
+        if b'"sealed"' in response:
+            continue
         try:
             document = msgspec.json.decode(bytes(response))
         except msgspec.DecodeError:
@@ -86,8 +87,7 @@ async def destroy_personal_data(pool: asyncpg.Pool, data_keys: DataKeys, tenant_
     async with pool.acquire() as conn, conn.transaction():
         await data_keys.destroy(case_id, tenant_id, conn.fetch)
         await conn.execute(DELETE_SNAPSHOTS_SQL, case_id)
-        await conn.execute(FORGET_REQUESTS_SQL, tenant_id, str(case_id))
-        await _redact_clear_replies(conn, tenant_id, case_id)
+        await _forget_replies(conn, tenant_id, case_id)
     data_keys.forget(case_id)
 
 

@@ -18,6 +18,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from ledger.api.auth import client_of, retry_after
 from ledger.api.csv_export import csv_response
 from ledger.api.dashboard import pages
 from ledger.api.dashboard.session import COOKIE, LIFETIME_SECONDS, PATH, Session, SessionSigner, csrf_matches
@@ -79,7 +80,7 @@ def _too_many_attempts(request: Request, wait: float) -> Template:
     return Template("sign_in.html", status_code=429,
                     context={"error": "Too many failed sign-ins from here; try again later.",
                              "page_title": "Sign in"},
-                    headers={"Retry-After": str(max(1, round(wait + 0.5)))})
+                    headers={"Retry-After": retry_after(wait)})
 
 
 class DashboardController(Controller):
@@ -100,7 +101,7 @@ class DashboardController(Controller):
         # Failed sign-ins count against the client's allowance of failed key checks, as
         # on the API: guessing keys here is no way around that limit.
         cache = request.app.state.key_cache
-        client, now = (request.client.host if request.client else "unknown"), time.monotonic()
+        client, now = client_of(request.scope), time.monotonic()
         blocked = cache.failures.wait(client, now)
         if blocked > 0:
             return _too_many_attempts(request, blocked)

@@ -11,8 +11,6 @@ finds the earliest allowed instant in a handful of steps, DST included.
 
 from __future__ import annotations
 
-import msgspec
-
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -129,23 +127,25 @@ def _daily_limits(ctx: ComplianceContext, rules: ContactRules, at: datetime) -> 
     return [(reason, tomorrow) for reason in found]
 
 
-def _in_force(ctx: ComplianceContext, block: str, at: datetime) -> bool:
-    since = ctx.since.get(block)
-    return since is None or since <= at
+def _standing_blocks(ctx: ComplianceContext, channel: Channel, at: datetime,
+                     dated: bool) -> list[Blocker]:
+    """Blocks that time alone does not lift (except holds with an end); ``dated``: only those
+    that had taken effect by ``at`` (``ComplianceContext.since``)."""
 
+    def in_force(block: str) -> bool:
+        since = ctx.since.get(block) if dated else None
+        return since is None or since <= at
 
-def _standing_blocks(ctx: ComplianceContext, channel: Channel, at: datetime) -> list[Blocker]:
-    """Blocks that time alone does not lift (except holds with an end)."""
     blockers: list[Blocker] = []
     if ctx.closed:
         blockers.append((Reason("case_closed", "the case is closed"), None))
-    if ctx.ceased_all and _in_force(ctx, "cease", at):
+    if ctx.ceased_all and in_force("cease"):
         blockers.append((Reason("cease", "debtor requested to cease communication"), None))
-    elif channel in ctx.ceased_channels and _in_force(ctx, f"cease:{channel}", at):
+    elif channel in ctx.ceased_channels and in_force(f"cease:{channel}"):
         blockers.append((Reason("channel_opt_out", f"debtor opted out of {channel}"), None))
-    if channel in ctx.opted_out_channels and _in_force(ctx, f"opted_out:{channel}", at):
+    if channel in ctx.opted_out_channels and in_force(f"opted_out:{channel}"):
         blockers.append((Reason("opted_out", f"debtor opted out of {channel} messages"), None))
-    if ctx.open_dispute and _in_force(ctx, "dispute", at):
+    if ctx.open_dispute and in_force("dispute"):
         blockers.append((Reason("dispute_open", "a dispute awaits resolution"), None))
     for hold in ctx.holds:
         if hold.active_at(at):
@@ -155,9 +155,10 @@ def _standing_blocks(ctx: ComplianceContext, channel: Channel, at: datetime) -> 
 
 
 def _blockers(
-    ctx: ComplianceContext, channel: Channel, at: datetime, rules: ContactRules
+    ctx: ComplianceContext, channel: Channel, at: datetime, rules: ContactRules,
+    dated: bool = False,
 ) -> list[Blocker]:
-    blockers = _standing_blocks(ctx, channel, at)
+    blockers = _standing_blocks(ctx, channel, at, dated)
     if channel in rules.hours_channels and (found := _hours(ctx, rules, at)):
         blockers.append(found)
     if channel == Channel.PHONE:
@@ -180,8 +181,6 @@ def permission(
     block it whatever ``at`` is (``breaches`` judges a contact that happened by those in
     force at its time)."""
     ctx = context_of(case_state)
-    if ctx.since:
-        ctx = msgspec.structs.replace(ctx, since={})
     rules = rules or rules_for(ctx.jurisdiction)
     channel, at = Channel(channel), aware_utc(at, "at")
     blockers = _blockers(ctx, channel, at, rules)
@@ -225,7 +224,7 @@ def breaches(
         last_conversation_at=max(talked, default=None),
         opted_out_channels=ctx.opted_out_channels, since=ctx.since,
     )
-    blockers = _blockers(before, contact.channel, contact.at, rules)
+    blockers = _blockers(before, contact.channel, contact.at, rules, dated=True)
     found = [Breach(reason.rule, reason.detail) for reason, _ in blockers]
     if rules.debtor_only and contact.outcome == Outcome.THIRD_PARTY:
         found.append(Breach("third_party", "contact reached a third party"))
