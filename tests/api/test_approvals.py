@@ -160,3 +160,19 @@ async def test_pending_approvals_are_listed_and_in_the_supervisors_queue(client,
     requester = await client.get("/v1/metrics/approvals?group_by=requester", headers=keys["supervisor"])
     [only] = requester.json()["items"]
     assert only["requested"] == 2 and only["declined"] == 1 and only["approval_rate"] == 0.0
+
+
+async def test_waivers_count_together_against_the_limit(client, keys):
+    case = await placed_with_policy(client, keys)
+    url = f"/v1/cases/{case['case_id']}/adjustments"
+    at = settlement(1)["agreed_at"]
+    first = await client.post(url, headers=keys["supervisor"], json={
+        "kind": "waiver", "amount": BALANCE * 40 // 100, "reason": "goodwill", "occurred_at": at})
+    assert first.status_code == 201, first.text
+    second = await client.post(url, headers=keys["supervisor"], json={
+        "kind": "waiver", "amount": BALANCE * 20 // 100, "reason": "goodwill", "occurred_at": at})
+    # 20% of the balance left, but 60% of what was owed before the first waiver: above 50%.
+    assert second.status_code == 202, second.text
+    assert second.json()["reasons"] == ["waiver_above_authority"]
+    view = await client.get(f"/v1/cases/{case['case_id']}", headers=keys["supervisor"])
+    assert view.json()["balance"] == BALANCE - BALANCE * 40 // 100

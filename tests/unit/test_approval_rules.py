@@ -207,3 +207,33 @@ def test_a_decider_beyond_their_authority_is_refused_before_the_balance_is_judge
     with pytest.raises(WaiverExceedsBalance):  # an admin may approve any amount: the 409
         case.decide_approval(approval_id=asked.approval_id, decision="approve", reason=None,
                              checker=ADMIN, policy=TERMS, decided_at=NOW)
+
+
+@PROPERTY
+@given(st.lists(st.integers(1, BALANCE // 4), min_size=1, max_size=6))
+def test_waivers_in_small_steps_never_pass_the_askers_limit_together(steps):
+    case = place()
+    for amount in steps:
+        if amount > case.balance:
+            break
+        case.negotiate_waiver(amount=amount, reason="goodwill", occurred_at=NOW,
+                              asker=SUPERVISOR, policy=TERMS, now=NOW)
+        # Whatever was applied at once stays within the supervisor's 50% of what was owed.
+        assert case.waived_total * 100 <= 50 * (case.balance + case.waived_total)
+
+
+def test_a_waiver_within_the_limit_alone_waits_when_earlier_waivers_used_it_up():
+    case = place()
+    first = case.negotiate_waiver(amount=BALANCE * 40 // 100, reason="goodwill",
+                                  occurred_at=NOW, asker=SUPERVISOR, policy=TERMS, now=NOW)
+    assert first.approval_id is None
+    second = case.negotiate_waiver(amount=BALANCE * 20 // 100, reason="goodwill",
+                                   occurred_at=NOW, asker=SUPERVISOR, policy=TERMS, now=NOW)
+    assert second.approval_id is not None  # 20% of what is left, but 60% in all
+    assert case.approvals[second.approval_id].reasons == (WAIVER_ABOVE_AUTHORITY,)
+    with pytest.raises(BeyondAuthority):  # another supervisor's 50% is used up as well
+        case.decide_approval(approval_id=second.approval_id, decision="approve", reason=None,
+                             checker=OTHER_SUPERVISOR, policy=TERMS, decided_at=NOW)
+    case.decide_approval(approval_id=second.approval_id, decision="approve", reason=None,
+                         checker=ADMIN, policy=TERMS, decided_at=NOW)
+    assert case.waived_total == BALANCE * 40 // 100 + BALANCE * 20 // 100

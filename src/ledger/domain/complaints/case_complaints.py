@@ -22,7 +22,6 @@ from ledger.domain.money import validate_amount
 from ledger.domain.negotiation.authority import (
     POLICY_EXCEPTION_ROLES,
     WAIVER_ABOVE_AUTHORITY,
-    waiver_reasons,
 )
 from ledger.domain.negotiation.case_approvals import KeyHolder, Negotiated, WaiverRequest
 from ledger.domain.negotiation.terms import OfferTerms
@@ -130,7 +129,7 @@ class CaseComplaints:
         if redress is not None:
             amount = self._check_redress(outcome, redress)
             if policy is not None:
-                reasons = waiver_reasons(policy, asker.role, amount, self.balance)
+                reasons = self._waiver_reasons(policy, asker.role, amount)
             else:
                 reasons = [] if asker.role in POLICY_EXCEPTION_ROLES else [WAIVER_ABOVE_AUTHORITY]
             if reasons:

@@ -5,6 +5,10 @@ role's authority or the portfolio's policy (empty: it may be applied at once). A
 may approve a request when it is within *their* authority: settlement and waiver
 percentages against their role's limits; instalment counts and terms beyond the policy are
 exceptions any supervisor (or admin) may grant. Percentages compare exactly in integers.
+
+A waiver's percentage is cumulative: everything already waived on the case plus this one, of
+the balance before those waivers (``waived_before`` added back), so a limit cannot be
+walked past in small steps.
 """
 
 from __future__ import annotations
@@ -41,9 +45,12 @@ def settlement_reasons(terms: OfferTerms, role: str, settlement: int, balance: i
     return []
 
 
-def waiver_reasons(terms: OfferTerms, role: str, amount: int, balance: int) -> list[str]:
+def waiver_reasons(terms: OfferTerms, role: str, amount: int, balance: int,
+                   waived_before: int = 0) -> list[str]:
+    """Why waiving ``amount`` of ``balance`` needs approval, ``waived_before`` already waived."""
     limits = terms.authority_of(role)
-    if limits is not None and amount > 0 and above_pct(amount, balance, limits.max_waiver_pct):
+    if limits is not None and amount > 0 and above_pct(
+            waived_before + amount, balance + waived_before, limits.max_waiver_pct):
         return [WAIVER_ABOVE_AUTHORITY]
     return []
 
@@ -62,18 +69,19 @@ def plan_reasons(terms: OfferTerms, role: str, plan: Sequence[Instalment],
 
 def arrangement_reasons(
     terms: OfferTerms, role: str, *, kind: ArrangementKind, plan: Sequence[Instalment],
-    waived_interest: int, balance: int, agreed_on: date,
+    waived_interest: int, balance: int, agreed_on: date, waived_before: int = 0,
 ) -> list[str]:
     """Why an arrangement needs approval when ``role`` asks for it (empty: it does not).
 
     ``balance`` is the balance before the arrangement; ``waived_interest`` the interest it
-    would waive (0 without ``waive_interest``).
+    would waive (0 without ``waive_interest``); ``waived_before`` what the case's waivers took
+    off already.
     """
     reasons = []
     if kind is ArrangementKind.SETTLEMENT:
         reasons += settlement_reasons(terms, role, sum(i.amount for i in plan), balance)
     reasons += plan_reasons(terms, role, plan, agreed_on)
-    reasons += waiver_reasons(terms, role, waived_interest, balance)
+    reasons += waiver_reasons(terms, role, waived_interest, balance, waived_before)
     return reasons
 
 

@@ -126,7 +126,7 @@ class CaseApprovals:
     ) -> Negotiated:
         amount, reason, occurred_at = self._check_waiver(amount, reason, occurred_at, now)
         if policy is not None:
-            reasons = waiver_reasons(policy, asker.role, amount, self.balance)
+            reasons = self._waiver_reasons(policy, asker.role, amount)
             if reasons:
                 return self._ask(asker, reasons, now,
                                  waiver=WaiverRequest(amount, reason, occurred_at))
@@ -173,7 +173,8 @@ class CaseApprovals:
                                                  asked.waive_interest, at) if policy else [])
         else:
             assert waiver is not None
-            current = waiver_reasons(policy, checker.role, waiver.amount, self.balance) if policy else []
+            current = (self._waiver_reasons(policy, checker.role, waiver.amount) if policy
+                       else [])
             if not checker_may_approve(checker.role, current):  # the 403 before the 409s
                 raise BeyondAuthority("the request is beyond the decider's own authority")
             self._check_waiver(waiver.amount, waiver.reason, at, at)
@@ -197,7 +198,11 @@ class CaseApprovals:
         return arrangement_reasons(
             policy, role, kind=kind, plan=plan,
             waived_interest=self.interest if waive_interest else 0, balance=self.balance,
-            agreed_on=local_date(agreed_at, self.timezone))
+            agreed_on=local_date(agreed_at, self.timezone), waived_before=self.waived_total)
+
+    def _waiver_reasons(self: Case, policy: OfferTerms, role: str, amount: int) -> list[str]:
+        """Why ``role`` may not waive ``amount`` alone: with the case's earlier waivers."""
+        return waiver_reasons(policy, role, amount, self.balance, self.waived_total)
 
     def _check_waiver(self: Case, amount: int, reason: str, occurred_at: datetime,
                       now: datetime) -> tuple[int, str, datetime]:
