@@ -88,6 +88,19 @@ async def test_an_import_stores_good_lines_and_reports_bad_ones(client, keys):
     assert stored.status_code == 200
 
 
+async def test_an_import_ignores_a_byte_order_mark_and_blank_lines(client, keys):
+    first, second = placement(), placement()
+    body = (b"\xef\xbb\xbf" + msgspec.json.encode(first) + b"\r\n\r\n   \r\n"
+            + msgspec.json.encode(second) + b"\r\n{broken\r\n")
+    response = await client.post(
+        "/v1/cases/import", content=body,
+        headers={**keys["integration"], "Content-Type": "application/x-ndjson"})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["accepted"], result["duplicates"]) == (2, 0)
+    assert [(r["line"], r["code"]) for r in result["rejected"]] == [(5, "invalid_request")]
+
+
 async def test_importing_the_same_file_twice_counts_duplicates(client, keys):
     body = b"".join(msgspec.json.encode(placement()) + b"\n" for _ in range(3))
     headers = {**keys["integration"], "Content-Type": "application/x-ndjson"}

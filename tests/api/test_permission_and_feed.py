@@ -51,6 +51,21 @@ async def test_a_permission_batch_answers_every_id_in_order(client, keys, case):
     assert results[2]["reasons"][0]["rule"] == "cease"
 
 
+async def test_an_id_that_is_not_a_uuid_is_an_unknown_case_not_a_failed_batch(client, keys, case):
+    upper = case["case_id"].upper()  # still this case: answered in the canonical form
+    ids = [case["case_id"], "CASE-123", upper]
+    response = await client.post("/v1/contact-permissions", headers=keys["agent"],
+                                 json={"channel": "phone", "at": _chicago(12), "case_ids": ids})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["case_id"] for r in results] == [case["case_id"], "CASE-123", case["case_id"]]
+    assert [r["allowed"] for r in results] == [True, False, True]
+    assert results[1]["reasons"][0]["rule"] == "not_found"
+    too_long = await client.post("/v1/contact-permissions", headers=keys["agent"], json={
+        "channel": "phone", "at": _chicago(12), "case_ids": ["x" * 101]})
+    assert_problem(too_long, 422, "invalid_request")
+
+
 async def test_a_permission_batch_over_1000_ids_is_refused(client, keys):
     ids = [str(uuid.uuid4()) for _ in range(1001)]
     response = await client.post("/v1/contact-permissions", headers=keys["agent"],

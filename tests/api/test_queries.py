@@ -40,7 +40,7 @@ async def _assign(client, keys, case, agent):
      ("agent", "integration")),
     ("/v1/work-queue?agent_id=ann", ("agent", "supervisor", "admin"),
      ("analyst", "auditor", "integration")),
-    ("/v1/compliance/breaches", ("supervisor", "auditor", "admin"), ("agent", "analyst")),
+    ("/v1/compliance/breaches", ("supervisor", "admin"), ("agent", "analyst", "auditor")),
     ("/v1/audit", ("auditor", "admin"), ("supervisor", "analyst", "agent", "integration")),
 ])
 async def test_each_read_route_admits_exactly_its_roles(client, keys, path, allowed, refused):

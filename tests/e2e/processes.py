@@ -425,7 +425,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/metrics/promises"): READERS,
     ("GET", "/v1/metrics/recovery"): READERS,
     ("GET", "/v1/metrics/roll-rates"): READERS,
-    ("GET", "/v1/compliance/breaches"): frozenset({"supervisor", "auditor"}),
+    ("GET", "/v1/compliance/breaches"): frozenset({"supervisor"}),
     ("GET", "/v1/audit"): frozenset({"auditor"}),
     ("GET", "/v1/cases/{case_id}/history"): frozenset({"supervisor", "auditor"}),
     ("GET", "/v1/cases/{case_id}/statement"): frozenset({"auditor"}),

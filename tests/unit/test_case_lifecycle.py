@@ -110,6 +110,15 @@ def test_a_second_dispute_while_one_is_open_is_refused() -> None:
     assert refused.value.code == "dispute_open"
 
 
+def test_a_resolution_dated_before_its_dispute_is_an_invalid_request() -> None:
+    case = given()
+    dispute_id = case.open_dispute(reason="not my card", opened_at=at(3))
+    with pytest.raises(InvalidRequest) as refused:
+        case.resolve_dispute(dispute_id=dispute_id, outcome="rejected", resolved_at=at(2))
+    assert refused.value.field == "resolved_at"
+    assert case.view(at(4)).open_dispute is not None
+
+
 def test_resolving_an_unknown_dispute_is_refused() -> None:
     with pytest.raises(UnknownDispute) as refused:
         given().resolve_dispute(dispute_id=uuid4(), outcome="rejected", resolved_at=at(1))
@@ -201,6 +210,19 @@ def test_a_waiver_larger_than_the_balance_is_refused() -> None:
     with pytest.raises(WaiverExceedsBalance) as refused:
         given().adjust_balance(kind="waiver", amount=285151, reason="x", occurred_at=at(1))
     assert refused.value.code == "waiver_exceeds_balance"
+
+
+def test_a_waiver_cannot_forgive_what_a_credit_already_covers() -> None:
+    # Found by a black-box audit: with an overpayment held as credit, the components (what
+    # a waiver was checked against) exceed the balance, so a waiver of them all made the
+    # balance negative: money owed back created by a waiver.
+    case = given(pay("p-1", 285150, at(1)), pay("p-2", 500, at(2)))
+    case.reverse_payment(external_id="p-1", reason="returned", reversed_at=at(3))
+    assert case.balance == 285150 - 500 and case.credit == 500
+    with pytest.raises(WaiverExceedsBalance):
+        case.adjust_balance(kind="waiver", amount=285150, reason="x", occurred_at=at(4))
+    case.adjust_balance(kind="waiver", amount=285150 - 500, reason="x", occurred_at=at(4))
+    assert case.balance == 0
 
 
 def test_interest_during_a_gb_breathing_space_is_refused() -> None:

@@ -253,3 +253,16 @@ def test_a_validation_notice_is_due_by_the_end_of_the_fifth_calendar_day_where_t
     assert notice_due_by(first, "Europe/London") == date(2026, 11, 7)
     # later than 120 hours after the contact, whatever the hour of the contact
     assert notice_deadline(first, "America/Chicago") - first > timedelta(days=5)
+
+
+@given(st.integers(-20, 20), st.booleans(), st.text(max_size=8), st.integers(-10, 10),
+       st.text(st.characters(blacklist_characters="|"), max_size=200))
+def test_truncate_renders_whatever_its_arguments_and_the_debtors_name(length, kill, end,
+                                                                      leeway, name):
+    # Jinja's own truncate asserts (a 500) for a length shorter than the ending or a
+    # negative leeway; which holds can depend on a field, so a saved body could fail later.
+    body = ("{{ debtor_name | truncate(" + str(length) + ", " + str(kill).lower() + ", "
+            + repr(end) + ", " + str(leeway) + ") }}|{{ 'zz' | truncate(1, true, debtor_name) }}")
+    first, second = render_text(body, {"debtor_name": name}).split("|", 1)
+    assert len(first) <= max(len(name), max(length, 0) + max(leeway, 0))
+    assert second == "zz"  # within the default leeway: not cut, whatever the ending

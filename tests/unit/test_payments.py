@@ -120,3 +120,19 @@ def test_event_timestamps_are_the_business_times_normalised_to_utc() -> None:
     pay("PAY-1", 100, local)(case)
     (received,) = case.collect_events()
     assert received.timestamp == at(1) and received.timestamp.tzinfo is not None
+
+
+@pytest.mark.parametrize("external_id", ["FT/2026/0001", ".", ".."])
+def test_an_external_id_the_reversal_path_could_not_name_is_an_invalid_request(
+        external_id: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        pay(external_id, 100, at(1))(given())
+    assert refused.value.field == "external_id"
+
+
+def test_a_reversal_dated_before_its_payment_is_an_invalid_request() -> None:
+    case = given(pay("PAY-1", 1000, at(5)))
+    with pytest.raises(InvalidRequest) as refused:
+        case.reverse_payment(external_id="PAY-1", reason="returned", reversed_at=at(4))
+    assert refused.value.field == "reversed_at"
+    case.reverse_payment(external_id="PAY-1", reason="returned", reversed_at=at(5))

@@ -6,9 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from case_builders import place
 
 from ledger.domain.errors import InvalidRequest
 from ledger.domain.webhooks.endpoint import EndpointDeleted, WebhookEndpoint
@@ -21,7 +24,8 @@ from ledger.domain.webhooks.rules import (
     refused_addresses,
     retry_delay,
 )
-from ledger.webhooks.payload import scrub
+from ledger.eventstore import EventCodec, StoredEventRow
+from ledger.webhooks.payload import build_body, scrub
 from ledger.webhooks.queues import Delivery, ShardQueues
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -161,3 +165,14 @@ def test_queues_keep_one_case_in_order_and_let_other_cases_pass_a_failing_head()
     queues.done((endpoint, slow), 10.0)
     assert queues.pop_due(10.0) == (endpoint, slow)
     assert queues.head((endpoint, slow)).seq == 1
+
+
+def test_a_placement_delivery_carries_the_placements_fields_and_no_framework_bookkeeping() -> None:
+    # Found by a black-box audit: ``originator_topic`` (the aggregate's class path, stored by
+    # the event framework with a created aggregate) reached the receivers; the feed hides it.
+    stored = EventCodec().encode(place().collect_events()[0])
+    row = StoredEventRow(stored.originator_id, 1, stored.topic, stored.state, 1, 1,
+                         datetime.now(UTC), "bank-1", None, None, None, b"")
+    body = msgspec.json.decode(build_body(row, "CC-000123"))
+    assert body["type"] == "Placed" and body["data"]["principal"] == 250000
+    assert "originator_topic" not in body["data"] and "debtor" not in body["data"]

@@ -55,6 +55,9 @@ def same_placement(existing: Case, new: Case) -> bool:
     return existing.debtor == new.debtor
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 async def import_lines(service: CaseService, ctx: Context, lines: Iterable[bytes]) -> ImportResult:
     """Place one case per NDJSON line; good lines are stored whatever the others do.
 
@@ -68,6 +71,10 @@ async def import_lines(service: CaseService, ctx: Context, lines: Iterable[bytes
         batch: dict[object, tuple[int, Case]] = {}
         later: list[tuple[int, Case]] = []  # same ref again in this file
         for number, raw in enumerate(chunk, start + 1):
+            if number == 1 and raw.startswith(UTF8_BOM):  # spreadsheet exports start so
+                raw = raw[len(UTF8_BOM):]
+            if not raw.strip():  # a blank line places nothing and is no error
+                continue
             try:
                 case = new_case(ctx.tenant_id, _line_decoder.decode(raw), now)
             except msgspec.ValidationError as error:

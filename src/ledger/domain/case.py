@@ -386,7 +386,8 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
 
     @property
     def owed(self) -> int:
-        """Outstanding components, ignoring any credit (what a waiver can forgive)."""
+        """Outstanding components, ignoring any credit (a waiver forgives at most the balance,
+        net of credit: forgiving more would turn the waiver itself into money owed back)."""
         return self.principal + self.interest + self.fees
 
     @property

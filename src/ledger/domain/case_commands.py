@@ -41,8 +41,8 @@ from ledger.domain.promises import (
     promise_deadline,
     received_between,
 )
-from ledger.domain.timeutil import aware_utc, local_date, not_in_future, zone
-from ledger.domain.validation import optional_text, required_text
+from ledger.domain.timeutil import aware_utc, local_date, not_before, not_in_future, zone
+from ledger.domain.validation import optional_text, path_segment_text, required_text
 from ledger.domain.values import (
     AdjustmentKind,
     ArrangementKind,
@@ -142,7 +142,7 @@ class CaseCommands:
         Same ``external_id`` with identical fields → a receipt with ``replayed=True`` and no
         events; with different fields → ``DuplicatePayment``.
         """
-        external_id = required_text(external_id, "external_id", 255)
+        external_id = path_segment_text(external_id, "external_id", 255)
         amount = validate_amount(amount)
         currency = validate_currency(currency)
         received_at = aware_utc(received_at, "received_at")
@@ -177,6 +177,7 @@ class CaseCommands:
         payment = self.payments.get(external_id)
         if payment is None:
             raise UnknownPayment(f"no payment {external_id!s:.255} on this case")
+        not_before(reversed_at, payment.received_at, "reversed_at", "payment's received_at")
         if payment.reversed:
             raise AlreadyReversed(f"payment {external_id} is already reversed")
         self._payment_reversed(

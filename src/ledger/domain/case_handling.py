@@ -31,7 +31,7 @@ from ledger.domain.errors import (
     WaiverExceedsBalance,
 )
 from ledger.domain.money import Allocation, validate_amount
-from ledger.domain.timeutil import aware_utc, not_in_future
+from ledger.domain.timeutil import aware_utc, not_before, not_in_future
 from ledger.domain.validation import MAX_NOTE_LENGTH, optional_text, required_text
 from ledger.domain.values import (
     AdjustmentKind,
@@ -125,10 +125,11 @@ class CaseHandling:
         outcome = _enum(DisputeOutcome, outcome, "outcome")
         resolved_at = aware_utc(resolved_at, "resolved_at")
         not_in_future(resolved_at, now, "resolved_at")
+        not_before(resolved_at, dispute.opened_at, "resolved_at", "dispute's opened_at")
         if adjustment is not None:
             validate_amount(adjustment, "adjustment")
-            if adjustment > self.owed:
-                raise WaiverExceedsBalance(f"adjustment exceeds the balance of {self.owed}")
+            if adjustment > self.balance:
+                raise WaiverExceedsBalance(f"adjustment exceeds the balance of {self.balance}")
         self._dispute_resolved(
             timestamp=resolved_at, dispute_id=dispute.dispute_id, outcome=outcome,
             adjustment=adjustment,
@@ -215,8 +216,8 @@ class CaseHandling:
         occurred_at = aware_utc(occurred_at, "occurred_at")
         not_in_future(occurred_at, now, "occurred_at")
         if kind is AdjustmentKind.WAIVER:
-            if amount > self.owed:
-                raise WaiverExceedsBalance(f"waiver exceeds the balance of {self.owed}")
+            if amount > self.balance:
+                raise WaiverExceedsBalance(f"waiver exceeds the balance of {self.balance}")
             self._waive(amount, reason, occurred_at)
             return
         freezing = (rules or rules_for(self.jurisdiction)).charge_freezing_holds

@@ -49,6 +49,13 @@ def not_in_future(at: datetime, now: datetime | None, field: str) -> None:
         raise TimeInFuture(field, "lies in the future")
 
 
+def not_before(at: datetime, earliest: datetime, field: str, what: str) -> None:
+    """A fact about an earlier fact cannot have happened before it (a reversal before its
+    payment, a resolution before its dispute): a data error, ``invalid_request``."""
+    if at < earliest:
+        raise InvalidRequest(field, f"lies before the {what} ({earliest.isoformat()})")
+
+
 def local_date(at: datetime, tz: str) -> date:
     return at.astimezone(zone(tz)).date()
 

@@ -15,5 +15,16 @@ def required_text(value: object, field: str, max_length: int) -> str:
     return value
 
 
+def path_segment_text(value: object, field: str, max_length: int) -> str:
+    """Text that later names a resource in a URL path (a payment's ``external_id`` in
+    ``…/payments/{external_id}/reversal``): a ``/`` would split the segment and ``.`` or ``..``
+    would be resolved away by clients, so the fact could never be addressed."""
+    text = required_text(value, field, max_length)
+    if "/" in text or text in (".", ".."):
+        raise InvalidRequest(field, "must not contain '/' nor be '.' or '..' (it is used in a "
+                                    "URL path)")
+    return text
+
+
 def optional_text(value: object, field: str, max_length: int) -> str | None:
     return None if value is None else required_text(value, field, max_length)

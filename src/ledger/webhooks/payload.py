@@ -23,6 +23,8 @@ PERSONAL_OR_FREE_TEXT = frozenset({
     "text", "note", "notes", "body", "subject", "summary", "detail", "reason", "redress",
     "content", "source",  # a queued message's sealed content; where an opt-out came from
 })
+INTERNAL = frozenset({"originator_topic"})
+"""The event framework's own bookkeeping (a created aggregate's class path), as in the feed."""
 KEEP_REASON = frozenset({"Closed"})
 """Events whose ``reason`` is a fixed code (paid, settled, …), not free text."""
 
@@ -66,6 +68,8 @@ def public_data(row: StoredEventRow) -> tuple[str | None, dict[str, Any]]:
     """(occurred_at, data) of a stored case event, scrubbed."""
     state = _decode(row.state)
     occurred_at = state.pop("timestamp", None)
+    for name in INTERNAL:
+        state.pop(name, None)
     kind = event_type(row.topic)
     return occurred_at, scrub(state, keep_reason=kind in KEEP_REASON)
 

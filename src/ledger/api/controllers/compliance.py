@@ -29,6 +29,13 @@ from ledger.api.schemas.times import Instant
 from ledger.services.cases import CaseService, Idempotency, Reply
 
 NOT_FOUND = [ReasonView("not_found", "no such case in this tenant")]
+
+
+def _uuid_or_none(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
 BATCH_EXAMPLE = {"channel": "phone", "at": "2026-10-01T15:00:00Z",
                  "case_ids": ["1b4e28ba-2fa1-11d2-883f-0016d3cca427"]}
 
@@ -80,16 +87,19 @@ class ContactPermissionController(Controller):
         ctx = context(request)
 
         async def action(_: Idempotency | None) -> Reply:
-            cases = await service.load_many(ctx.tenant_id, list(dict.fromkeys(data.case_ids)))
+            ids = [_uuid_or_none(text) for text in data.case_ids]
+            cases = await service.load_many(
+                ctx.tenant_id, list(dict.fromkeys(i for i in ids if i is not None)))
             results = []
-            for case_id in data.case_ids:
-                case = cases.get(case_id)
+            for text, case_id in zip(data.case_ids, ids, strict=True):
+                case = cases.get(case_id) if case_id is not None else None
                 if case is None:
-                    results.append(CasePermission(case_id, False, NOT_FOUND, None))
+                    results.append(CasePermission(text if case_id is None else str(case_id),
+                                                  False, NOT_FOUND, None))
                     continue
                 decision = permission(case, data.channel, data.at)
                 results.append(CasePermission(
-                    case_id, decision.allowed,
+                    str(case_id), decision.allowed,
                     [ReasonView(r.rule, r.detail) for r in decision.reasons],
                     decision.next_allowed_at,
                 ))

@@ -39,7 +39,7 @@ BREACH_COUNT_SQL = """
       AND ($3::timestamptz IS NULL OR occurred_at < $3)
     GROUP BY 1 ORDER BY 1
 """
-BREACH_ROLES = {"supervisor", "auditor", "admin"}
+BREACH_ROLES = {"supervisor", "admin"}  # as the breach report route
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from uuid import UUID
 
 import msgspec
 
@@ -12,6 +11,7 @@ from ledger.api.schemas.common import Instant, Request
 from ledger.api.schemas.facts import ChannelName
 
 MAX_BATCH = 1000
+CaseIdText = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
 class ReasonView(msgspec.Struct, frozen=True):
@@ -36,11 +36,14 @@ class PermissionBatch(Request):
 
     channel: ChannelName
     at: Instant
-    case_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+    case_ids: Annotated[list[CaseIdText], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+    """Case ids; one that is not a UUID is an unknown case (``not_found``), not an error for
+    the whole batch (a dialer's list may carry another system's ids)."""
 
 
 class CasePermission(msgspec.Struct, frozen=True):
-    case_id: UUID
+    case_id: str
+    """The id as asked (a UUID in its canonical form)."""
     allowed: bool
     reasons: list[ReasonView]
     next_allowed_at: datetime | None

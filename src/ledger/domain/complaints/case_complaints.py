@@ -150,8 +150,8 @@ class CaseComplaints:
             raise InvalidRequest("redress", "a rejected complaint gets no redress")
         if self.is_closed:
             raise CaseClosed("redress cannot be waived on a closed case")
-        if redress > self.owed:
-            raise WaiverExceedsBalance(f"redress exceeds the balance of {self.owed}")
+        if redress > self.balance:
+            raise WaiverExceedsBalance(f"redress exceeds the balance of {self.balance}")
         return redress
 
     def complaints_overdue(self: Case, now: datetime) -> list[ComplaintRecord]:

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta, nodes
+from jinja2 import StrictUndefined, TemplateError, meta, nodes, pass_environment
+from jinja2.filters import do_truncate
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from ledger.domain.errors import DomainError, InvalidRequest
@@ -60,6 +61,22 @@ _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
 # Jinja's global helpers (range, lipsum, dict, cycler, joiner, namespace) are not fields:
 # without them a body can name only the fields, which the check on saving then sees.
 _ENV.globals.clear()
+
+
+@pass_environment
+def _truncate(env: Any, s: Any, length: Any = 255, killwords: Any = False, end: Any = "...",
+              leeway: Any = None) -> str:
+    """Jinja's ``truncate``, total: Jinja asserts that ``length`` is at least the ending's
+    and ``leeway`` not negative, and which holds can depend on a field (``end=debtor_name``),
+    so a body saved with the sample values could fail for one debtor. Here a negative length
+    or leeway counts as 0 and an ending longer than the length is left off."""
+    length = max(int(length), 0)
+    end = str(end)
+    leeway = max(int(env.policies["truncate.leeway"] if leeway is None else leeway), 0)
+    return do_truncate(env, s, length, killwords, end if len(end) <= length else "", leeway)
+
+
+_ENV.filters["truncate"] = _truncate
 ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
     nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.If,
     nodes.CondExpr, nodes.Filter, nodes.Test, nodes.Compare, nodes.Operand, nodes.And,
@@ -129,7 +146,8 @@ def render_text(source: str, values: Mapping[str, str], field: str = "body") -> 
         raise InvalidRequest(field, "the template uses something the sandbox forbids") from None
     except TemplateError as error:
         raise InvalidRequest(field, f"the template cannot be rendered: {type(error).__name__}") from None
-    except (TypeError, ValueError, ArithmeticError, OverflowError, RecursionError):
+    except (TypeError, ValueError, ArithmeticError, OverflowError, RecursionError,
+            AssertionError):
         raise InvalidRequest(field, "the template cannot be rendered") from None
     if len(rendered) > MAX_RENDERED:
         raise MessageTooLong(f"the {field} renders to more than {MAX_RENDERED:,} characters")

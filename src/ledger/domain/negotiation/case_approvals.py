@@ -211,8 +211,8 @@ class CaseApprovals:
         reason = required_text(reason, "reason", 1000)
         occurred_at = aware_utc(occurred_at, "occurred_at")
         not_in_future(occurred_at, now, "occurred_at")
-        if amount > self.owed:
-            raise WaiverExceedsBalance(f"waiver exceeds the balance of {self.owed}")
+        if amount > self.balance:
+            raise WaiverExceedsBalance(f"waiver exceeds the balance of {self.balance}")
         return amount, reason, occurred_at
 
     def _ask(self: Case, asker: KeyHolder, reasons: list[str], at: datetime, *,
