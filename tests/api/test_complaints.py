@@ -181,6 +181,16 @@ async def test_redress_beyond_the_resolvers_waiver_authority_waits_for_approval(
     assert decided.status_code == 201, decided.text
     view = (await client.get(url, headers=keys["agent"])).json()
     assert view["balance"] == BALANCE - BALANCE // 2
+    # The approved redress is the complaint's (found by a black-box audit: it stayed null).
+    listed = (await client.get(f"{url}/complaints", headers=keys["agent"])).json()["items"]
+    assert [(c["complaint_id"], c["redress"]) for c in listed] == [
+        (made["complaint_id"], BALANCE // 2)]
+    await caught_up(client)
+    metrics = (await settled(
+        lambda: client.get("/v1/metrics/complaints?group_by=root_cause", headers=keys["analyst"]),
+        lambda r: any(i["group"] == "contact_frequency" for i in r.json()["items"]))).json()
+    redressed = {i["group"]: i["redress_amount"] for i in metrics["items"]}
+    assert redressed["contact_frequency"] >= BALANCE // 2
 
 
 async def test_redress_within_the_resolvers_authority_is_waived_at_once(client, keys):

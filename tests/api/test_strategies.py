@@ -130,7 +130,10 @@ async def test_saving_versions_and_reading_them_back(client, keys) -> None:
     ({"segments": [{"name": "rest", "when": {}, "steps": [{"day": 5, "action": "call"},
                                                           {"day": 1, "action": "call"}]}]},
      "segments[0].steps[1].day"),
-    ({"segments": [{"name": "rest", "when": {}, "steps": [{"day": 0, "action": "fax"}]}]}, None),
+    # The schema's own check names the field in the same notation as the rules' (an audit
+    # found "segments.0.steps.0.action" here beside "segments[0].steps[1].day" above).
+    ({"segments": [{"name": "rest", "when": {}, "steps": [{"day": 0, "action": "fax"}]}]},
+     "segments[0].steps[0].action"),
 ])
 async def test_a_strategy_that_cannot_be_evaluated_is_refused(client, keys, changes, field) -> None:
     response = await client.post("/v1/strategies", json=strategy("p-bad", **changes),
@@ -254,13 +257,17 @@ async def test_metrics_compare_arms_and_segments_side_by_side(client, keys) -> N
         "channel": "phone", "direction": "outbound", "outcome": "right_party",
         "occurred_at": ago(seconds=0), "agent_id": "a"}, headers=keys["agent"])
     assert contact.status_code == 201
+    inbound = await client.post(f"/v1/cases/{cases[2]['case_id']}/contacts", json={
+        "channel": "phone", "direction": "inbound", "outcome": "right_party",
+        "occurred_at": ago(seconds=0), "agent_id": "a"}, headers=keys["agent"])
+    assert inbound.status_code == 201
     plan = (await client.get(f"/v1/cases/{cases[0]['case_id']}/plan", headers=keys["agent"])).json()
     by_arm = await _eventually(
         client, lambda: client.get("/v1/metrics/recovery?group_by=arm", headers=keys["analyst"]),
         lambda r: sum(i["recovered_amount"] for i in r.json()["items"]) == 1234)
     await _eventually(
         client, lambda: client.get("/v1/metrics/contacts?group_by=arm", headers=keys["supervisor"]),
-        lambda r: r.json()["items"])
+        lambda r: sum(i["inbound"] for i in r.json()["items"]) == 1)
     assert by_arm.status_code == 200, by_arm.text
     items = {i["group"]: i for i in by_arm.json()["items"]}
     assert set(items) <= {"champion", "challenger"} and sum(i["cases"] for i in items.values()) == 4
@@ -269,6 +276,12 @@ async def test_metrics_compare_arms_and_segments_side_by_side(client, keys) -> N
     assert sum(i["recovered_amount"] for i in by_segment.json()["items"]) == 1234
     contacts = await client.get("/v1/metrics/contacts?group_by=arm", headers=keys["supervisor"])
     assert sum(i["right_party"] for i in contacts.json()["items"]) == 1
+    # Inbound counts by arm and segment as by channel (found by a black-box audit: 0 here).
+    by_channel = await client.get("/v1/metrics/contacts?group_by=channel", headers=keys["supervisor"])
+    by_segment = await client.get("/v1/metrics/contacts?group_by=segment", headers=keys["supervisor"])
+    for grouped in (contacts, by_channel, by_segment):
+        assert sum(i["inbound"] for i in grouped.json()["items"]) == 1
+        assert sum(i["attempts"] for i in grouped.json()["items"]) == 1
     promises = await client.get("/v1/metrics/promises?group_by=segment", headers=keys["auditor"])
     assert promises.status_code == 200 and promises.json()["items"] == []
 

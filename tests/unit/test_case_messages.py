@@ -10,6 +10,7 @@ from hypothesis import given as hypothesis_given
 from hypothesis import strategies as st
 
 from case_builders import PLACED_AT, at, given, place, replay, then_events
+from ledger.domain.errors import InvalidRequest
 from ledger.domain.messaging.case_messages import ContactNotAllowed
 from ledger.domain.messaging.itemization import Movement, itemize
 from ledger.domain.messaging.validation_period import validation_period_ends
@@ -86,6 +87,19 @@ def test_delivery_counts_as_a_contact_once_and_replay_agrees():
     assert again.messages == case.messages
     assert str(again.message(queued.message_id).status) == "delivered"
     assert again.last_contact_at == NOON_CHICAGO + timedelta(minutes=1)
+
+
+def test_a_report_dated_before_the_message_was_queued_is_an_invalid_request():
+    # Found by a black-box audit: a delivery dated weeks before the message backdated an
+    # outbound contact into metrics and compliance. A provider's clock may lag ours a little.
+    case = place()
+    queued = queue(case, NOON_CHICAGO)
+    with pytest.raises(InvalidRequest) as refused:
+        case.record_delivery(message_id=queued.message_id, status="delivered",
+                             at=NOON_CHICAGO - timedelta(days=20), now=NOON_CHICAGO)
+    assert refused.value.field == "at"
+    assert case.record_delivery(message_id=queued.message_id, status="delivered",
+                                at=NOON_CHICAGO - timedelta(minutes=4), now=NOON_CHICAGO)
 
 
 def test_a_sending_decision_sees_facts_recorded_after_queueing():

@@ -29,7 +29,9 @@ class FieldError(msgspec.Struct, frozen=True):
     """One invalid field of a request."""
 
     field: str
-    """Dotted path of the field (``debtor.timezone``), ``body`` for the whole body."""
+    """Path of the field, objects dotted and list items in brackets (``debtor.timezone``,
+    ``segments[1].steps[0].action``) whether the schema or a rule found it; ``body`` for the
+    whole body."""
     message: str
 
 
@@ -125,7 +127,7 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
         elif key == "data":
             key = "body"
         message = _LONG_PATTERN.sub("the pattern of this field in /schema/openapi.json", message)
-        found.append(FieldError(key.replace("[", ".").replace("]", ""), message))
+        found.append(FieldError(key, message))  # msgspec's own notation, as the rules use
     return found or [FieldError("body", "invalid request")]
 
 

@@ -255,6 +255,13 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
         root_cause: str
         redress: int | None
 
+    class ComplaintRedressed(Aggregate.Event):
+        """Redress that waited for approval (beyond the resolver's authority), applied when
+        approved: the complaint's redress grows by ``redress`` (business time = decision)."""
+
+        complaint_id: UUID
+        redress: int
+
     class ComplaintOverdue(Aggregate.Event):
         """Still unanswered at its deadline (business time = the deadline)."""
 
@@ -638,6 +645,12 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
         self.complaints = {**self.complaints, complaint_id: replace(
             self.complaints[complaint_id], resolved_at=timestamp, outcome=outcome,
             root_cause=root_cause, redress=redress)}
+
+    @event(ComplaintRedressed)
+    def _complaint_redressed(self, timestamp: datetime, complaint_id: UUID, redress: int) -> None:
+        record = self.complaints[complaint_id]
+        self.complaints = {**self.complaints, complaint_id: replace(
+            record, redress=(record.redress or 0) + redress)}
 
     @event(ComplaintOverdue)
     def _complaint_overdue(

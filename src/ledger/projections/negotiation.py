@@ -33,6 +33,10 @@ RESOLVE_COMPLAINT_SQL = """
     UPDATE rm_complaints SET resolved_at = $3, outcome = $4, root_cause = $5, redress = $6
     WHERE tenant_id = $1 AND complaint_id = $2
 """
+REDRESS_COMPLAINT_SQL = """
+    UPDATE rm_complaints SET redress = coalesce(redress, 0) + $3
+    WHERE tenant_id = $1 AND complaint_id = $2
+"""
 OVERDUE_COMPLAINT_SQL = """
     UPDATE rm_complaints SET overdue = true WHERE tenant_id = $1 AND complaint_id = $2
 """
@@ -87,6 +91,12 @@ async def _complaint_resolved(conn: asyncpg.Connection, envelope: Envelope) -> N
                        event.timestamp, event.outcome, event.root_cause, event.redress)
 
 
+async def _complaint_redressed(conn: asyncpg.Connection, envelope: Envelope) -> None:
+    event = envelope.event
+    await conn.execute(REDRESS_COMPLAINT_SQL, envelope.row.tenant_id, event.complaint_id,
+                       event.redress)
+
+
 async def _complaint_overdue(conn: asyncpg.Connection, envelope: Envelope) -> None:
     await conn.execute(OVERDUE_COMPLAINT_SQL, envelope.row.tenant_id, envelope.event.complaint_id)
 
@@ -97,4 +107,5 @@ _HANDLERS = {
     "ComplaintReceived": _complaint_received,
     "ComplaintResolved": _complaint_resolved,
     "ComplaintOverdue": _complaint_overdue,
+    "ComplaintRedressed": _complaint_redressed,
 }

@@ -153,12 +153,15 @@ class StrategiesProjection:
             if facts is None:
                 continue
             touched[case_id] = tenant
-            if kind == "ContactRecorded" and str(event.direction) == "outbound":
-                _done(facts, CHANNEL_ACTION[str(event.channel)], event.timestamp)
+            if kind == "ContactRecorded":
                 entry = facts.entry
                 key = (tenant, event.timestamp.date(), entry.segment if entry else NONE,
                        entry.arm if entry else NONE)
-                counts = contacts.setdefault(key, [0, 0, 0])
+                counts = contacts.setdefault(key, [0, 0, 0, 0])
+                if str(event.direction) != "outbound":
+                    counts[3] += 1  # inbound: counted, but no step of the plan is done
+                    continue
+                _done(facts, CHANNEL_ACTION[str(event.channel)], event.timestamp)
                 outcome = str(event.outcome)
                 counts[0] += 1
                 counts[1] += outcome in CONNECTED

@@ -39,10 +39,13 @@ ENTRY_SQL = """
 """
 MODEL_SQL = "INSERT INTO rm_score_models (tenant_id, model) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 CONTACTS_SQL = """
-    INSERT INTO rm_segment_contacts AS s (tenant_id, day, segment, arm, attempts, contacts, right_party)
-    SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[])
+    INSERT INTO rm_segment_contacts AS s (tenant_id, day, segment, arm, attempts, contacts,
+                                          right_party, inbound)
+    SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::int8[], $6::int8[],
+                         $7::int8[], $8::int8[])
     ON CONFLICT (tenant_id, day, segment, arm) DO UPDATE SET attempts = s.attempts + EXCLUDED.attempts,
-        contacts = s.contacts + EXCLUDED.contacts, right_party = s.right_party + EXCLUDED.right_party
+        contacts = s.contacts + EXCLUDED.contacts, right_party = s.right_party + EXCLUDED.right_party,
+        inbound = s.inbound + EXCLUDED.inbound
 """
 DELETE_DIALER_SQL = """
     DELETE FROM rm_dialer d USING unnest($1::text[], $2::uuid[]) AS k(tenant_id, case_id)

@@ -53,7 +53,7 @@ PROMISES_SQL = """
     GROUP BY 1 ORDER BY 1
 """
 CONTACTS_SQL = """
-    SELECT {col}, sum(attempts), sum(contacts), sum(right_party), 0::int8
+    SELECT {col}, sum(attempts), sum(contacts), sum(right_party), sum(inbound)
     FROM rm_segment_contacts
     WHERE tenant_id = $1 AND ($2::date IS NULL OR day >= $2) AND ($3::date IS NULL OR day < $3)
     GROUP BY 1 ORDER BY 1

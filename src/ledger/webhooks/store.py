@@ -72,13 +72,19 @@ TENANT_ENDPOINTS_SQL = """
     WHERE topic = 'ledger.domain.webhooks.endpoint:WebhookEndpoint.Registered' AND tenant_id = $1
     ORDER BY recorded_at, originator_id
 """
-LIST_DELIVERIES_SQL = """
-    SELECT delivery_id, webhook_id, event_type, case_id, status, attempts, created_at,
-           last_attempt_at, last_status_code, last_error, next_attempt_at, delivered_at,
-           (status = 'pending' AND attempts > 0) AS failing
+# A delivery whose last attempt failed and that waits for its retry is listed as ``failed``
+# (and found by ``status=failed``); ``pending`` is one not tried since it was queued or asked
+# again (a redelivery of a delivered event, whose last attempt succeeded, is pending).
+_FAILED = """(status = 'pending' AND attempts > 0 AND (last_error IS NOT NULL
+               OR last_status_code IS NULL OR last_status_code NOT BETWEEN 200 AND 299))"""
+_SHOWN_STATUS = f"(CASE WHEN {_FAILED} THEN 'failed' ELSE status END)"
+LIST_DELIVERIES_SQL = f"""
+    SELECT delivery_id, webhook_id, event_type, case_id, {_SHOWN_STATUS} AS status, attempts,
+           created_at, last_attempt_at, last_status_code, last_error, next_attempt_at,
+           delivered_at, {_FAILED} AS failing
     FROM webhook_deliveries
     WHERE endpoint_id = $1 AND tenant_id = $2
-      AND ($3::text IS NULL OR status = $3 OR ($3 = 'failed' AND status = 'pending' AND attempts > 0))
+      AND ($3::text IS NULL OR {_SHOWN_STATUS} = $3)
       AND ($4::timestamptz IS NULL OR (created_at, delivery_id) < ($4, $5::uuid))
     ORDER BY created_at DESC, delivery_id DESC LIMIT $6
 """

@@ -137,7 +137,7 @@ class CaseComplaints:
                     complaint_id=complaint_id, outcome=outcome, root_cause=root_cause,
                     resolved_at=resolved_at, redress=None, now=now)
                 assert record.resolved_at is not None
-                waiver = WaiverRequest(amount, REDRESS_REASON, record.resolved_at)
+                waiver = WaiverRequest(amount, REDRESS_REASON, record.resolved_at, complaint_id)
                 return record, self._ask(asker, reasons, now, waiver=waiver)
         record = self.resolve_complaint(complaint_id=complaint_id, outcome=outcome,
                                         root_cause=root_cause, resolved_at=resolved_at,

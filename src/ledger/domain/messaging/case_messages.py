@@ -20,7 +20,7 @@ from ledger.domain.errors import DomainError, InvalidRequest
 from ledger.domain.messaging.fields import DeliveryStatus, MessageChannel, MessageStatus
 from ledger.domain.messaging.records import Itemization, MessageRecord
 from ledger.domain.messaging.validation_period import notice_deadline, notice_due_by
-from ledger.domain.timeutil import aware_utc, local_date, not_in_future
+from ledger.domain.timeutil import CLOCK_SKEW, aware_utc, local_date, not_before, not_in_future
 from ledger.domain.validation import optional_text
 from ledger.domain.values import Channel, Direction, Outcome
 
@@ -147,6 +147,8 @@ class CaseMessaging:
         status = _delivery_status(status)
         at = aware_utc(at, "at")
         not_in_future(at, now, "at")
+        # Not before the message existed (a provider's clock may run a little behind ours).
+        not_before(at, record.queued_at - CLOCK_SKEW, "at", "message's queued_at")
         detail = optional_text(detail, "detail", 1000)
         if status is DeliveryStatus.DELIVERED:
             if record.status is MessageStatus.DELIVERED:

@@ -69,10 +69,12 @@ class ArrangementRequest(msgspec.Struct, frozen=True):
     """When the debtor agreed (as asked); an approved plan is agreed as of the decision."""
 
 
-class WaiverRequest(msgspec.Struct, frozen=True):
+class WaiverRequest(msgspec.Struct, frozen=True, omit_defaults=True):
     amount: int
     reason: str
     occurred_at: datetime
+    complaint_id: UUID | None = None
+    """Set for a complaint's redress: approving it also records the complaint's redress."""
 
 
 class ApprovalRecord(msgspec.Struct, frozen=True):
@@ -190,6 +192,9 @@ class CaseApprovals:
         assert waiver is not None
         self.adjust_balance(kind="waiver", amount=waiver.amount, reason=waiver.reason,
                             occurred_at=at, now=at)
+        if waiver.complaint_id is not None and waiver.complaint_id in self.complaints:
+            self._complaint_redressed(timestamp=at, complaint_id=waiver.complaint_id,
+                                      redress=waiver.amount)
         return Negotiated(approval_id=record.approval_id)
 
     def _arrangement_reasons(self: Case, policy: OfferTerms, role: str, kind: ArrangementKind,
