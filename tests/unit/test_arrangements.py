@@ -106,3 +106,13 @@ def test_an_empty_plan_is_an_invalid_request() -> None:
     with pytest.raises(InvalidRequest) as refused:
         agree(plan=())(given())
     assert refused.value.field == "installments"
+
+
+def test_a_settlement_completed_by_a_payment_reported_late_closes_when_it_was_paid() -> None:
+    settlement = (Instalment(date(2026, 9, 15), 20000), Instalment(date(2026, 10, 15), 20000))
+    case = given(agree("settlement", plan=settlement), pay("SECOND", 20000, at(40)))
+    pay("FIRST", 20000, at(10))(case)  # reported after, received before
+    events = {type(e).__name__: e for e in case.collect_events()}
+    assert events["ArrangementCompleted"].timestamp == at(40)
+    assert events["Closed"].timestamp == at(40)
+    assert events["BalanceAdjusted"].timestamp == at(40)  # the remainder, waived then

@@ -119,3 +119,13 @@ def test_a_new_promise_is_allowed_once_the_pending_one_is_overdue() -> None:
 def test_payments_received_before_the_promise_was_made_do_not_count() -> None:
     case = given(pay("EARLY", 20000, at(0, 0.5)), promise())
     assert case.promises[0].status == "pending"
+
+
+def test_a_promise_completed_by_a_payment_reported_late_is_kept_when_the_total_was_reached() -> None:
+    # Found by a black-box audit: kept at the late payment's (earlier) time, so a view as of
+    # a day between the two payments showed it kept with only part of it paid.
+    case = given(promise(), pay("LATER", 12000, at(6)))
+    pay("EARLIER", 8000, at(3))(case)  # reported after, received before
+    events = case.collect_events()
+    assert [type(e).__name__ for e in events][-1] == "PromiseKept"
+    assert events[-1].timestamp == at(6)

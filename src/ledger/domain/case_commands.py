@@ -36,6 +36,7 @@ from ledger.domain.money import (
 )
 from ledger.domain.promises import (
     arrangement_paid_in_full,
+    covered_at,
     first_missed_instalment,
     instalment_deadlines,
     promise_deadline,
@@ -223,7 +224,10 @@ class CaseCommands:
         for promise in list(self.promises):
             covered = received_between(self.payments.values(), promise.made_at, promise.deadline)
             if covered >= promise.amount and promise.status is not PromiseStatus.KEPT:
-                self._promise_kept(timestamp=at, promise_id=promise.promise_id)
+                # Kept when the payments reached the amount, whichever was reported last.
+                kept_at = covered_at(self.payments.values(), promise.made_at, promise.deadline,
+                                     promise.amount)
+                self._promise_kept(timestamp=kept_at or at, promise_id=promise.promise_id)
             elif covered < promise.amount and promise.status is PromiseStatus.KEPT:
                 if at >= promise.deadline:
                     self._promise_broken(timestamp=at, promise_id=promise.promise_id)
@@ -290,6 +294,9 @@ class CaseCommands:
             return
         if not arrangement_paid_in_full(current, list(self.payments.values())):
             return
+        # Paid in full when the payments reached the plan's total (in business time), also
+        # when the payment that completes it was reported after a later-dated one.
+        at = covered_at(self.payments.values(), current.agreed_at, None, current.total) or at
         self._arrangement_completed(timestamp=at, arrangement_id=current.arrangement_id)
         if current.kind is ArrangementKind.SETTLEMENT:
             if self.owed > 0:

@@ -33,6 +33,21 @@ def received_between(
     )
 
 
+def covered_at(payments: Iterable[PaymentRecord], start: datetime, end: datetime | None,
+               amount: int) -> datetime | None:
+    """When the payments counted by ``received_between`` first added up to ``amount``, in
+    business time (the order they were received, not reported): when a promise was kept or a
+    plan paid in full. None if they never do."""
+    total = 0
+    counted = (p for p in payments
+               if p.counts and p.received_at >= start and (end is None or p.received_at < end))
+    for payment in sorted(counted, key=lambda p: p.received_at):
+        total += payment.amount
+        if total >= amount:
+            return payment.received_at
+    return None
+
+
 def promise_deadline(due_date: date, timezone: str) -> datetime:
     return end_of_local_day(due_date, timezone)
 
