@@ -29,6 +29,8 @@ from ledger.api.schemas.times import Instant
 from ledger.services.cases import CaseService, Idempotency, Reply
 
 NOT_FOUND = [ReasonView("not_found", "no such case in this tenant")]
+BATCH_EXAMPLE = {"channel": "phone", "at": "2026-10-01T15:00:00Z",
+                 "case_ids": ["1b4e28ba-2fa1-11d2-883f-0016d3cca427"]}
 
 
 def _uuid_or_none(text: str) -> UUID | None:
@@ -36,8 +38,6 @@ def _uuid_or_none(text: str) -> UUID | None:
         return UUID(text)
     except ValueError:
         return None
-BATCH_EXAMPLE = {"channel": "phone", "at": "2026-10-01T15:00:00Z",
-                 "case_ids": ["1b4e28ba-2fa1-11d2-883f-0016d3cca427"]}
 
 
 def _aware(at: datetime | None, now: datetime) -> datetime:

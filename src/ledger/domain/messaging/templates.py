@@ -77,6 +77,7 @@ def _truncate(env: Any, s: Any, length: Any = 255, killwords: Any = False, end: 
 
 
 _ENV.filters["truncate"] = _truncate
+
 ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
     nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.If,
     nodes.CondExpr, nodes.Filter, nodes.Test, nodes.Compare, nodes.Operand, nodes.And,
