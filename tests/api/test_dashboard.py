@@ -156,10 +156,12 @@ async def test_bad_filters_and_unknown_pages_or_tables_are_client_errors(signed_
     assert (await signed_in.get("/dashboard/roll-rates?month=2026-13")).status_code == 422
 
 
-async def test_an_analyst_sees_no_breach_report(client, keys):
-    client.cookies.clear()
-    await _sign_in(client, _bare(keys["analyst"]))
-    page = await client.get("/dashboard/breaches")
-    assert page.status_code == 200 and "Not available" in page.text
-    assert "data-table" not in page.text
+async def test_analysts_and_auditors_see_no_breach_report(client, keys):
+    for role, article in (("analyst", "an"), ("auditor", "an")):  # API.md's role table
+        client.cookies.clear()
+        await _sign_in(client, _bare(keys[role]))
+        page = await client.get("/dashboard/breaches")
+        assert page.status_code == 200 and "Not available" in page.text
+        assert f"{article} {role} key does not include it" in page.text
+        assert "data-table" not in page.text
     client.cookies.clear()

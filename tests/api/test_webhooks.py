@@ -171,6 +171,7 @@ async def test_failures_are_retried_with_the_same_webhook_id_until_a_2xx(
         await asyncio.sleep(0.02)
     # Found by a black-box audit: ``status=failed`` listed items whose status read "pending".
     assert [(i["status"], i["failing"]) for i in failed] == [("failed", True)]
+    assert failed[0]["next_attempt_at"] is not None  # when the waiting retry is due
     got = await receiver.wait_for(lambda g: any(m["status"] == 200 for m in g))
     assert [m["status"] for m in got] == [500, 503, 500, 200]
     assert len({m["webhook_id"] for m in got}) == 1

@@ -266,3 +266,26 @@ def test_truncate_renders_whatever_its_arguments_and_the_debtors_name(length, ki
     first, second = render_text(body, {"debtor_name": name}).split("|", 1)
     assert len(first) <= max(len(name), max(length, 0) + max(leeway, 0))
     assert second == "zz"  # within the default leeway: not cut, whatever the ending
+
+
+@pytest.mark.parametrize("body", [
+    "{{ debtor_name | truncate(1e400) }} {{ opt_out }}",
+    "{{ debtor_name | default(-1e400) }} {{ opt_out }}",
+    "{% if balance > 1e400 %}x{% endif %} {{ opt_out }}",
+])
+def test_a_number_too_large_to_be_finite_is_refused_when_saved(body):
+    # Found by a black-box audit: Jinja compiled ``1e400`` to the name ``inf`` (a 500).
+    with pytest.raises(InvalidRequest, match="finite"):
+        validate_template("sms", body, None)
+
+
+def test_a_body_that_fails_only_for_a_case_without_a_promise_is_refused_when_saved():
+    # Saving rendered with every field set, so the other branch went untried until a debtor
+    # without a pending promise got it; both are rendered now.
+    with pytest.raises(InvalidRequest):
+        validate_template("sms", "{% if not promise_amount %}{{ balance > 5 }}{% endif %}"
+                                 " {{ opt_out }}", None)
+    body = ("{% if promise_amount %}{{ debtor_name | truncate(5) }}{% else %}"
+            "{{ debtor_name | truncate(debtor_name) }}{% endif %} {{ opt_out }}")
+    validate_template("sms", body, None)
+    assert render_text(body, {"debtor_name": "Ana Li", "promise_amount": "", "opt_out": "STOP"})

@@ -261,7 +261,7 @@ class WebhookEndpointController(Controller):
             request.user.tenant_id, endpoint_id, status, limit, after)
         items = [DeliveryView(
             r[0], r[1], r[2], None if r[2] == "webhook.test" else r[3], r[4], bool(r[12]),
-            r[5], r[6], r[7], r[8], r[9], r[10] if r[4] == "pending" else None, r[11],
+            r[5], r[6], r[7], r[8], r[9], r[10] if r[4] in ("pending", "failed") else None, r[11],
             [AttemptView(a[1], a[2], a[3], a[4], a[5]) for a in attempts.get(r[0], [])])
             for r in rows[:limit]]
         next_cursor = _encode_cursor(rows[limit - 1][6], rows[limit - 1][0]) \

@@ -169,8 +169,9 @@ async def roll_rates(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime)
 async def breaches(pool: asyncpg.Pool, tenant: str, f: Filters, now: datetime) -> Page:
     if f.role not in BREACH_ROLES:
         return Page("breaches", "Compliance breaches", [Section(
-            "Not available", [], note="The breach report is for supervisors, auditors and "
-                                      "admins; an analyst key does not include it.")])
+            "Not available", [], note="The breach report is for supervisors and admins; "
+                                      f"a{'n' if f.role[0] in 'aeiou' else ''} {f.role} key "
+                                      "does not include it.")])
     counts = await pool.fetch(BREACH_COUNT_SQL, tenant, f.start, f.end)
     latest = await queries.breaches(pool, tenant, start=f.start, end=f.end, rule=None,
                                     agent_id=None, after=None, limit=LATEST_BREACHES)

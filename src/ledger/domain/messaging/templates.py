@@ -15,6 +15,7 @@ rendering longer than ``MAX_RENDERED`` is refused.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +24,9 @@ from jinja2.filters import do_truncate
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from ledger.domain.errors import DomainError, InvalidRequest
-from ledger.domain.messaging.fields import FIELDS, OPT_OUT_CHANNELS, MessageChannel
+from ledger.domain.messaging.fields import (
+    FIELDS, OPT_OUT_CHANNELS, VALIDATION_NOTICE_FIELDS, MessageChannel,
+)
 from ledger.domain.messaging.segments import MAX_SEGMENTS, sms_segments
 
 MAX_BODY = {MessageChannel.SMS: 2_000, MessageChannel.EMAIL: 50_000,
@@ -38,7 +41,10 @@ SAMPLE_VALUES: dict[str, str] = {
     "payments_since": "$1,234.56", "credits_since": "$0.00", "current_amount": "$11,246.90",
     "validation_period_ends": "2026-12-30",
 }
-"""Realistic values used to render a template once when it is saved."""
+"""Realistic values used to render a template when it is saved."""
+WITHOUT_OPTIONAL = {**SAMPLE_VALUES, **dict.fromkeys(
+    ("promise_amount", "promise_due_date", *VALIDATION_NOTICE_FIELDS), "")}
+"""The same for a case without a pending promise, outside a validation notice (empty text)."""
 
 
 class UnknownField(DomainError):
@@ -69,11 +75,20 @@ def _truncate(env: Any, s: Any, length: Any = 255, killwords: Any = False, end: 
     """Jinja's ``truncate``, total: Jinja asserts that ``length`` is at least the ending's
     and ``leeway`` not negative, and which holds can depend on a field (``end=debtor_name``),
     so a body saved with the sample values could fail for one debtor. Here a negative length
-    or leeway counts as 0 and an ending longer than the length is left off."""
-    length = max(int(length), 0)
+    or leeway counts as 0, one that is not a whole number as Jinja's default, and an ending
+    longer than the length is left off."""
+    length = max(_whole(length, 255), 0)
     end = str(end)
-    leeway = max(int(env.policies["truncate.leeway"] if leeway is None else leeway), 0)
-    return do_truncate(env, s, length, killwords, end if len(end) <= length else "", leeway)
+    leeway = max(_whole(leeway, env.policies["truncate.leeway"]), 0)
+    return do_truncate(env, str(s), length, killwords, end if len(end) <= length else "", leeway)
+
+
+def _whole(value: Any, default: int) -> int:
+    """``value`` as a whole number, else ``default`` (a field's text, an infinite float)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
 
 
 _ENV.filters["truncate"] = _truncate
@@ -118,6 +133,9 @@ def _check_constructs(parsed: nodes.Template, field: str) -> None:
         if isinstance(node, nodes.Test) and node.name not in ALLOWED_TESTS:
             raise InvalidRequest(field, f"unknown test `{node.name}`; allowed: "
                                  f"{', '.join(sorted(ALLOWED_TESTS))}")
+        if isinstance(node, nodes.Const) and isinstance(node.value, float) and not (
+                math.isfinite(node.value)):  # ``1e400``: Jinja would compile it to a bad name
+            raise InvalidRequest(field, "numbers must be finite")
 
 
 def _construct(node: nodes.Node) -> str:
@@ -147,8 +165,7 @@ def render_text(source: str, values: Mapping[str, str], field: str = "body") -> 
         raise InvalidRequest(field, "the template uses something the sandbox forbids") from None
     except TemplateError as error:
         raise InvalidRequest(field, f"the template cannot be rendered: {type(error).__name__}") from None
-    except (TypeError, ValueError, ArithmeticError, OverflowError, RecursionError,
-            AssertionError):
+    except Exception:  # noqa: BLE001 - whatever a body makes Jinja raise is the body's fault
         raise InvalidRequest(field, "the template cannot be rendered") from None
     if len(rendered) > MAX_RENDERED:
         raise MessageTooLong(f"the {field} renders to more than {MAX_RENDERED:,} characters")
@@ -186,8 +203,12 @@ def validate_template(channel: MessageChannel | str, body: str, subject: str | N
     if channel in OPT_OUT_CHANNELS and not _always_shows_opt_out(_parse(body, "body")):
         raise OptOutMissing(f"an {channel} body must contain {{{{ opt_out }}}}, outside any "
                             "{% if %}, {% for %} or other block, so every message shows it")
+    # Rendered as for a case with every field and as for one without the optional ones
+    # (no pending promise, not a validation notice): both branches of an ``if`` on them.
     rendered = render_text(body, SAMPLE_VALUES)
+    render_text(body, WITHOUT_OPTIONAL)
     if subject is not None:
         render_text(subject, SAMPLE_VALUES, "subject")
+        render_text(subject, WITHOUT_OPTIONAL, "subject")
     if channel is MessageChannel.SMS:
         check_sms_length(rendered)
