@@ -71,3 +71,26 @@ async def test_an_interrupted_rotation_resumes_and_every_case_opens_with_the_new
             await case_repository(EventStore(pool), old).load(ids[1])
     finally:
         await pool.close()
+
+
+async def test_webhook_secrets_are_rewrapped_and_open_with_the_new_key_only(make_database):
+    # Found by a black-box audit: rotate-master re-wrapped data keys only, so after the
+    # restart with the new key every webhook delivery failed (MasterKeyMismatch).
+    from ledger.webhooks.secrets import SecretVault, rotate_secrets
+
+    url = await make_database()
+    await migrate(url)
+    pool = await create_pool(url, min_size=1, max_size=4)
+    old, new = os.urandom(32), os.urandom(32)
+    try:
+        secret_ids = [uuid.uuid4(), uuid.uuid4()]
+        for n, secret_id in enumerate(secret_ids):
+            await SecretVault(old).put(pool, secret_id, uuid.uuid4(), "rot", f"whsec_{n}")
+        assert await rotate_secrets(pool, old, new) == 2
+        assert await rotate_secrets(pool, old, new) == 0  # resumable: nothing left
+        opened = await SecretVault(new).get(pool, secret_ids)
+        assert opened == {secret_ids[0]: "whsec_0", secret_ids[1]: "whsec_1"}
+        with pytest.raises(MasterKeyMismatch):
+            await SecretVault(old).get(pool, secret_ids)
+    finally:
+        await pool.close()

@@ -21,6 +21,7 @@ from ledger.db.pool import create_pool
 from ledger.db.runtime import database_url, ensure_database_exists
 from ledger.privacy.master import MASTER_KEY_FILE, resolve_master_key
 from ledger.privacy.rotation import rotate_master_key
+from ledger.webhooks.secrets import rotate_secrets
 
 NEW_KEY_VARIABLE = "LEDGER_NEW_MASTER_KEY"
 
@@ -74,14 +75,29 @@ async def _rotate_async(settings: Settings, url: str, old_key: bytes, new_key: b
 
     try:
         rotated = await rotate_master_key(pool, old_key, new_key, batch=batch, progress=progress)
+        print(file=sys.stderr)
+        # Webhook signing secrets are wrapped under the master key too: left under the old
+        # one, every delivery would fail once the processes start with the new key.
+        secrets = await rotate_secrets(pool, old_key, new_key)
+        print(f"re-wrapped {secrets:,} webhook secrets", file=sys.stderr)
     finally:
         await pool.close()
-    print(file=sys.stderr)
     return rotated
+
+
+def _batch(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError("must be between 1 and 100,000")
+    return value
 
 
 def register(key_commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rotate = key_commands.add_parser(
         "rotate-master", help="re-wrap every data key under a new master key (resumable)")
-    rotate.add_argument("--batch", type=int, default=1000, help="data keys per transaction")
+    rotate.add_argument("--batch", type=_batch, default=1000,
+                        help="data keys per transaction (1 to 100,000)")
     rotate.set_defaults(handler=_rotate)

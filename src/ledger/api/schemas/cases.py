@@ -12,7 +12,9 @@ from ledger.api.schemas.common import SPACE, Component, Currency, Instant, Ref, 
 from ledger.domain.case_commands import MAX_DAYS_PAST_DUE
 
 Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=32, pattern=r"^\+?[0-9 ()-]+$")]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=rf"^[^@{SPACE}]+@[^@{SPACE}]+$")]
+# No NUL either (as every request text): with a pattern of its own the document must say so.
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254,
+                                    pattern=rf"^[^@{SPACE}\x00]+@[^@{SPACE}\x00]+$")]
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
