@@ -26,11 +26,14 @@ class Interrupted(Exception):
     pass
 
 
-async def test_an_interrupted_rotation_resumes_and_every_case_opens_with_the_new_key_only(make_database):
+async def _pool_and_two_keys(make_database):  # type: ignore[no-untyped-def]
     url = await make_database()
     await migrate(url)
-    pool = await create_pool(url, min_size=1, max_size=4)
-    old, new = os.urandom(32), os.urandom(32)
+    return await create_pool(url, min_size=1, max_size=4), os.urandom(32), os.urandom(32)
+
+
+async def test_an_interrupted_rotation_resumes_and_every_case_opens_with_the_new_key_only(make_database):
+    pool, old, new = await _pool_and_two_keys(make_database)
     try:
         repository = case_repository(EventStore(pool), old)
         ids = []
@@ -78,10 +81,7 @@ async def test_webhook_secrets_are_rewrapped_and_open_with_the_new_key_only(make
     # restart with the new key every webhook delivery failed (MasterKeyMismatch).
     from ledger.webhooks.secrets import SecretVault, rotate_secrets
 
-    url = await make_database()
-    await migrate(url)
-    pool = await create_pool(url, min_size=1, max_size=4)
-    old, new = os.urandom(32), os.urandom(32)
+    pool, old, new = await _pool_and_two_keys(make_database)
     try:
         secret_ids = [uuid.uuid4(), uuid.uuid4()]
         for n, secret_id in enumerate(secret_ids):
