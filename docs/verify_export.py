@@ -158,7 +158,8 @@ def main(stream, heads=None, public_key=None):
             print(f"case {case}: version {version} differs from the checkpoint (rewritten)")
     for case, version in broken.items():
         print(f"BROKEN case {case}: first bad version {version}")
-    print(f"checked {count} events of {len(last) + len(broken)} cases: "
+    cases = len(last.keys() | broken.keys())  # a case broken after good lines is in both
+    print(f"checked {count} events of {cases} cases: "
           f"{'OK' if not broken else str(len(broken)) + ' broken'}")
     return 1 if broken else 0
 

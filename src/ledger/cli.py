@@ -144,7 +144,10 @@ async def _keys_command(url: str, secret: bytes, args: argparse.Namespace) -> in
 
 
 def _rate(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:  # argparse would name this converter ("invalid _rate value")
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value

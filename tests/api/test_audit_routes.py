@@ -65,6 +65,9 @@ async def test_a_backdated_payment_counts_as_of_last_month_but_was_not_known_the
     assert_problem(naive, 422, "invalid_request")
 
 
+SIGN = {"payment": -1, "waiver": -1, "reversal": 1, "adjustment": 1}
+
+
 async def test_the_statement_balance_equals_the_case_balance_at_every_as_of(client, keys):
     case_id = await _place(client, keys)
     facts = [
@@ -86,11 +89,18 @@ async def test_the_statement_balance_equals_the_case_balance_at_every_as_of(clie
                                       headers=keys["auditor"])).json()
         view = (await client.get(f"/v1/cases/{case_id}", params=at, headers=keys["auditor"])).json()
         assert statement["balance"] == view["balance"], days
+        # The lines' allocations, in business time, add up to the view's components.
+        for component in ("fees", "interest", "principal"):
+            total = statement["placed"][component] + sum(
+                SIGN[line["kind"]] * line["allocation"][component] for line in statement["lines"])
+            assert total == view[component] >= 0, (days, component)
     final = (await client.get(f"/v1/cases/{case_id}/statement", headers=keys["auditor"])).json()
     assert [line["kind"] for line in final["lines"]] == [
         "payment", "adjustment", "waiver", "payment", "reversal"]
-    # Allocation is decided when recorded: P1 (recorded first) had already paid the fees.
-    assert final["lines"][0]["allocation"] == {"fees": 0, "interest": 2000, "principal": 0, "credit": 0}
+    # Allocated in business time: P2, received first though recorded second, pays fees.
+    assert final["lines"][0]["allocation"] == {"fees": 2000, "interest": 0, "principal": 0, "credit": 0}
+    assert final["lines"][3]["allocation"] == {"fees": 1900, "interest": 5100, "principal": 0,
+                                               "credit": 0}
     assert final["placed"] == {"principal": 250000, "interest": 31250, "fees": 3900}
     current = (await client.get(f"/v1/cases/{case_id}", headers=keys["auditor"])).json()
     assert final["balance"] == current["balance"] == 285150 - 2000 + 1500 - 900

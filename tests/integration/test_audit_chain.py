@@ -91,3 +91,10 @@ async def test_the_auditors_own_script_verifies_an_export_and_catches_an_edit(po
     tampered.write_bytes(b"".join(lines).replace(b'"actor":"test"', b'"actor":"evil"', 1))
     run = subprocess.run([sys.executable, str(SCRIPT), str(tampered)], capture_output=True, text=True)
     assert run.returncode == 1 and "first bad version 1" in run.stdout
+    # A case broken after good lines is counted once in the summary.
+    later = [*lines[:2], lines[2].replace(b'"actor":"test"', b'"actor":"evil"', 1), *lines[3:]]
+    assert later[2] != lines[2]
+    tampered.write_bytes(b"".join(later))
+    run = subprocess.run([sys.executable, str(SCRIPT), str(tampered)], capture_output=True, text=True)
+    assert run.returncode == 1 and "first bad version 3" in run.stdout
+    assert "checked 9 events of 2 cases: 1 broken" in run.stdout

@@ -1,5 +1,6 @@
 """Payments and reversals: allocation, idempotency on external_id, closed cases."""
 
+from collections.abc import Callable
 from datetime import timedelta, timezone
 
 import pytest
@@ -14,7 +15,9 @@ from ledger.domain.errors import (
 )
 from ledger.domain.money import Allocation
 
-from case_builders import at, given, pay, then_events
+from ledger.domain.case import Case
+
+from case_builders import at, given, pay, place, replay, then_events
 
 
 def test_a_payment_is_allocated_to_fees_then_interest_then_principal() -> None:
@@ -136,3 +139,47 @@ def test_a_reversal_dated_before_its_payment_is_an_invalid_request() -> None:
         case.reverse_payment(external_id="PAY-1", reason="returned", reversed_at=at(4))
     assert refused.value.field == "reversed_at"
     case.reverse_payment(external_id="PAY-1", reason="returned", reversed_at=at(5))
+
+
+def _post_interest(amount: int, when) -> Callable[[Case], None]:
+    return lambda case: case.adjust_balance(kind="interest", amount=amount, reason="monthly",
+                                            occurred_at=when)
+
+
+def test_a_payment_reported_after_a_later_interest_posting_pays_what_was_owed_when_it_came() -> None:
+    case = given(_post_interest(5000, at(20)))
+    receipt = pay("PAY-1", 40000, at(10))(case)
+    assert receipt.allocation == Allocation(fees=3900, interest=31250, principal=4850)
+    assert (case.fees, case.interest, case.principal, case.credit) == (0, 5000, 245150, 0)
+    assert case.payments["PAY-1"].allocation == receipt.allocation
+
+
+def test_a_backdated_payment_re_derives_the_allocation_of_the_later_ones() -> None:
+    case = given(pay("PAY-2", 10000, at(20)))
+    assert case.payments["PAY-2"].allocation == Allocation(fees=3900, interest=6100)
+    pay("PAY-1", 5000, at(10))(case)
+    assert case.payments["PAY-1"].allocation == Allocation(fees=3900, interest=1100)
+    assert case.payments["PAY-2"].allocation == Allocation(interest=10000)
+    assert (case.fees, case.interest, case.principal) == (0, 31250 - 11100, 250000)
+
+
+def test_a_reversal_restores_the_business_time_allocation_of_its_payment() -> None:
+    case = given(_post_interest(5000, at(20)), pay("PAY-1", 40000, at(10)))
+    case.reverse_payment(external_id="PAY-1", reason="bounced", reversed_at=at(25))
+    reversed_ = case.collect_events()[-1]
+    assert reversed_.allocation == Allocation(fees=3900, interest=31250, principal=4850)
+    assert (case.fees, case.interest, case.principal) == (3900, 36250, 250000)
+
+
+def test_as_of_between_a_backdated_payment_and_an_earlier_recorded_posting_shows_no_negative() -> None:
+    case = place()
+    _post_interest(5000, at(20))(case)
+    pay("PAY-1", 300000, at(10))(case)
+    events = case.collect_events()
+    before_posting = events[0].mutate(None)  # as ``case_at`` replays the facts by then
+    for event in events[1:]:
+        if event.timestamp <= at(15):
+            event.apply(before_posting)
+    assert min(before_posting.fees, before_posting.interest, before_posting.principal) == 0
+    assert before_posting.credit == 300000 - 285150 and before_posting.balance == -14850
+    assert replay(events).balance == 285150 + 5000 - 300000

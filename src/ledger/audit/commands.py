@@ -78,6 +78,12 @@ def _checkpoint(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _checkpoint_async(url: str, key: Ed25519PrivateKey, args: argparse.Namespace) -> int:
+    if args.export:  # an unwritable file is refused before anything is signed, as in export
+        try:
+            _private_file(args.export).close()
+        except OSError as error:
+            print(f"ledger: cannot write {args.export}: {error.strerror}", file=sys.stderr)
+            return 2
     pool = await create_pool(url, min_size=1, max_size=2)
     try:
         taken = await take_checkpoint(pool, key, force=True)
@@ -88,7 +94,12 @@ async def _checkpoint_async(url: str, key: Ed25519PrivateKey, args: argparse.Nam
                   f"position {taken.feed_transaction_id}/{taken.feed_notification_id}, signed by "
                   f"public key {taken.public_key.hex()}")
         if args.export:
-            written = await export_checkpoint(pool, args.export)
+            try:
+                written = await export_checkpoint(pool, args.export)
+            except OSError as error:  # the checkpoint above stands; only the copy failed
+                print(f"ledger: cannot write {args.export}: {error.strerror or error}",
+                      file=sys.stderr)
+                return 1
             print(f"exported checkpoint {written} to {args.export}")
     finally:
         await pool.close()

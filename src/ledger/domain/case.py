@@ -35,7 +35,9 @@ from uuid import UUID, uuid5
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
+from ledger.domain.allocation import CHARGE, PAYMENT, REVERSAL, WAIVER, Movement
 from ledger.domain.case_commands import CaseCommands, Overdue, PaymentReceipt
+from ledger.domain.case_money import CaseMoney
 from ledger.domain.case_handling import CaseHandling
 from ledger.domain.complaints.case_complaints import CaseComplaints, ComplaintRecord
 from ledger.domain.negotiation.case_approvals import (
@@ -84,7 +86,7 @@ CALL_HISTORY_DAYS = 10
 replace = msgspec.structs.replace
 
 
-class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApprovals,
+class Case(CaseCommands, CaseMoney, CaseHandling, CaseStrategy, CaseMessaging, CaseApprovals,
            CaseComplaints, Aggregate):
     """A placed account; see the module docstring for the life of a case."""
 
@@ -366,6 +368,7 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
         self.payments_total = self.reversals_total = self.waived_total = 0
         self.interest_added = self.fees_added = 0
         self.payments: dict[str, PaymentRecord] = {}
+        self.movements: tuple[Movement, ...] = ()
         self.promises: list[PromiseRecord] = []
         self.arrangements: list[ArrangementRecord] = []
         self.disputes: dict[UUID, DisputeRecord] = {}
@@ -472,10 +475,7 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
             external_id, amount, currency, timestamp, method, allocation
         )
         self.payments_total += amount
-        self.fees -= allocation.fees
-        self.interest -= allocation.interest
-        self.principal -= allocation.principal
-        self.credit += allocation.credit
+        self._move(self._next_movement(timestamp, PAYMENT, amount, external_id))
 
     @event(PaymentReversed)
     def _payment_reversed(
@@ -486,10 +486,7 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
             payment, reversed=True, reversed_at=timestamp, reversal_reason=reason
         )
         self.reversals_total += payment.amount
-        self.fees += allocation.fees
-        self.interest += allocation.interest
-        self.principal += allocation.principal
-        self.credit -= allocation.credit
+        self._move(self._next_movement(timestamp, REVERSAL, payment.amount, external_id))
 
     @event(ArrangementAgreed)
     def _arrangement_agreed(
@@ -579,14 +576,12 @@ class Case(CaseCommands, CaseHandling, CaseStrategy, CaseMessaging, CaseApproval
     ) -> None:
         if kind is AdjustmentKind.WAIVER:
             self.waived_total += amount
-            self.fees -= allocation.fees
-            self.interest -= allocation.interest
-            self.principal -= allocation.principal
+            self._move(self._next_movement(timestamp, WAIVER, amount, reason))
         else:
             self.interest_added += allocation.interest
             self.fees_added += allocation.fees
-            self.interest += allocation.interest
-            self.fees += allocation.fees
+            self._move(self._next_movement(timestamp, CHARGE, amount, reason,
+                                           interest=allocation.interest, fees=allocation.fees))
 
     @event(NoteAdded)
     def _note_added(self, timestamp: datetime, text: str, author: str | None) -> None:

@@ -25,10 +25,9 @@ from ledger.domain.errors import (
     PromisePending,
     UnknownPayment,
 )
+from ledger.domain.allocation import PAYMENT, WAIVER
 from ledger.domain.money import (
     Allocation,
-    allocate_payment,
-    allocate_waiver,
     ensure_same_currency,
     validate_amount,
     validate_component,
@@ -158,7 +157,8 @@ class CaseCommands:
                 raise DuplicatePayment(f"payment {external_id} was recorded with other fields")
             return PaymentReceipt(external_id, True, known.allocation)
         ensure_same_currency(self.currency, currency)
-        allocation = allocate_payment(amount, self.fees, self.interest, self.principal)
+        allocation = self._would_allocate(
+            self._next_movement(received_at, PAYMENT, amount, external_id))
         self._payment_received(
             timestamp=received_at, external_id=external_id, amount=amount, currency=currency,
             method=method, allocation=allocation,
@@ -305,7 +305,7 @@ class CaseCommands:
                 self._closed(timestamp=at, reason=CloseReason.SETTLED)
 
     def _waive(self: Case, amount: int, reason: str, at: datetime) -> None:
-        allocation = allocate_waiver(amount, self.fees, self.interest, self.principal)
+        allocation = self._would_allocate(self._next_movement(at, WAIVER, amount, reason))
         self._balance_adjusted(
             timestamp=at, kind=AdjustmentKind.WAIVER, amount=amount, reason=reason,
             allocation=allocation,

@@ -7,7 +7,8 @@ change after the fact: right-party contacts and assignments (payment attribution
 payments and reversals (cure date, promise coverage). A late backdated fact therefore
 re-derives the affected payments instead of patching totals.
 
-Balance arithmetic uses the allocations the events carry, so it equals the aggregate's.
+Balance components are allocated in business time from the money movements, as the
+aggregate's are (``ledger.domain.allocation``), so they are equal.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+
+from ledger.domain.allocation import Movement
 
 ATTRIBUTION_WINDOW = timedelta(days=30)
 NO_CHANNEL = "none"
@@ -101,6 +104,12 @@ class CaseFacts(msgspec.Struct, kw_only=True, array_like=True):
     closed_at: datetime | None = None
     close_reason: str | None = None
     last_contact_at: datetime | None = None
+    placed: tuple[int, int, int] | None = None
+    """(fees, interest, principal) as placed; None in facts stored before allocation in
+    business time (they go on applying the events' allocations until rebuilt)."""
+    movements: list[Movement] | None = None
+    """The money movements in business order (``ledger.domain.allocation``); None with
+    ``placed``."""
 
     @property
     def balance(self) -> int:
@@ -187,7 +196,7 @@ def facts_from_placement(event: Any) -> CaseFacts:
         placed_amount=event.principal + event.interest + event.fees,
         past_due_amount=event.past_due_amount, placed_dpd=event.days_past_due,
         timezone=event.timezone, principal=event.principal, interest=event.interest,
-        fees=event.fees,
+        fees=event.fees, placed=(event.fees, event.interest, event.principal), movements=[],
     )
 
 

@@ -11,6 +11,17 @@ import bisect
 from collections.abc import Callable
 from typing import Any
 
+from ledger.domain.allocation import (
+    CHARGE,
+    PAYMENT,
+    REVERSAL,
+    WAIVER,
+    Components,
+    Movement,
+    allocate,
+    insert,
+    step,
+)
 from ledger.projections.case_facts import (
     ArrangementFact,
     CaseFacts,
@@ -24,39 +35,57 @@ PROMISES = 2
 NOTHING = 0
 
 
-def _payment_received(facts: CaseFacts, event: Any) -> int:
+def _move(facts: CaseFacts, event: Any, kind: str, amount: int, reference: str,
+          interest: int = 0, fees: int = 0) -> None:
+    """Bring the components up to date with one more money movement, in business time."""
+    if facts.movements is None or facts.placed is None:  # stored before: the event's figures
+        _legacy(facts, event, kind)
+        return
+    movement = Movement(event.timestamp, len(facts.movements), kind, amount, reference,
+                        interest, fees)
+    facts.movements, last = insert(facts.movements, movement)
+    if last and kind != REVERSAL:
+        _, components = step(Components(facts.fees, facts.interest, facts.principal,
+                                        facts.credit), movement, {})
+    else:
+        components = allocate(Components(*facts.placed), facts.movements).components
+    facts.fees, facts.interest, facts.principal, facts.credit = components
+
+
+def _legacy(facts: CaseFacts, event: Any, kind: str) -> None:
     allocation = event.allocation
+    sign = 1 if kind in (REVERSAL, CHARGE) else -1
+    facts.fees += sign * allocation.fees
+    facts.interest += sign * allocation.interest
+    facts.principal += sign * allocation.principal
+    facts.credit -= sign * allocation.credit
+
+
+def _payment_received(facts: CaseFacts, event: Any) -> int:
     facts.payments.append(PaymentFact(event.external_id, event.amount, event.timestamp))
     facts.payments_total += event.amount
-    facts.fees -= allocation.fees
-    facts.interest -= allocation.interest
-    facts.principal -= allocation.principal
-    facts.credit += allocation.credit
+    _move(facts, event, PAYMENT, event.amount, event.external_id)
     return PAYMENTS
 
 
 def _payment_reversed(facts: CaseFacts, event: Any) -> int:
-    allocation = event.allocation
+    amount = 0
     for payment in facts.payments:
         if payment.external_id == event.external_id:
             payment.reversed = True
             facts.reversals_total += payment.amount
-    facts.fees += allocation.fees
-    facts.interest += allocation.interest
-    facts.principal += allocation.principal
-    facts.credit -= allocation.credit
+            amount = payment.amount
+    _move(facts, event, REVERSAL, amount, event.external_id)
     return PAYMENTS
 
 
 def _balance_adjusted(facts: CaseFacts, event: Any) -> int:
-    allocation = event.allocation
     if str(event.kind) == "waiver":
-        facts.fees -= allocation.fees
-        facts.interest -= allocation.interest
-        facts.principal -= allocation.principal
+        _move(facts, event, WAIVER, event.amount, event.reason)
     else:
-        facts.interest += allocation.interest
-        facts.fees += allocation.fees
+        allocation = event.allocation
+        _move(facts, event, CHARGE, event.amount, event.reason,
+              interest=allocation.interest, fees=allocation.fees)
     return NOTHING
 
 

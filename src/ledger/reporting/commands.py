@@ -14,6 +14,7 @@ from ledger.db.pool import connect
 from ledger.db.runtime import database_url, ensure_database_exists
 from ledger.reporting.roles import (
     DEFAULT_STATEMENT_TIMEOUT,
+    TIMEOUT_PATTERN,
     ReportingRoleError,
     check_name,
     create_role,
@@ -73,6 +74,13 @@ def _role_name(text: str) -> str:
     return text
 
 
+def _statement_timeout(text: str) -> str:
+    """A malformed timeout is a usage error (exit 2) too, found before connecting."""
+    if not TIMEOUT_PATTERN.match(text):
+        raise argparse.ArgumentTypeError("must look like 500ms, 30s or 2min")
+    return text
+
+
 def register(commands: Any) -> None:
     """Add ``reporting-role`` to the ``ledger`` parser."""
     parser = commands.add_parser(
@@ -84,6 +92,7 @@ def register(commands: Any) -> None:
     create.add_argument("--name", required=True, type=_role_name,
                         help="the PostgreSQL role name (a-z, 0-9, _)")
     create.add_argument("--statement-timeout", default=DEFAULT_STATEMENT_TIMEOUT,
+                        type=_statement_timeout,
                         help=f"longest query it may run (default {DEFAULT_STATEMENT_TIMEOUT})")
     drop = actions.add_parser("drop", help="drop a reporting role")
     drop.add_argument("--name", required=True, help="the role to drop")

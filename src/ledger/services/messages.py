@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from ledger.audit.timetravel import case_at
+from ledger.domain.allocation import CHARGE, allocate, signed_change
 from ledger.domain.case import Case
 from ledger.domain.errors import InvalidRequest
 from ledger.domain.messaging.case_messages import QueuedMessage
@@ -28,7 +28,6 @@ from ledger.domain.messaging.rendering import Rendered, render_message, template
 from ledger.domain.messaging.template import Template, template_id_for
 from ledger.domain.messaging.validation_period import validation_period_ends
 from ledger.domain.timeutil import aware_utc, local_instant, not_in_future, zone
-from ledger.domain.values import AdjustmentKind
 from ledger.eventstore import AggregateNotFound, ConcurrencyConflict, IdempotencyRecord
 from ledger.messaging.content import MessageContent, seal_content
 from ledger.privacy import DataKeys
@@ -93,21 +92,14 @@ def _recipient(case: Case, channel: MessageChannel, to: str | None) -> str | Non
     return wanted
 
 
-def movements(applied: list[tuple[Any, Any]]) -> list[Movement]:
-    """Balance movements of a case's events (for the itemisation)."""
+def movements(case: Case | None) -> list[Movement]:
+    """Balance movements of ``case`` (for the itemisation), allocated in business time."""
+    if case is None:
+        return []
     found = []
-    for _, event in applied:
-        if isinstance(event, Case.PaymentReceived):
-            found.append(Movement(event.timestamp, "payment", -event.allocation.total))
-        elif isinstance(event, Case.PaymentReversed):
-            found.append(Movement(event.timestamp, "reversal", event.allocation.total))
-        elif isinstance(event, Case.BalanceAdjusted):
-            a = event.allocation
-            change = a.fees + a.interest + a.principal
-            if event.kind is AdjustmentKind.WAIVER:
-                found.append(Movement(event.timestamp, "waiver", -change))
-            else:
-                found.append(Movement(event.timestamp, str(event.kind), change))
+    for moved, share in allocate(case.placed_components(), case.movements).lines:
+        kind = moved.kind if moved.kind != CHARGE else ("interest" if moved.interest else "fee")
+        found.append(Movement(moved.at, kind, signed_change(moved, share)))
     return found
 
 
@@ -221,7 +213,7 @@ class MessageService:
                                 self.repository.cipher, ctx.tenant_id, case_id)
         cutoff = local_instant(itemization_date, time(23, 59, 59, 999999), case.timezone)
         sent_on = sent_at.astimezone(zone(case.timezone)).date()
-        itemization = itemize(case.placed_balance, movements(history.applied if history else []),
+        itemization = itemize(case.placed_balance, movements(history.case if history else None),
                               cutoff, itemization_date, validation_period_ends(sent_on))
         reply, _ = await self._queue(ctx, case_id, VALIDATION_NOTICE_TEMPLATE, None,
                                      render=render, idempotency=idempotency,

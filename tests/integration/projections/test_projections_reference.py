@@ -139,13 +139,15 @@ async def test_breaches_and_audit_rows_are_recorded_per_event(reference):
 async def test_case_rows_match_the_aggregate_balances(reference):
     store = EventStore(reference)
     rows = await reference.fetch(
-        "SELECT case_id, balance, paid_total, base_status, version FROM rm_cases "
-        "WHERE tenant_id = $1", TENANT)
+        "SELECT case_id, balance, paid_total, base_status, version, principal, interest, fees "
+        "FROM rm_cases WHERE tenant_id = $1", TENANT)
     loaded = await case_repository(store, MASTER_KEY).load_many([r["case_id"] for r in rows])
     for row in rows:
         case = loaded[row["case_id"]]
         assert (row["balance"], row["paid_total"], row["version"]) == (
             case.balance, case.payments_total - case.reversals_total, case.version)
+        assert (row["principal"], row["interest"], row["fees"]) == (
+            case.principal, case.interest, case.fees), case.external_ref
         assert row["base_status"] == str(case.status(NOW)), case.external_ref
 
 

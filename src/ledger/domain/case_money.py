@@ -1,0 +1,72 @@
+"""The case's balance components, derived in business time (``ledger.domain.allocation``).
+
+Every payment, reversal, interest/fee adjustment and waiver is kept as a ``Movement`` in
+business order. A movement dated after all the others (the usual case) is allocated against
+the components as they stand; one dated earlier re-derives every allocation from the placed
+split, so a payment reported late pays what was owed when it was received, and
+``?as_of=`` (which replays the facts that happened by then) never shows a component paid
+before it was charged. Each payment's record holds its allocation as it now stands.
+
+The events still carry the allocation the command worked out when it recorded them (in
+business time, among the facts known then); state is never taken from it, because a fact
+reported later can change it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from ledger.domain.allocation import Components, Movement, allocate, insert, step
+from ledger.domain.money import Allocation
+
+if TYPE_CHECKING:
+    from ledger.domain.case import Case
+
+
+class CaseMoney:
+    """Mixin of ``Case``: its money movements and the components they leave."""
+
+    movements: tuple[Movement, ...] = ()
+
+    def placed_components(self: Case) -> Components:
+        return Components(self.placed_fees, self.placed_interest, self.placed_principal)
+
+    def _next_movement(self: Case, at: datetime, kind: str, amount: int, reference: str,
+                       *, interest: int = 0, fees: int = 0) -> Movement:
+        # The version orders facts of the same business time as the case recorded them.
+        return Movement(at, len(self.movements), kind, amount, reference, interest, fees)
+
+    def _would_allocate(self: Case, movement: Movement) -> Allocation:
+        """How ``movement`` would be allocated among the facts recorded so far."""
+        ordered, last = insert(list(self.movements), movement)
+        if last:
+            return step(self._components(), movement, self._paid(movement))[0]
+        return next(share for moved, share in allocate(self.placed_components(), ordered).lines
+                    if moved is movement)
+
+    def _move(self: Case, movement: Movement) -> None:
+        """Add ``movement`` and bring the components (and payment allocations) up to date."""
+        ordered, last = insert(list(self.movements), movement)
+        self.movements = tuple(ordered)
+        if last:
+            share, components = step(self._components(), movement, self._paid(movement))
+            paid = {movement.reference: share} if movement.kind == "payment" else {}
+        else:
+            allocated = allocate(self.placed_components(), ordered)
+            components, paid = allocated.components, allocated.paid
+        self.fees, self.interest, self.principal, self.credit = components
+        for external_id, share in paid.items():
+            record = self.payments[external_id]
+            if record.allocation != share:
+                self.payments[external_id] = msgspec.structs.replace(record, allocation=share)
+
+    def _components(self: Case) -> Components:
+        return Components(self.fees, self.interest, self.principal, self.credit)
+
+    def _paid(self: Case, movement: Movement) -> dict[str, Allocation]:
+        """What ``step`` needs to know of earlier payments: a reversal's own payment."""
+        payment = self.payments.get(movement.reference) if movement.kind == "reversal" else None
+        return {} if payment is None else {movement.reference: payment.allocation}
