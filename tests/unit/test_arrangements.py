@@ -116,3 +116,25 @@ def test_a_settlement_completed_by_a_payment_reported_late_closes_when_it_was_pa
     assert events["ArrangementCompleted"].timestamp == at(40)
     assert events["Closed"].timestamp == at(40)
     assert events["BalanceAdjusted"].timestamp == at(40)  # the remainder, waived then
+
+
+def _interest(amount: int, when):
+    return lambda case: case.adjust_balance(kind="interest", amount=amount, reason="monthly",
+                                            occurred_at=when)
+
+
+def test_waiving_interest_waives_what_was_outstanding_when_agreed_not_later_postings() -> None:
+    case = given(_interest(5000, at(20)))  # recorded first, dated after the agreement
+    agree(waive_interest=True)(case)
+    waiver = case.collect_events()[-1]
+    assert waiver.amount == 31250 and waiver.allocation.interest == 31250
+    assert (case.fees, case.interest, case.principal) == (3900, 5000, 250000)
+
+
+def test_a_settlement_waives_the_remainder_owed_when_paid_not_later_postings() -> None:
+    settlement = (Instalment(date(2026, 9, 30), 150000),)
+    case = given(agree(kind="settlement", plan=settlement), _interest(5000, at(40)))
+    pay("P1", 150000, at(20))(case)  # reported after the posting, received before it
+    waiver = next(e for e in case.collect_events() if type(e).__name__ == "BalanceAdjusted")
+    assert waiver.amount == 285150 - 150000 and waiver.allocation.credit == 0
+    assert (case.credit, case.interest, case.close_reason) == (0, 5000, "settled")

@@ -243,7 +243,7 @@ class CaseCommands:
     ) -> UUID:
         """An instalment plan, or a settlement for less than the balance.
 
-        With ``waive_interest`` the outstanding interest is waived now (an explicit
+        With ``waive_interest`` the interest outstanding at ``agreed_at`` is waived (an explicit
         ``BalanceAdjusted``); the plan must not exceed the balance left after that.
         """
         if isinstance(grace_days, bool) or not isinstance(grace_days, int) or not (
@@ -260,8 +260,9 @@ class CaseCommands:
             deadlines=instalment_deadlines(plan, self.timezone, grace_days),
             waive_interest=bool(waive_interest), grace_days=grace_days,
         )
-        if waive_interest and self.interest > 0:
-            self._waive(self.interest, "interest waived by arrangement", agreed_at)
+        interest = self.components_at(agreed_at).interest if waive_interest else 0
+        if interest > 0:
+            self._waive(interest, "interest waived by arrangement", agreed_at)
         self._reassess_arrangement(agreed_at)
         return arrangement_id
 
@@ -282,7 +283,7 @@ class CaseCommands:
         if current is not None and current.status is ArrangementStatus.ACTIVE:
             if first_missed_instalment(current, list(self.payments.values()), agreed_at) is None:
                 raise ArrangementActive("an arrangement is already active")
-        payable = self.balance - (self.interest if waive_interest else 0)
+        payable = self.balance - (self.components_at(agreed_at).interest if waive_interest else 0)
         if sum(i.amount for i in plan) > payable:
             raise ArrangementExceedsBalance(f"plan exceeds the balance of {payable}")
         return kind, agreed_at, plan
@@ -299,8 +300,9 @@ class CaseCommands:
         at = covered_at(self.payments.values(), current.agreed_at, None, current.total) or at
         self._arrangement_completed(timestamp=at, arrangement_id=current.arrangement_id)
         if current.kind is ArrangementKind.SETTLEMENT:
-            if self.owed > 0:
-                self._waive(self.owed, "remainder waived by settlement", at)
+            remainder = self.components_at(at).owed  # not what is charged after it
+            if remainder > 0:
+                self._waive(remainder, "remainder waived by settlement", at)
             if not self.is_closed:
                 self._closed(timestamp=at, reason=CloseReason.SETTLED)
 

@@ -34,6 +34,13 @@ class CaseMoney:
     def placed_components(self: Case) -> Components:
         return Components(self.placed_fees, self.placed_interest, self.placed_principal)
 
+    def components_at(self: Case, at: datetime) -> Components:
+        """The components from the money facts that happened by ``at`` (business time):
+        what an arrangement agreed then waives as interest, or a settlement paid then waives
+        as the remainder — not charges dated after it."""
+        return allocate(self.placed_components(),
+                        [m for m in self.movements if m.at <= at]).components
+
     def _next_movement(self: Case, at: datetime, kind: str, amount: int, reference: str,
                        *, interest: int = 0, fees: int = 0) -> Movement:
         # The version orders facts of the same business time as the case recorded them.

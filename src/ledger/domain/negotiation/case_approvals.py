@@ -202,7 +202,8 @@ class CaseApprovals:
                              agreed_at: datetime) -> list[str]:
         return arrangement_reasons(
             policy, role, kind=kind, plan=plan,
-            waived_interest=self.interest if waive_interest else 0, balance=self.balance,
+            waived_interest=self.components_at(agreed_at).interest if waive_interest else 0,
+            balance=self.balance,
             agreed_on=local_date(agreed_at, self.timezone), waived_before=self.waived_total)
 
     def _waiver_reasons(self: Case, policy: OfferTerms, role: str, amount: int) -> list[str]:
