@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from ledger.domain.allocation import (
     CHARGE,
+    INTEREST_WAIVED_BY_ARRANGEMENT,
+    INTEREST_WAIVER,
     PAYMENT,
     REVERSAL,
     WAIVER,
@@ -46,7 +48,8 @@ def histories(draw: st.DrawFn) -> list[Movement]:
     paid: list[Movement] = []
     for version in range(count):
         when = day(draw(st.integers(0, 30)))
-        kind = draw(st.sampled_from([PAYMENT, PAYMENT, CHARGE, WAIVER, REVERSAL]))
+        kind = draw(st.sampled_from([PAYMENT, PAYMENT, CHARGE, WAIVER, INTEREST_WAIVER,
+                                     REVERSAL]))
         if kind == REVERSAL and paid:
             target = paid.pop(draw(st.integers(0, len(paid) - 1)))
             # dated before its payment: refused now, but stored by older releases
@@ -60,6 +63,9 @@ def histories(draw: st.DrawFn) -> list[Movement]:
                                       interest=0 if fee else amount, fees=amount if fee else 0))
         elif kind == WAIVER:
             movements.append(Movement(when, version, WAIVER, draw(st.integers(1, 100000)), "w"))
+        elif kind == INTEREST_WAIVER:
+            movements.append(Movement(when, version, INTEREST_WAIVER,
+                                      draw(st.integers(1, 40000)), INTEREST_WAIVED_BY_ARRANGEMENT))
         else:
             moved = Movement(when, version, PAYMENT, draw(st.integers(1, 400000)), f"P{version}")
             paid.append(moved)
@@ -71,7 +77,8 @@ def identity(movements: list[Movement]) -> int:
     """placed − payments + reversals − waivers + charges."""
     total = PLACED.balance
     for m in movements:
-        total += {PAYMENT: -m.amount, REVERSAL: m.amount, WAIVER: -m.amount}.get(
+        total += {PAYMENT: -m.amount, REVERSAL: m.amount, WAIVER: -m.amount,
+                  INTEREST_WAIVER: -m.amount}.get(
             m.kind, m.interest + m.fees)
     return total
 
@@ -117,6 +124,9 @@ def test_facts_reported_in_business_order_are_allocated_as_they_come(movements):
                                    fees, interest_, principal)
             expected = Allocation(part.fees, part.interest, part.principal,
                                   moved.amount - part.fees - part.interest - part.principal)
+        elif moved.kind == INTEREST_WAIVER:
+            expected = Allocation(interest=min(moved.amount, interest_),
+                                  credit=max(0, moved.amount - interest_))
         else:
             expected = Allocation(fees=moved.fees, interest=moved.interest)
         assert share == expected
@@ -175,3 +185,11 @@ def test_shuffled_histories_agree_on_a_fixed_example():
     for _ in range(20):
         rng.shuffle(movements)
         assert allocate(PLACED, movements) == expected
+
+
+def test_the_interest_an_arrangement_waived_never_forgives_fees_or_principal():
+    waived = Movement(day(20), 0, INTEREST_WAIVER, 31250, INTEREST_WAIVED_BY_ARRANGEMENT)
+    early = payment(10, 10000, version=1)  # reported later: pays fees 3900, interest 6100
+    result = allocate(PLACED, [waived, early])
+    assert dict(result.lines)[waived] == Allocation(interest=25150, credit=6100)
+    assert result.components == Components(0, 0, 250000, 6100)

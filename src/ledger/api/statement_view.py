@@ -15,9 +15,18 @@ from datetime import datetime
 
 from ledger.api.schemas.audit import AllocationView, PlacedSplit, Statement, StatementLine
 from ledger.audit.timetravel import CaseAt
-from ledger.domain.allocation import CHARGE, PAYMENT, REVERSAL, WAIVER, allocate, signed_change
+from ledger.domain.allocation import (
+    CHARGE,
+    INTEREST_WAIVER,
+    PAYMENT,
+    REVERSAL,
+    WAIVER,
+    allocate,
+    signed_change,
+)
 
-KIND = {PAYMENT: "payment", REVERSAL: "reversal", CHARGE: "adjustment", WAIVER: "waiver"}
+KIND = {PAYMENT: "payment", REVERSAL: "reversal", CHARGE: "adjustment", WAIVER: "waiver",
+        INTEREST_WAIVER: "waiver"}
 """A movement's kind as the statement names it."""
 
 

@@ -63,7 +63,7 @@ def case_view(case: Case, now: datetime, kept: _Kept | None = None) -> CaseView:
         case_id=view.case_id, version=view.version, external_ref=view.external_ref,
         portfolio=view.portfolio, product=view.product, currency=view.currency,
         placed_balance=view.placed_balance, balance=view.balance,
-        principal=view.principal, interest=view.interest, fees=view.fees,
+        principal=view.principal, interest=view.interest, fees=view.fees, credit=view.credit,
         paid_total=view.paid_total, assigned_to=view.assigned_to,
         ceased_channels=list(view.ceased_channels),
         open_dispute=(

@@ -12,8 +12,9 @@ Two rules keep every figure whole when facts arrive out of order:
 
 * A reversal takes effect no earlier than its payment.
 * A waiver dated before a payment reported later may forgive more than was still owed once
-  that payment is in place; the excess is ``credit`` (owed back to the debtor), exactly as a
-  payment beyond everything owed is. So for every order,
+  that payment is in place (the interest an arrangement waives: more than the interest still
+  owed, for it forgives interest only); the excess is ``credit`` (owed back to the debtor),
+  exactly as a payment beyond everything owed is. So for every order,
   ``balance = placed − payments + reversals − waivers + charges`` and no component is negative.
 
 Pure functions over plain values; the aggregate, the cases projection and the statement all
@@ -31,7 +32,15 @@ import msgspec
 from ledger.domain.money import Allocation, allocate_payment, allocate_waiver
 
 PAYMENT, REVERSAL, CHARGE, WAIVER = "payment", "reversal", "charge", "waiver"
+INTEREST_WAIVER = "interest_waiver"
+"""The interest an arrangement waives: it forgives interest only."""
+INTEREST_WAIVED_BY_ARRANGEMENT = "interest waived by arrangement"
+"""The reason of that waiver's ``BalanceAdjusted`` (set by the domain, never by a caller)."""
 NOTHING = Allocation()
+
+
+def waiver_kind(reason: str) -> str:
+    return INTEREST_WAIVER if reason == INTEREST_WAIVED_BY_ARRANGEMENT else WAIVER
 
 
 class Movement(msgspec.Struct, frozen=True, array_like=True):
@@ -118,6 +127,9 @@ def step(components: Components, movement: Movement,
         forgiven = min(movement.amount, fees + interest + principal)
         part = allocate_waiver(forgiven, fees, interest, principal)
         share = Allocation(part.fees, part.interest, part.principal, movement.amount - forgiven)
+    elif kind == INTEREST_WAIVER:
+        forgiven = min(movement.amount, interest)
+        share = Allocation(interest=forgiven, credit=movement.amount - forgiven)
     else:  # a charge: interest or fees added
         share = Allocation(fees=movement.fees, interest=movement.interest)
         return share, Components(fees + share.fees, interest + share.interest, principal, credit)
@@ -138,6 +150,6 @@ def allocate(placed: Components, movements: Iterable[Movement]) -> Allocated:
 
 def signed_change(movement: Movement, share: Allocation) -> int:
     """How much ``movement`` (allocated as ``share``) moved the balance."""
-    if movement.kind in (PAYMENT, WAIVER):
+    if movement.kind in (PAYMENT, WAIVER, INTEREST_WAIVER):
         return -share.total
     return share.total

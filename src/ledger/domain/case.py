@@ -35,7 +35,7 @@ from uuid import UUID, uuid5
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
-from ledger.domain.allocation import CHARGE, PAYMENT, REVERSAL, WAIVER, Movement
+from ledger.domain.allocation import CHARGE, PAYMENT, REVERSAL, Movement, waiver_kind
 from ledger.domain.case_commands import CaseCommands, Overdue, PaymentReceipt
 from ledger.domain.case_money import CaseMoney
 from ledger.domain.case_handling import CaseHandling
@@ -576,7 +576,7 @@ class Case(CaseCommands, CaseMoney, CaseHandling, CaseStrategy, CaseMessaging, C
     ) -> None:
         if kind is AdjustmentKind.WAIVER:
             self.waived_total += amount
-            self._move(self._next_movement(timestamp, WAIVER, amount, reason))
+            self._move(self._next_movement(timestamp, waiver_kind(reason), amount, reason))
         else:
             self.interest_added += allocation.interest
             self.fees_added += allocation.fees

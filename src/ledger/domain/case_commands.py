@@ -25,7 +25,7 @@ from ledger.domain.errors import (
     PromisePending,
     UnknownPayment,
 )
-from ledger.domain.allocation import PAYMENT, WAIVER
+from ledger.domain.allocation import INTEREST_WAIVED_BY_ARRANGEMENT, PAYMENT, waiver_kind
 from ledger.domain.money import (
     Allocation,
     ensure_same_currency,
@@ -147,6 +147,9 @@ class CaseCommands:
         currency = validate_currency(currency)
         received_at = aware_utc(received_at, "received_at")
         not_in_future(received_at, now, "received_at")
+        # Money before placement is in the placed balance already (counting it again would
+        # pay the debt twice): a data error, as a reversal before its payment is.
+        not_before(received_at, self.placed_at, "received_at", "case's placed_at")
         method = _enum(PaymentMethod, method, "method")
         known = self.payments.get(external_id)
         if known is not None:
@@ -262,7 +265,7 @@ class CaseCommands:
         )
         interest = self.components_at(agreed_at).interest if waive_interest else 0
         if interest > 0:
-            self._waive(interest, "interest waived by arrangement", agreed_at)
+            self._waive(interest, INTEREST_WAIVED_BY_ARRANGEMENT, agreed_at)
         self._reassess_arrangement(agreed_at)
         return arrangement_id
 
@@ -307,7 +310,8 @@ class CaseCommands:
                 self._closed(timestamp=at, reason=CloseReason.SETTLED)
 
     def _waive(self: Case, amount: int, reason: str, at: datetime) -> None:
-        allocation = self._would_allocate(self._next_movement(at, WAIVER, amount, reason))
+        allocation = self._would_allocate(
+            self._next_movement(at, waiver_kind(reason), amount, reason))
         self._balance_adjusted(
             timestamp=at, kind=AdjustmentKind.WAIVER, amount=amount, reason=reason,
             allocation=allocation,

@@ -28,7 +28,6 @@ from ledger.domain.errors import (
     InvalidRequest,
     UnknownDispute,
     UnknownHold,
-    WaiverExceedsBalance,
 )
 from ledger.domain.money import Allocation, validate_amount
 from ledger.domain.timeutil import aware_utc, not_before, not_in_future
@@ -128,8 +127,9 @@ class CaseHandling:
         not_before(resolved_at, dispute.opened_at, "resolved_at", "dispute's opened_at")
         if adjustment is not None:
             validate_amount(adjustment, "adjustment")
-            if adjustment > self.balance:
-                raise WaiverExceedsBalance(f"adjustment exceeds the balance of {self.balance}")
+            if outcome is DisputeOutcome.REJECTED:
+                raise InvalidRequest("adjustment", "a rejected dispute adjusts nothing")
+            self.ensure_waivable(adjustment, resolved_at, "adjustment")
         self._dispute_resolved(
             timestamp=resolved_at, dispute_id=dispute.dispute_id, outcome=outcome,
             adjustment=adjustment,
@@ -215,9 +215,9 @@ class CaseHandling:
         reason = required_text(reason, "reason", 1000)
         occurred_at = aware_utc(occurred_at, "occurred_at")
         not_in_future(occurred_at, now, "occurred_at")
+        not_before(occurred_at, self.placed_at, "occurred_at", "case's placed_at")
         if kind is AdjustmentKind.WAIVER:
-            if amount > self.balance:
-                raise WaiverExceedsBalance(f"waiver exceeds the balance of {self.balance}")
+            self.ensure_waivable(amount, occurred_at)
             self._waive(amount, reason, occurred_at)
             return
         freezing = (rules or rules_for(self.jurisdiction)).charge_freezing_holds

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ledger.domain.allocation import Components, Movement, allocate, insert, step
+from ledger.domain.errors import WaiverExceedsBalance
 from ledger.domain.money import Allocation
 
 if TYPE_CHECKING:
@@ -40,6 +41,15 @@ class CaseMoney:
         as the remainder — not charges dated after it."""
         return allocate(self.placed_components(),
                         [m for m in self.movements if m.at <= at]).components
+
+    def ensure_waivable(self: Case, amount: int, at: datetime, what: str = "waiver") -> None:
+        """A waiver (redress, dispute adjustment) dated ``at`` forgives at most the balance
+        net of credit both then and now: more would be money owed back that no payment
+        explains (``WaiverExceedsBalance``)."""
+        limit = min(self.balance, self.components_at(at).balance)
+        if amount > limit:
+            raise WaiverExceedsBalance(f"{what} exceeds the balance of {max(limit, 0)} "
+                                       "(net of credit, when it took effect and now)")
 
     def _next_movement(self: Case, at: datetime, kind: str, amount: int, reference: str,
                        *, interest: int = 0, fees: int = 0) -> Movement:

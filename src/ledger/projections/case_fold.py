@@ -15,12 +15,12 @@ from ledger.domain.allocation import (
     CHARGE,
     PAYMENT,
     REVERSAL,
-    WAIVER,
     Components,
     Movement,
     allocate,
     insert,
     step,
+    waiver_kind,
 )
 from ledger.projections.case_facts import (
     ArrangementFact,
@@ -54,7 +54,7 @@ def _move(facts: CaseFacts, event: Any, kind: str, amount: int, reference: str,
 
 def _legacy(facts: CaseFacts, event: Any, kind: str) -> None:
     allocation = event.allocation
-    sign = 1 if kind in (REVERSAL, CHARGE) else -1
+    sign = 1 if kind in (REVERSAL, CHARGE) else -1  # payments and both kinds of waiver
     facts.fees += sign * allocation.fees
     facts.interest += sign * allocation.interest
     facts.principal += sign * allocation.principal
@@ -81,7 +81,7 @@ def _payment_reversed(facts: CaseFacts, event: Any) -> int:
 
 def _balance_adjusted(facts: CaseFacts, event: Any) -> int:
     if str(event.kind) == "waiver":
-        _move(facts, event, WAIVER, event.amount, event.reason)
+        _move(facts, event, waiver_kind(event.reason), event.amount, event.reason)
     else:
         allocation = event.allocation
         _move(facts, event, CHARGE, event.amount, event.reason,

@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 
 from ledger.audit.timetravel import case_at
-from ledger.domain.allocation import CHARGE, allocate, signed_change
+from ledger.domain.allocation import CHARGE, INTEREST_WAIVER, allocate, signed_change
 from ledger.domain.case import Case
 from ledger.domain.errors import InvalidRequest
 from ledger.domain.messaging.case_messages import QueuedMessage
@@ -98,7 +98,8 @@ def movements(case: Case | None) -> list[Movement]:
         return []
     found = []
     for moved, share in allocate(case.placed_components(), case.movements).lines:
-        kind = moved.kind if moved.kind != CHARGE else ("interest" if moved.interest else "fee")
+        kind = {CHARGE: "interest" if moved.interest else "fee",
+                INTEREST_WAIVER: "waiver"}.get(moved.kind, moved.kind)
         found.append(Movement(moved.at, kind, signed_change(moved, share)))
     return found
 

@@ -46,6 +46,7 @@ def case_summary(record: asyncpg.Record) -> CaseSummary:
         product=record["product"], status=record["status"], currency=record["currency"],
         placed_balance=record["placed_amount"], balance=record["balance"],
         principal=record["principal"], interest=record["interest"], fees=record["fees"],
+        credit=record["principal"] + record["interest"] + record["fees"] - record["balance"],
         paid_total=record["paid_total"], days_past_due=dpd,
         dpd_bucket=bucket_for(dpd), assigned_to=record["assigned_to"], active_promise=promise,
         last_contact_at=record["last_contact_at"], placed_at=record["placed_at"],

@@ -183,6 +183,9 @@ class CaseView(msgspec.Struct, frozen=True):
     """Complaints without a final response yet, with their deadline (issue 15)."""
     scores: dict[str, ScoreView] = {}
     """Latest score per model (by ``scored_at``), always with Ledger's own ``behaviour``."""
+    credit: int = 0
+    """Owed back to the debtor (an overpayment, or a waiver a later-reported payment left
+    nothing to forgive): ``balance`` = principal + interest + fees − credit."""
 
 
 PLACE_EXAMPLE = {

@@ -37,6 +37,9 @@ class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
     principal: int
     interest: int
     fees: int
+    credit: int
+    """Owed back to the debtor (an overpayment): ``balance`` = principal + interest + fees −
+    credit."""
     paid_total: int
     days_past_due: int
     dpd_bucket: str | None

@@ -17,7 +17,7 @@ import msgspec
 
 from ledger.domain.complaints.codes import OUTCOMES, ROOT_CAUSES
 from ledger.domain.complaints.deadlines import overdue_at, respond_by
-from ledger.domain.errors import CaseClosed, DomainError, InvalidRequest, WaiverExceedsBalance
+from ledger.domain.errors import CaseClosed, DomainError, InvalidRequest
 from ledger.domain.money import validate_amount
 from ledger.domain.negotiation.authority import (
     POLICY_EXCEPTION_ROLES,
@@ -104,7 +104,7 @@ class CaseComplaints:
         if resolved_at < complaint.received_at:
             raise InvalidRequest("resolved_at", "is before the complaint was received")
         if redress is not None:
-            redress = self._check_redress(outcome, redress)
+            redress = self._check_redress(outcome, redress, resolved_at)
         if not complaint.overdue and resolved_at >= overdue_at(complaint.respond_by):
             self._mark_complaint_overdue(complaint)
         self._complaint_resolved(timestamp=resolved_at, complaint_id=complaint_id,
@@ -127,7 +127,8 @@ class CaseComplaints:
         is recorded at once. Without a policy, only the roles that may adjust balances
         (supervisor, admin) waive alone: an agent's or integration's redress waits for one."""
         if redress is not None:
-            amount = self._check_redress(outcome, redress)
+            amount = self._check_redress(outcome, redress,
+                                         aware_utc(resolved_at, "resolved_at"))
             if policy is not None:
                 reasons = self._waiver_reasons(policy, asker.role, amount)
             else:
@@ -144,14 +145,13 @@ class CaseComplaints:
                                         redress=redress, now=now)
         return record, Negotiated()
 
-    def _check_redress(self: Case, outcome: str, redress: int) -> int:
+    def _check_redress(self: Case, outcome: str, redress: int, resolved_at: datetime) -> int:
         redress = validate_amount(redress, "redress")
         if outcome == "rejected":
             raise InvalidRequest("redress", "a rejected complaint gets no redress")
         if self.is_closed:
             raise CaseClosed("redress cannot be waived on a closed case")
-        if redress > self.balance:
-            raise WaiverExceedsBalance(f"redress exceeds the balance of {self.balance}")
+        self.ensure_waivable(redress, resolved_at, "redress")
         return redress
 
     def complaints_overdue(self: Case, now: datetime) -> list[ComplaintRecord]:
