@@ -110,3 +110,12 @@ async def test_the_bearer_scheme_is_case_insensitive(client, keys, case):
         response = await client.get(f"/v1/cases/{case['case_id']}",
                                     headers={"Authorization": f"{scheme} {token}"})
         assert response.status_code == 200, scheme
+
+
+async def test_a_multipart_body_on_a_json_route_is_named_plainly(client, keys, case):
+    response = await client.post(
+        f"/v1/cases/{case['case_id']}/notes", content=b"",
+        headers={**keys["agent"], "Content-Type": "multipart/form-data; boundary=x"})
+    assert_problem(response, 422, "invalid_request")
+    messages = [e["message"] for e in response.json()["errors"]]
+    assert messages and not any(m.startswith("'") for m in messages), messages

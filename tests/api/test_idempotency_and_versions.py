@@ -27,6 +27,23 @@ async def test_the_same_key_with_another_body_is_refused(client, keys, case):
     assert_problem(response, 422, "idempotency_key_reused")
 
 
+async def test_the_same_document_serialised_again_is_the_same_body(client, keys, case):
+    headers = {**keys["agent"], "Idempotency-Key": f"contact-{uuid.uuid4()}",
+               "Content-Type": "application/json"}
+    url = f"/v1/cases/{case['case_id']}/contacts"
+    first = await client.post(url, headers=headers, content=(
+        b'{"channel":"sms","direction":"outbound","outcome":"delivered",'
+        b'"occurred_at":"2026-09-02T15:00:00Z","agent_id":"agent-7"}'))
+    assert first.status_code == 201, first.text
+    reordered = (b'{ "agent_id": "agent-7", "occurred_at": "2026-09-02T15:00:00Z",\n'
+                 b'  "outcome": "delivered", "direction": "outbound", "channel": "sms" }\n')
+    again = await client.post(url, headers=headers, content=reordered)
+    assert again.status_code == 201 and again.headers["idempotency-replayed"] == "true"
+    assert again.content == first.content
+    other = await client.post(url, headers=headers, content=reordered.replace(b"sms", b"email"))
+    assert_problem(other, 422, "idempotency_key_reused")
+
+
 async def test_a_placement_replay_returns_201_again_not_200(client, keys):
     headers = {**keys["integration"], "Idempotency-Key": "place-1"}
     body = placement()

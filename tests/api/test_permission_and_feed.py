@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -73,17 +74,21 @@ async def test_a_permission_batch_over_1000_ids_is_refused(client, keys):
     assert_problem(response, 422, "invalid_request")
 
 
-async def test_the_feed_pages_by_cursor_without_gaps_or_repeats(client, keys, case):
+@pytest.mark.parametrize("name", ["after", "cursor"])  # the lists' convention names it cursor
+async def test_the_feed_pages_by_cursor_without_gaps_or_repeats(client, keys, case, name):
     for _ in range(4):
         await client.post(f"/v1/cases/{case['case_id']}/payments", json=payment(), headers=keys["integration"])
     seen, cursor = [], None
-    for _ in range(10):
-        params = {"limit": 2, **({"after": cursor} if cursor else {})}
+    for _ in range(100):
+        params = {"limit": 2, **({name: cursor} if cursor else {})}
         page = (await client.get("/v1/events", params=params, headers=keys["auditor"])).json()
         seen += [(i["case_id"], i["version"]) for i in page["items"]]
         cursor = page["next_cursor"]
         if not page["items"]:
-            break
+            if len(seen) >= 5:
+                break
+            # Another tenant's transaction still open holds the feed's horizon back a moment.
+            await asyncio.sleep(0.02)
     assert seen == [(case["case_id"], v) for v in range(1, 6)]
     payments = (await client.get("/v1/events", params={"types": "PaymentReceived"}, headers=keys["integration"])).json()
     assert [i["type"] for i in payments["items"]] == ["PaymentReceived"] * 4
@@ -114,7 +119,8 @@ async def test_an_empty_long_poll_times_out_with_the_same_cursor(client, keys):
 
 
 async def test_a_bad_cursor_type_or_wait_is_422(client, keys):
-    for params in ({"after": "garbage"}, {"types": "Nope"}, {"wait": 31}, {"limit": 0}):
+    for params in ({"after": "garbage"}, {"cursor": "garbage"}, {"types": "Nope"}, {"wait": 31},
+                   {"limit": 0}):
         response = await client.get("/v1/events", params=params, headers=keys["auditor"])
         assert_problem(response, 422, "invalid_request")
 

@@ -19,8 +19,8 @@ def test_the_exponent_of_a_currency_comes_from_iso4217(code: str, exponent: int)
     assert currency_exponent(code) == exponent
 
 
-@pytest.mark.parametrize("code", ["ABC", "usd", "US", "", None, 840])
-def test_an_unknown_currency_is_an_invalid_request_on_the_currency_field(code: object) -> None:
+@pytest.mark.parametrize("code", ["ABC", "usd", "US", "", None, 840, "XXX", "XTS"])
+def test_an_unknown_currency_or_no_currency_is_an_invalid_request_on_the_currency_field(code: object) -> None:
     with pytest.raises(InvalidRequest) as refused:
         validate_currency(code)
     assert refused.value.code == "invalid_request" and refused.value.field == "currency"

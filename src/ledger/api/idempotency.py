@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from litestar import Request, Response
 
 from ledger.api.problems import ProblemError, invalid
@@ -26,6 +28,16 @@ from ledger.services.cases import Idempotency, Reply
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
 JSON = "application/json"
+
+
+def canonical(body: bytes) -> bytes:
+    """A JSON body as its value, not its bytes: keys sorted, no insignificant whitespace, so a
+    retry that serialised the same document again (another key order, a trailing newline)
+    is the same body. Anything that is not JSON stays as sent."""
+    try:
+        return msgspec.json.encode(msgspec.json.decode(body), order="sorted")
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return body
 
 
 def request_hash(method: str, path: str, body: bytes) -> bytes:
@@ -52,7 +64,7 @@ async def idempotency_of(request: Request) -> Idempotency | None:
     if key is None:
         return None
     body = await request.body()
-    return Idempotency(key, request_hash(request.method, request.url.path, body))
+    return Idempotency(key, request_hash(request.method, request.url.path, canonical(body)))
 
 
 def replay(record: StoredIdempotencyRecord, idempotency: Idempotency) -> Response[bytes]:

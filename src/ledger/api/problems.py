@@ -126,11 +126,15 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
             key = named[1]
         elif key == "data":
             key = "body"
+        if _BARE_NAME.fullmatch(message):  # litestar's KeyError text (a multipart body, say)
+            message = "not a JSON body this route accepts"
         message = _LONG_PATTERN.sub("the pattern of this field in /schema/openapi.json", message)
         found.append(FieldError(key, message))  # msgspec's own notation, as the rules use
     return found or [FieldError("body", "invalid request")]
 
 
+_BARE_NAME = re.compile(r"'[^']{0,100}'")
+"""A message that is only a quoted name: the text of a ``KeyError``, not something to show."""
 _LONG_PATTERN = re.compile(r"regex '.{120,}'", re.DOTALL)
 """A pattern too long to be read in an error (the feed's ``types``: every event name)."""
 

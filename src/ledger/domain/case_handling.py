@@ -46,6 +46,7 @@ from ledger.domain.values import (
 
 if TYPE_CHECKING:
     from ledger.domain.case import Case
+    from ledger.domain.records import DisputeRecord
 
 MAX_CALL_SECONDS = 86_400
 
@@ -118,6 +119,21 @@ class CaseHandling:
         resolved_at: datetime, adjustment: int | None = None, now: datetime | None = None,
     ) -> None:
         """Close an open dispute; an ``adjustment`` (upheld disputes) is waived explicitly."""
+        dispute, outcome, resolved_at = self.check_dispute_resolution(
+            dispute_id=dispute_id, outcome=outcome, resolved_at=resolved_at,
+            adjustment=adjustment, now=now)
+        self._dispute_resolved(
+            timestamp=resolved_at, dispute_id=dispute.dispute_id, outcome=outcome,
+            adjustment=adjustment,
+        )
+        if adjustment is not None:
+            self._waive(adjustment, f"dispute {outcome}", resolved_at)
+
+    def check_dispute_resolution(
+        self: Case, *, dispute_id: UUID | str, outcome: DisputeOutcome | str,
+        resolved_at: datetime, adjustment: int | None, now: datetime | None,
+    ) -> tuple[DisputeRecord, DisputeOutcome, datetime]:
+        """Every refusal ``resolve_dispute`` could give, recording nothing."""
         dispute = self.disputes.get(_as_uuid(dispute_id))
         if dispute is None or not dispute.is_open:
             raise UnknownDispute("no open dispute with that id")
@@ -130,12 +146,7 @@ class CaseHandling:
             if outcome is DisputeOutcome.REJECTED:
                 raise InvalidRequest("adjustment", "a rejected dispute adjusts nothing")
             self.ensure_waivable(adjustment, resolved_at, "adjustment")
-        self._dispute_resolved(
-            timestamp=resolved_at, dispute_id=dispute.dispute_id, outcome=outcome,
-            adjustment=adjustment,
-        )
-        if adjustment is not None:
-            self._waive(adjustment, f"dispute {outcome}", resolved_at)
+        return dispute, outcome, resolved_at
 
     def cease_communication(
         self: Case, *, received_at: datetime, channels: Iterable[Channel | str] | None = None,

@@ -14,6 +14,8 @@ import msgspec
 
 from ledger.domain.errors import CurrencyMismatch, InvalidRequest
 
+NOT_MONEY = frozenset({"XXX", "XTS"})
+"""ISO 4217's codes for "no currency" and "for testing": nothing a debt is owed in."""
 MAX_AMOUNT = 10**12
 """Largest amount accepted in one command (minor units); guards against typos and overflow."""
 
@@ -32,6 +34,8 @@ def validate_currency(code: object, field: str = "currency") -> str:
         iso4217.Currency(code)
     except ValueError:
         raise InvalidRequest(field, "unknown currency") from None
+    if code in NOT_MONEY:
+        raise InvalidRequest(field, f"{code} is not a currency a debt can be owed in")
     return code
 
 

@@ -63,13 +63,22 @@ class EventFeedController(Controller):
             pattern=TYPES_PATTERN, description="Comma-separated event types (the feed items' `type`)",
         )] = None,
         wait: Annotated[float, Parameter(ge=0, le=MAX_WAIT, description="Seconds to wait on an empty page")] = 0,
+        cursor: Annotated[str | None, Parameter(
+            description="The same as `after`, as every other list names it (give one of them)",
+        )] = None,
     ) -> FeedPage:
         """A page of the feed after ``after``; with ``wait``, an empty page waits up to that
-        many seconds (≤ 30) for new events. ``next_cursor`` is always returned."""
+        many seconds (≤ 30) for new events. ``next_cursor`` is always returned. ``cursor``
+        is taken as ``after`` (the lists' convention), so a consumer that follows either
+        resumes where it stopped rather than from the start."""
+        name = "after" if cursor is None else "cursor"
+        if cursor is not None and after is not None and cursor != after:
+            raise invalid("cursor", "give after or cursor, not two different cursors")
+        given = after if cursor is None else cursor
         try:
-            cursor = Cursor.START if after is None else Cursor.parse(after)
+            position = Cursor.START if given is None else Cursor.parse(given)
         except InvalidCursor:
-            raise invalid("after", "not a cursor this server produced") from None
+            raise invalid(name, "not a cursor this server produced") from None
         topics = None
         if types:
             names = [t.strip(" ") for t in types.split(",")]
@@ -78,9 +87,9 @@ class EventFeedController(Controller):
             topics = [topic for name in names for topic in TOPICS[name]]
         store: EventStore = request.app.state.store
         rows = await store.feed.read_waiting(
-            cursor, limit, wait=wait, tenant_id=request.user.tenant_id, topics=topics
+            position, limit, wait=wait, tenant_id=request.user.tenant_id, topics=topics
         )
         codec: EventCodec = request.app.state.codec
         events = await open_rows(codec, request.app.state.cipher, rows)
         items = [_item(row, event) for row, event in zip(rows, events, strict=True)]
-        return FeedPage(items, items[-1].cursor if items else str(cursor))
+        return FeedPage(items, items[-1].cursor if items else str(position))

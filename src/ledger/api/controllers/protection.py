@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from litestar.params import FromPath, JSONBody
@@ -10,6 +11,7 @@ from litestar import Controller, Request, post
 from ledger.api import auth
 from ledger.api.commands import record_fact
 from ledger.api.docs import responses
+from ledger.api.negotiation import key_holder, policy_for_case
 from ledger.api.schemas.facts import (
     CeaseCommunication,
     FactRecorded,
@@ -18,6 +20,8 @@ from ledger.api.schemas.facts import (
     ReleaseHold,
     ResolveDispute,
 )
+from ledger.domain.case import Case
+from ledger.services.negotiation import NegotiationService
 
 
 class DisputeController(Controller):
@@ -46,16 +50,30 @@ class DisputeController(Controller):
     async def resolve_dispute(
         self, request: Request, case_id: FromPath[UUID], dispute_id: FromPath[UUID], data: JSONBody[ResolveDispute]
     ) -> FactRecorded:
-        """Resolve an open dispute, optionally waiving ``adjustment``. Refusals:
+        """Resolve an open dispute, optionally waiving ``adjustment`` (upheld disputes only).
+        The adjustment is a waiver: above the caller role's ``max_waiver_pct`` under the
+        portfolio's offer policy — without a policy, from an agent or integration key — it is
+        not applied but waits for approval (``adjustment_approval_id``; ``POST
+        /v1/approvals/{id}/decision``) while the resolution is recorded. Refusals:
         ``unknown_dispute``, ``waiver_exceeds_balance``."""
-        return await record_fact(  # type: ignore[return-value]
-            request, case_id,
-            lambda case, now: case.resolve_dispute(
+        policy = await policy_for_case(request, case_id) if data.adjustment is not None else None
+        asker = key_holder(request.user)
+        parked: list[UUID] = []
+
+        def command(case: Case, now: datetime) -> None:
+            negotiated = case.negotiate_dispute_resolution(
                 dispute_id=dispute_id, outcome=data.outcome, resolved_at=data.resolved_at,
-                adjustment=data.adjustment, now=now,
-            ),
-            lambda _: {"dispute_id": dispute_id},
-        )
+                adjustment=data.adjustment, asker=asker, policy=policy, now=now)
+            parked[:] = [negotiated.approval_id] if negotiated.approval_id else []
+
+        response = await record_fact(
+            request, case_id, command,
+            lambda _: {"dispute_id": dispute_id,
+                       "adjustment_approval_id": parked[0] if parked else None})
+        if parked and response.status_code == 201:
+            negotiation: NegotiationService = request.app.state.negotiation
+            await negotiation.remember_approval(request.user.tenant_id, parked[0], case_id)
+        return response  # type: ignore[return-value]
 
 
 class CeaseController(Controller):

@@ -11,6 +11,7 @@ import msgspec
 
 # The strict time type (re-exported): every time a client sends is an ``Instant``.
 from ledger.api.schemas.times import Instant as Instant
+from ledger.domain.money import NOT_MONEY
 
 MAX_AMOUNT = 10**12
 
@@ -19,7 +20,7 @@ Component = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="Minor 
 Day = Annotated[date, msgspec.Meta(description="Calendar date, YYYY-MM-DD.")]
 # The OpenAPI document lists exactly the codes and zones the domain accepts, so a request that
 # follows the document is never refused for an "unknown" one (and an unknown one is a 422).
-CURRENCY_CODES = tuple(sorted(c.code for c in iso4217.Currency))
+CURRENCY_CODES = tuple(sorted(c.code for c in iso4217.Currency if c.code not in NOT_MONEY))
 Currency = Annotated[
     Literal[CURRENCY_CODES],  # type: ignore[valid-type]
     msgspec.Meta(description="ISO 4217 alphabetic code, e.g. USD."),

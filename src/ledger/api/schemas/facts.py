@@ -158,4 +158,6 @@ class FactRecorded(msgspec.Struct, frozen=True, omit_defaults=True):
     payment_external_id: str | None = None
     arrangement_id: UUID | None = None
     dispute_id: UUID | None = None
+    adjustment_approval_id: UUID | None = None
+    """A dispute's adjustment beyond the caller's waiver authority: the approval it waits for."""
     hold_id: UUID | None = None

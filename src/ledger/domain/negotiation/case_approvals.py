@@ -19,6 +19,8 @@ import msgspec
 from ledger.domain.errors import DomainError, InvalidRequest
 from ledger.domain.money import validate_amount
 from ledger.domain.negotiation.authority import (
+    POLICY_EXCEPTION_ROLES,
+    WAIVER_ABOVE_AUTHORITY,
     arrangement_reasons,
     checker_may_approve,
     waiver_reasons,
@@ -220,6 +222,34 @@ class CaseApprovals:
         not_before(occurred_at, self.placed_at, "occurred_at", "case's placed_at")
         self.ensure_waivable(amount, occurred_at)
         return amount, reason, occurred_at
+
+    def negotiate_dispute_resolution(
+        self: Case, *, dispute_id: UUID, outcome: str, resolved_at: datetime,
+        adjustment: int | None, asker: KeyHolder, policy: OfferTerms | None, now: datetime,
+    ) -> Negotiated:
+        """``resolve_dispute`` with an ``adjustment`` treated as the waiver it is: beyond the
+        asker's waiver authority (under the portfolio's policy; without one, any role that
+        may not adjust balances: agent, integration) the resolution, a fact, is recorded at
+        once and the adjustment waits for approval, as complaint redress does."""
+        reasons: list[str] = []
+        if adjustment is not None:
+            # Every refusal first (unknown dispute, rejected outcome, over the balance), so a
+            # request that could not be applied is never parked.
+            self.check_dispute_resolution(dispute_id=dispute_id, outcome=outcome,
+                                          resolved_at=resolved_at, adjustment=adjustment,
+                                          now=now)
+            if policy is not None:
+                reasons = self._waiver_reasons(policy, asker.role, adjustment)
+            elif asker.role not in POLICY_EXCEPTION_ROLES:
+                reasons = [WAIVER_ABOVE_AUTHORITY]
+        self.resolve_dispute(dispute_id=dispute_id, outcome=outcome, resolved_at=resolved_at,
+                             adjustment=None if reasons else adjustment, now=now)
+        if not reasons:
+            return Negotiated()
+        assert adjustment is not None
+        resolved = aware_utc(resolved_at, "resolved_at")
+        waiver = WaiverRequest(adjustment, f"dispute {outcome}", resolved)
+        return self._ask(asker, reasons, now, waiver=waiver)
 
     def _ask(self: Case, asker: KeyHolder, reasons: list[str], at: datetime, *,
              arrangement: ArrangementRequest | None = None,
