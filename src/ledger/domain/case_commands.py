@@ -8,7 +8,7 @@ leaves half a command behind.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -279,6 +279,7 @@ class CaseCommands:
         kind = _enum(ArrangementKind, kind, "kind")
         agreed_at = aware_utc(agreed_at, "agreed_at")
         not_in_future(agreed_at, now, "agreed_at")
+        not_before(agreed_at, self.placed_at, "agreed_at", "case's placed_at")
         plan = _validate_instalments(instalments)
         if plan[0].due_date < local_date(agreed_at, self.timezone):
             raise DueDateInPast("the first instalment is due before the agreement")
@@ -303,7 +304,12 @@ class CaseCommands:
         at = covered_at(self.payments.values(), current.agreed_at, None, current.total) or at
         self._arrangement_completed(timestamp=at, arrangement_id=current.arrangement_id)
         if current.kind is ArrangementKind.SETTLEMENT:
-            remainder = self.components_at(at).owed  # not what is charged after it
+            # What was owed then (not what is charged after it), and what was paid towards
+            # the plan beyond its amount: that excess stays the debtor's (credit), however
+            # the payments were reported.
+            paid = received_between(self.payments.values(), current.agreed_at,
+                                    at + timedelta(microseconds=1))
+            remainder = self.components_at(at).owed + max(0, paid - current.total)
             if remainder > 0:
                 self._waive(remainder, "remainder waived by settlement", at)
             if not self.is_closed:

@@ -145,7 +145,9 @@ class CaseHandling:
             validate_amount(adjustment, "adjustment")
             if outcome is DisputeOutcome.REJECTED:
                 raise InvalidRequest("adjustment", "a rejected dispute adjusts nothing")
-            self.ensure_waivable(adjustment, resolved_at, "adjustment")
+            if self.is_closed:  # as every other waiver: a closed case's balance stands
+                raise CaseClosed("no adjustment on a closed case")
+            self.ensure_waivable(adjustment, resolved_at, "resolved_at", "adjustment")
         return dispute, outcome, resolved_at
 
     def cease_communication(
@@ -228,7 +230,7 @@ class CaseHandling:
         not_in_future(occurred_at, now, "occurred_at")
         not_before(occurred_at, self.placed_at, "occurred_at", "case's placed_at")
         if kind is AdjustmentKind.WAIVER:
-            self.ensure_waivable(amount, occurred_at)
+            self.ensure_waivable(amount, occurred_at, "occurred_at")
             self._waive(amount, reason, occurred_at)
             return
         freezing = (rules or rules_for(self.jurisdiction)).charge_freezing_holds

@@ -19,12 +19,29 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from ledger.domain.allocation import Components, Movement, allocate, insert, step
+from ledger.domain.allocation import (
+    INTEREST_WAIVER,
+    WAIVER,
+    Allocated,
+    Components,
+    Movement,
+    allocate,
+    insert,
+    step,
+)
 from ledger.domain.errors import WaiverExceedsBalance
 from ledger.domain.money import Allocation
+from ledger.domain.timeutil import not_before
 
 if TYPE_CHECKING:
     from ledger.domain.case import Case
+
+WAIVERS = (WAIVER, INTEREST_WAIVER)
+
+
+def _waived_into_credit(allocated: Allocated) -> int:
+    """How much of the waivers found nothing left to forgive."""
+    return sum(share.credit for moved, share in allocated.lines if moved.kind in WAIVERS)
 
 
 class CaseMoney:
@@ -42,14 +59,24 @@ class CaseMoney:
         return allocate(self.placed_components(),
                         [m for m in self.movements if m.at <= at]).components
 
-    def ensure_waivable(self: Case, amount: int, at: datetime, what: str = "waiver") -> None:
-        """A waiver (redress, dispute adjustment) dated ``at`` forgives at most the balance
-        net of credit both then and now: more would be money owed back that no payment
-        explains (``WaiverExceedsBalance``)."""
+    def ensure_waivable(self: Case, amount: int, at: datetime, field: str,
+                        what: str = "waiver") -> None:
+        """A waiver (redress, dispute adjustment) dated ``at`` (the request's ``field``)
+        forgives at most the balance net of credit both then and now, and leaves every
+        waiver dated after it something to forgive: anything else would be money owed back
+        that no payment explains (``WaiverExceedsBalance``). Dated before the placement:
+        ``invalid_request``, as any money fact."""
+        not_before(at, self.placed_at, field, "case's placed_at")
         limit = min(self.balance, self.components_at(at).balance)
         if amount > limit:
             raise WaiverExceedsBalance(f"{what} exceeds the balance of {max(limit, 0)} "
                                        "(net of credit, when it took effect and now)")
+        placed, movements = self.placed_components(), list(self.movements)
+        candidate = self._next_movement(at, WAIVER, amount, what)
+        if (_waived_into_credit(allocate(placed, [*movements, candidate]))
+                > _waived_into_credit(allocate(placed, movements))):
+            raise WaiverExceedsBalance(f"{what} would leave a later waiver nothing to forgive "
+                                       "(it would become money owed back)")
 
     def _next_movement(self: Case, at: datetime, kind: str, amount: int, reference: str,
                        *, interest: int = 0, fees: int = 0) -> Movement:

@@ -151,7 +151,7 @@ class CaseComplaints:
             raise InvalidRequest("redress", "a rejected complaint gets no redress")
         if self.is_closed:
             raise CaseClosed("redress cannot be waived on a closed case")
-        self.ensure_waivable(redress, resolved_at, "redress")
+        self.ensure_waivable(redress, resolved_at, "resolved_at", "redress")
         return redress
 
     def complaints_overdue(self: Case, now: datetime) -> list[ComplaintRecord]:

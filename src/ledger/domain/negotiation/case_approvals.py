@@ -26,7 +26,7 @@ from ledger.domain.negotiation.authority import (
     waiver_reasons,
 )
 from ledger.domain.negotiation.terms import OfferTerms
-from ledger.domain.timeutil import aware_utc, local_date, not_before, not_in_future
+from ledger.domain.timeutil import aware_utc, local_date, not_in_future
 from ledger.domain.validation import optional_text, required_text
 from ledger.domain.values import ArrangementKind, Instalment
 
@@ -219,8 +219,7 @@ class CaseApprovals:
         reason = required_text(reason, "reason", 1000)
         occurred_at = aware_utc(occurred_at, "occurred_at")
         not_in_future(occurred_at, now, "occurred_at")
-        not_before(occurred_at, self.placed_at, "occurred_at", "case's placed_at")
-        self.ensure_waivable(amount, occurred_at)
+        self.ensure_waivable(amount, occurred_at, "occurred_at")
         return amount, reason, occurred_at
 
     def negotiate_dispute_resolution(
