@@ -41,9 +41,14 @@ def _move(facts: CaseFacts, event: Any, kind: str, amount: int, reference: str,
     if facts.movements is None or facts.placed is None:  # stored before: the event's figures
         _legacy(facts, event, kind)
         return
-    movement = Movement(event.timestamp, len(facts.movements), kind, amount, reference,
+    movements = facts.movements
+    movement = Movement(event.timestamp, len(movements), kind, amount, reference,
                         interest, fees)
-    facts.movements, last = insert(facts.movements, movement)
+    if not movements or movement.at >= movements[-1].at:  # the usual case: after them all
+        movements.append(movement)  # the facts' own list: no copy per event in a rebuild
+        last = True
+    else:
+        facts.movements, last = insert(movements, movement)
     if last and kind != REVERSAL:
         _, components = step(Components(facts.fees, facts.interest, facts.principal,
                                         facts.credit), movement, {})
