@@ -23,7 +23,7 @@ derive their figures here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -146,6 +146,35 @@ def allocate(placed: Components, movements: Iterable[Movement]) -> Allocated:
         share, components = step(components, movement, paid)
         lines.append((movement, share))
     return Allocated(lines, components, paid)
+
+
+class Moved(NamedTuple):
+    """What adding one movement did: the movements in business order, its own allocation,
+    the components after them all, and the payments whose allocation it set or changed."""
+
+    ordered: list[Movement]
+    share: Allocation
+    components: Components
+    paid: dict[str, Allocation]
+
+
+def move(placed: Components, current: Components, ordered: Sequence[Movement],
+         movement: Movement, paid: Mapping[str, Allocation] | None) -> Moved:
+    """Add ``movement`` to ``ordered`` (in business order, leaving ``current``). One dated
+    after all the others — the usual case — is allocated against ``current``; one dated
+    earlier allocates everything again from ``placed``. ``paid``: the allocations of the
+    payments so far, when the caller keeps them (a reversal after all others needs its
+    payment's; without them it allocates everything again)."""
+    ordered, last = insert(list(ordered), movement)
+    if last and (movement.kind != REVERSAL or paid is not None):
+        known = {} if paid is None or movement.reference not in paid else {
+            movement.reference: paid[movement.reference]}
+        share, components = step(current, movement, known)
+        return Moved(ordered, share, components,
+                     {movement.reference: share} if movement.kind == PAYMENT else {})
+    allocated = allocate(placed, ordered)
+    share = next(share for moved, share in allocated.lines if moved is movement)
+    return Moved(ordered, share, allocated.components, allocated.paid)
 
 
 def signed_change(movement: Movement, share: Allocation) -> int:

@@ -21,13 +21,14 @@ import msgspec
 
 from ledger.domain.allocation import (
     INTEREST_WAIVER,
+    REVERSAL,
     WAIVER,
     Allocated,
     Components,
     Movement,
+    Moved,
     allocate,
-    insert,
-    step,
+    move,
 )
 from ledger.domain.errors import WaiverExceedsBalance
 from ledger.domain.money import Allocation
@@ -85,32 +86,22 @@ class CaseMoney:
 
     def _would_allocate(self: Case, movement: Movement) -> Allocation:
         """How ``movement`` would be allocated among the facts recorded so far."""
-        ordered, last = insert(list(self.movements), movement)
-        if last:
-            return step(self._components(), movement, self._paid(movement))[0]
-        return next(share for moved, share in allocate(self.placed_components(), ordered).lines
-                    if moved is movement)
+        return self._moved(movement).share
 
     def _move(self: Case, movement: Movement) -> None:
         """Add ``movement`` and bring the components (and payment allocations) up to date."""
-        ordered, last = insert(list(self.movements), movement)
-        self.movements = tuple(ordered)
-        if last:
-            share, components = step(self._components(), movement, self._paid(movement))
-            paid = {movement.reference: share} if movement.kind == "payment" else {}
-        else:
-            allocated = allocate(self.placed_components(), ordered)
-            components, paid = allocated.components, allocated.paid
-        self.fees, self.interest, self.principal, self.credit = components
-        for external_id, share in paid.items():
+        moved = self._moved(movement)
+        self.movements = tuple(moved.ordered)
+        self.fees, self.interest, self.principal, self.credit = moved.components
+        for external_id, share in moved.paid.items():
             record = self.payments[external_id]
             if record.allocation != share:
                 self.payments[external_id] = msgspec.structs.replace(record, allocation=share)
 
-    def _components(self: Case) -> Components:
-        return Components(self.fees, self.interest, self.principal, self.credit)
-
-    def _paid(self: Case, movement: Movement) -> dict[str, Allocation]:
-        """What ``step`` needs to know of earlier payments: a reversal's own payment."""
-        payment = self.payments.get(movement.reference) if movement.kind == "reversal" else None
-        return {} if payment is None else {movement.reference: payment.allocation}
+    def _moved(self: Case, movement: Movement) -> Moved:
+        # All ``move`` needs of earlier payments is a reversal's own payment's allocation.
+        payment = self.payments.get(movement.reference) if movement.kind == REVERSAL else None
+        paid = {} if payment is None else {movement.reference: payment.allocation}
+        return move(self.placed_components(),
+                    Components(self.fees, self.interest, self.principal, self.credit),
+                    self.movements, movement, paid)

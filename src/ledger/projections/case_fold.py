@@ -17,9 +17,7 @@ from ledger.domain.allocation import (
     REVERSAL,
     Components,
     Movement,
-    allocate,
-    insert,
-    step,
+    move,
     waiver_kind,
 )
 from ledger.projections.case_facts import (
@@ -41,20 +39,13 @@ def _move(facts: CaseFacts, event: Any, kind: str, amount: int, reference: str,
     if facts.movements is None or facts.placed is None:  # stored before: the event's figures
         _legacy(facts, event, kind)
         return
-    movements = facts.movements
-    movement = Movement(event.timestamp, len(movements), kind, amount, reference,
+    movement = Movement(event.timestamp, len(facts.movements), kind, amount, reference,
                         interest, fees)
-    if not movements or movement.at >= movements[-1].at:  # the usual case: after them all
-        movements.append(movement)  # the facts' own list: no copy per event in a rebuild
-        last = True
-    else:
-        facts.movements, last = insert(movements, movement)
-    if last and kind != REVERSAL:
-        _, components = step(Components(facts.fees, facts.interest, facts.principal,
-                                        facts.credit), movement, {})
-    else:
-        components = allocate(Components(*facts.placed), facts.movements).components
-    facts.fees, facts.interest, facts.principal, facts.credit = components
+    moved = move(Components(*facts.placed),
+                 Components(facts.fees, facts.interest, facts.principal, facts.credit),
+                 facts.movements, movement, None)  # no allocations kept: a reversal re-allocates
+    facts.movements = moved.ordered
+    facts.fees, facts.interest, facts.principal, facts.credit = moved.components
 
 
 def _legacy(facts: CaseFacts, event: Any, kind: str) -> None:
