@@ -52,8 +52,7 @@ class DisputeController(Controller):
     ) -> FactRecorded:
         """Resolve an open dispute, optionally waiving ``adjustment`` (upheld disputes only).
         The adjustment is a waiver: above the caller role's ``max_waiver_pct`` under the
-        portfolio's offer policy — without a policy, from an agent or integration key — it is
-        not applied but waits for approval (``adjustment_approval_id``; ``POST
+        portfolio's offer policy it is not applied but waits for approval (``adjustment_approval_id``; ``POST
         /v1/approvals/{id}/decision``) while the resolution is recorded. Refusals:
         ``unknown_dispute``, ``waiver_exceeds_balance``."""
         policy = await policy_for_case(request, case_id) if data.adjustment is not None else None

@@ -19,8 +19,6 @@ import msgspec
 from ledger.domain.errors import DomainError, InvalidRequest
 from ledger.domain.money import validate_amount
 from ledger.domain.negotiation.authority import (
-    POLICY_EXCEPTION_ROLES,
-    WAIVER_ABOVE_AUTHORITY,
     arrangement_reasons,
     checker_may_approve,
     waiver_reasons,
@@ -227,9 +225,9 @@ class CaseApprovals:
         adjustment: int | None, asker: KeyHolder, policy: OfferTerms | None, now: datetime,
     ) -> Negotiated:
         """``resolve_dispute`` with an ``adjustment`` treated as the waiver it is: beyond the
-        asker's waiver authority (under the portfolio's policy; without one, any role that
-        may not adjust balances: agent, integration) the resolution, a fact, is recorded at
-        once and the adjustment waits for approval, as complaint redress does."""
+        asker's waiver authority under the portfolio's offer policy, the resolution, a fact,
+        is recorded at once and the adjustment waits for approval, as complaint redress does.
+        Without a policy every role API.md lets resolve disputes adjusts (its v1 contract)."""
         reasons: list[str] = []
         if adjustment is not None:
             # Every refusal first (unknown dispute, rejected outcome, over the balance), so a
@@ -239,8 +237,6 @@ class CaseApprovals:
                                           now=now)
             if policy is not None:
                 reasons = self._waiver_reasons(policy, asker.role, adjustment)
-            elif asker.role not in POLICY_EXCEPTION_ROLES:
-                reasons = [WAIVER_ABOVE_AUTHORITY]
         self.resolve_dispute(dispute_id=dispute_id, outcome=outcome, resolved_at=resolved_at,
                              adjustment=None if reasons else adjustment, now=now)
         if not reasons:
